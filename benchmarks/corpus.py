@@ -1,0 +1,105 @@
+"""Real problems from ../shared/data plus planted edits with known ground truth.
+
+Used by bench_dedup.py (and the defaults study in its --grid mode). Edits mirror what dedup must
+catch: one word replaced, one number changed, a word inserted or deleted, spacing and LaTeX spacing
+changed. Each planted row records the index of the original it was made from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from pathlib import Path
+
+DATA = Path(os.environ.get("R1DATA_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+EDITS = ("word_swap", "renumber", "insert_word", "delete_word", "latex_spacing")
+_FILLERS = ("the", "exactly", "then", "now", "also", "total", "given", "all")
+
+
+def real_problems(limit: int | None = None) -> list[str]:
+    """Unique problem texts from MATH train/test and GSM8K train/test (raises if the data is absent)."""
+    if not DATA.is_dir():
+        raise SystemExit(f"real data not found at {DATA}; set R1DATA_SHARED_DATA")
+    seen, out = set(), []
+    for name in ("math_train", "gsm8k_train", "math_test", "gsm8k_test"):
+        for line in open(DATA / f"{name}.jsonl", encoding="utf-8"):
+            row = json.loads(line)
+            text = row.get("problem") or row["question"]
+            if text not in seen:
+                seen.add(text)
+                out.append(text)
+    return out[:limit] if limit else out
+
+
+def edit(text: str, kind: str, rng: random.Random) -> str | None:
+    words = text.split(" ")
+    if kind == "word_swap":
+        idx = [i for i, w in enumerate(words) if w.isalpha() and len(w) > 3]
+        if not idx:
+            return None
+        i = rng.choice(idx)
+        words[i] = rng.choice(("several", "some", "certain", "many", "these"))
+        return " ".join(words)
+    if kind == "renumber":
+        nums = list(re.finditer(r"\d+", text))
+        if not nums:
+            return None
+        m = rng.choice(nums)
+        new = str(int(m.group()) + rng.randint(1, 9))
+        return text[: m.start()] + new + text[m.end() :]
+    if kind == "insert_word":
+        i = rng.randrange(len(words) + 1)
+        return " ".join(words[:i] + [rng.choice(_FILLERS)] + words[i:])
+    if kind == "delete_word":
+        if len(words) < 6:
+            return None
+        del words[rng.randrange(len(words))]
+        return " ".join(words)
+    if kind == "latex_spacing":
+        out = text.replace("(", "\\left( ").replace(")", " \\right)").replace("+", " + ").replace("\\frac", "\\dfrac")
+        return out.replace("  ", " ") + " " if out != text else "  " + text.replace(" ", "  ")
+    raise ValueError(kind)
+
+
+def planted_corpus(n_original: int = 15_000, n_planted: int = 5_000, seed: int = 0) -> tuple[list[str], list[int]]:
+    """Texts (originals, then planted edits) and, per text, the index of its original (-1 for originals)."""
+    rng = random.Random(seed)
+    originals = real_problems(n_original)
+    texts, origin = list(originals), [-1] * len(originals)
+    while len(texts) < len(originals) + n_planted:
+        i = rng.randrange(len(originals))
+        new = edit(originals[i], rng.choice(EDITS), rng)
+        if new and new != originals[i]:
+            texts.append(new)
+            origin.append(i)
+    return texts, origin
+
+
+def score(origin: list[int], removed: dict[int, int]) -> dict:
+    """Recall and precision of removals given {removed index: kept index}.
+
+    A removal that involves a planted copy is right when it joins the copy with its own original
+    (or another copy of it); precision is measured over those. Removals joining two originals are
+    counted apart (`original_pairs`): real data holds near-duplicates of its own (MATH repeats
+    problems with small changes), and no ground truth says whether each such pair is one.
+    Recall: planted copies that ended in their original's cluster.
+    """
+
+    def root(i: int) -> int:
+        return origin[i] if origin[i] >= 0 else i
+
+    involving = [(r, k) for r, k in removed.items() if origin[r] >= 0 or origin[k] >= 0]
+    right = sum(1 for r, k in involving if root(r) == root(k))
+    planted = [i for i, o in enumerate(origin) if o >= 0]
+    found = sum(
+        1
+        for i in planted
+        if (i in removed and root(removed[i]) == origin[i]) or (origin[i] in removed and removed[origin[i]] == i)
+    )
+    return {
+        "recall": found / len(planted),
+        "precision": right / len(involving) if involving else 1.0,
+        "original_pairs": len(removed) - len(involving),
+    }

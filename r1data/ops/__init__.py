@@ -1,0 +1,1 @@
+"""Pure transforms over tables and strings: no paths, no printing."""

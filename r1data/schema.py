@@ -1,0 +1,146 @@
+"""The one record schema every step reads and writes.
+
+A row is a problem with its gold answer. r1data knows these columns; every other input column is
+carried through untouched. Steps add columns (`drop_reason`, `duplicate_of`, `pass_rate`, ...) and
+never rename the ones they were given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import xxhash
+
+from r1data.errors import SchemaError
+from r1data.ops.answers import extract_answer
+from r1data.ops.normalize import normalize_text
+
+ID = "id"
+PROBLEM = "problem"
+ANSWER = "answer"  # the gold final answer; TRL reward functions receive it under this name
+SOLUTION = "solution"
+SOURCE = "source"
+CORE_COLUMNS = (ID, PROBLEM, ANSWER, SOLUTION, SOURCE)
+
+# Audit columns that steps add to rows they drop.
+DROP_REASON = "drop_reason"
+DUPLICATE_OF = "duplicate_of"
+
+# Where common datasets keep each field, in order of preference.
+PROBLEM_CANDIDATES = ("problem", "question", "prompt", "query", "instruction")
+ANSWER_CANDIDATES = ("answer", "final_answer", "gold", "ground_truth", "expected_answer")
+SOLUTION_CANDIDATES = ("solution", "reasoning", "rationale", "response")
+ID_CANDIDATES = ("id", "unique_id", "uid", "problem_id", "idx")
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which input column holds each known field; None means: recognise it automatically."""
+
+    problem: str | None = None
+    answer: str | None = None
+    solution: str | None = None
+    id: str | None = None
+
+
+def _is_gsm8k_answer(df: pl.DataFrame, col: str) -> bool:
+    """GSM8K keeps a worked solution ending in `#### N` under `answer`."""
+    sample = df.get_column(col).head(50).drop_nulls().cast(pl.String)
+    return len(sample) > 0 and sample.str.contains("####", literal=True).mean() > 0.5
+
+
+def _pick(df: pl.DataFrame, given: str | None, candidates: tuple[str, ...], field: str, where: str) -> str | None:
+    if given is not None:
+        if given not in df.columns:
+            raise SchemaError(
+                f"{where}: --{field}-field '{given}' is not a column. Columns present: {', '.join(df.columns)}"
+            )
+        return given
+    return next((c for c in candidates if c in df.columns), None)
+
+
+def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> pl.DataFrame:
+    """Map an input table onto the schema: `id`, `problem`, `answer`, `solution`, `source` first.
+
+    Recognised layouts: MATH (`problem` + `solution` with `\\boxed{}`), GSM8K (`question` + `answer`
+    ending in `#### N`; the worked text becomes `solution`), MATH-500 and NuminaMath/OpenR1
+    (`problem`, `solution`, `answer`). Mapped columns take the schema's name; others stay as they are.
+    """
+    problem_col = _pick(df, fields.problem, PROBLEM_CANDIDATES, "problem", where)
+    if problem_col is None:
+        raise SchemaError(
+            f"{where}: no problem column. Columns present: {', '.join(df.columns) or '(none)'}. "
+            "Name it with --problem-field COLUMN."
+        )
+    answer_col = _pick(df, fields.answer, ANSWER_CANDIDATES, "answer", where)
+    solution_col = _pick(df, fields.solution, SOLUTION_CANDIDATES, "solution", where)
+    id_col = _pick(df, fields.id, ID_CANDIDATES, "id", where)
+
+    # GSM8K: the "answer" column is a worked solution; its final answer follows ####.
+    if answer_col is not None and solution_col is None and fields.answer is None and _is_gsm8k_answer(df, answer_col):
+        solution_col, answer_col = answer_col, None
+
+    def text(col: str | None) -> pl.Expr:
+        return pl.col(col).cast(pl.String) if col is not None else pl.lit(None, dtype=pl.String)
+
+    out = df.with_columns(
+        text(problem_col).alias("__problem"),
+        text(solution_col).alias("__solution"),
+        text(answer_col).alias("__answer"),
+        text(id_col).alias("__id"),
+    )
+    mapped = {c for c in (problem_col, answer_col, solution_col, id_col) if c is not None}
+    out = out.drop(list(mapped))
+    # A schema-named column that feeds no field (e.g. `answer` when --answer-field points elsewhere)
+    # is kept under another name rather than lost.
+    out = out.rename({c: f"{c}_input" for c in CORE_COLUMNS[:4] if c in out.columns})
+    out = out.rename({"__problem": PROBLEM, "__solution": SOLUTION, "__answer": ANSWER, "__id": ID})
+    # Gold answers missing from the answer column come from the worked solution.
+    out = out.with_columns(
+        pl.when(pl.col(ANSWER).is_null() | (pl.col(ANSWER).str.strip_chars() == ""))
+        .then(pl.col(SOLUTION).map_elements(extract_answer, return_dtype=pl.String))
+        .otherwise(pl.col(ANSWER).str.strip_chars())
+        .alias(ANSWER)
+    )
+    if SOURCE in out.columns:
+        out = out.with_columns(pl.col(SOURCE).cast(pl.String).fill_null(source))
+    else:
+        out = out.with_columns(pl.lit(source, dtype=pl.String).alias(SOURCE))
+    others = [c for c in out.columns if c not in CORE_COLUMNS]
+    return out.select([*CORE_COLUMNS, *others])
+
+
+def hash_id(normalized_problem: str) -> str:
+    """Stable id of a problem: 16 hex digits of xxh3-64 over its normalised text."""
+    return xxhash.xxh3_64_hexdigest(normalized_problem.encode("utf-8"))
+
+
+def assign_ids(df: pl.DataFrame) -> pl.DataFrame:
+    """Fill missing ids with a hash of the normalised problem; repeats of a text get `-1`, `-2`, ...
+
+    The same input always gets the same ids, and ids stay unique even before dedup.
+    """
+    missing = df.get_column(ID).is_null()
+    if not missing.any():
+        return df
+    seen: dict[str, int] = {}
+    ids = []
+    for given, problem in zip(df.get_column(ID).to_list(), df.get_column(PROBLEM).to_list(), strict=True):
+        if given is not None:
+            ids.append(given)
+            continue
+        h = hash_id(normalize_text(problem))
+        n = seen.get(h, 0)
+        seen[h] = n + 1
+        ids.append(h if n == 0 else f"{h}-{n}")
+    return df.with_columns(pl.Series(ID, ids, dtype=pl.String))
+
+
+def validate(df: pl.DataFrame, where: str) -> None:
+    """Raise a SchemaError naming the missing schema columns and the ones present."""
+    missing = [c for c in CORE_COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{where}: missing column(s) {', '.join(missing)}. Columns present: {', '.join(df.columns)}"
+        )
