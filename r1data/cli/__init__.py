@@ -1,1 +1,42 @@
-def main(): pass
+"""The `r1data` command. Each command lives in its own module; heavy imports stay inside them."""
+
+from __future__ import annotations
+
+import typer
+
+from r1data import __version__
+from r1data.cli.decontaminate import decontaminate_command
+from r1data.cli.dedup import dedup_command
+from r1data.cli.demo import demo_command, demo_data_command
+
+app = typer.Typer(
+    name="r1data",
+    help="Curate R1-style reasoning data: dedup -> decontaminate -> filter --pass-rate -> rejection-sample -> "
+    "verify/stats -> train. Every step reads and writes a folder of Parquet shards with a manifest.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"r1data {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """r1data: curate reasoning data the way the DeepSeek-R1 replications do."""
+
+
+app.command("dedup")(dedup_command)
+app.command("decontaminate")(decontaminate_command)
+app.command("demo-data")(demo_data_command)
+app.command("demo")(demo_command)
+
+
+def main() -> None:
+    app()

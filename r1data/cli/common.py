@@ -1,0 +1,83 @@
+"""What every command shares: the stderr console, common options, error handling, summaries."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from r1data.errors import R1DataError
+
+console = Console(stderr=True, highlight=False)
+
+# Options every step takes. Annotated aliases keep them identical across commands.
+Inputs = Annotated[list[str], typer.Argument(help="Input files, globs or directories (JSONL, JSON, CSV, Parquet, "
+                                             "a datasets save_to_disk folder, or an r1data output folder).")]
+Output = Annotated[Path, typer.Option("--output", "-o", help="Output directory (data/, removed/, manifest.json, README.md).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists (only once the new output is complete).")]
+ProblemField = Annotated[str | None, typer.Option(help="Input column holding the problem text [default: recognised].")]
+AnswerField = Annotated[str | None, typer.Option(help="Input column holding the gold final answer [default: recognised].")]
+SolutionField = Annotated[str | None, typer.Option(help="Input column holding a worked solution [default: recognised].")]
+IdField = Annotated[str | None, typer.Option(help="Input column holding a row id [default: recognised, else a hash].")]
+OnErrorOpt = Annotated[str, typer.Option("--on-error", help="fail: stop at the first unreadable line; skip: quarantine it in removed/.")]
+ShardRows = Annotated[int, typer.Option(help="Rows per Parquet shard.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an R1DataError into one line on stderr and exit 1 (R1DATA_DEBUG=1 shows the traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except R1DataError as exc:
+            if os.environ.get("R1DATA_DEBUG"):
+                raise
+            console.print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            console.print("[bold red]Interrupted.[/] Nothing was published; earlier outputs are untouched.")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def check_on_error(value: str) -> str:
+    if value not in ("fail", "skip"):
+        raise R1DataError(f"--on-error must be 'fail' or 'skip' (got '{value}')")
+    return value
+
+
+def summary(manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False, as_json: bool = False) -> None:
+    """Counts on stderr (a rich table); the whole manifest on stdout with --json."""
+    if as_json:
+        sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
+    if quiet:
+        return
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("rows in", f"{manifest['rows_in']:,}")
+    for label, value in extra:
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    for reason, n in sorted(manifest["drops"].items()):
+        table.add_row(f"removed: {reason}", f"{n:,}")
+    table.add_row("kept", f"[green]{manifest['rows_out']:,}[/]")
+    table.add_row("seconds", f"{manifest['seconds']:.2f}")
+    console.print(table)
+    console.print(f"Wrote {manifest.get('output', '')}  (audit of every removed row in removed/)")
+
+
+def progress(message: str, quiet: bool) -> contextlib.AbstractContextManager:
+    """A spinner on stderr while a step runs (nothing with --quiet)."""
+    return contextlib.nullcontext() if quiet else console.status(message, spinner="dots")
