@@ -24,7 +24,7 @@ def real_problems(limit: int | None = None) -> list[str]:
         raise SystemExit(f"real data not found at {DATA}; set R1DATA_SHARED_DATA")
     seen, out = set(), []
     for name in ("math_train", "gsm8k_train", "math_test", "gsm8k_test"):
-        for line in open(DATA / f"{name}.jsonl", encoding="utf-8"):
+        for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             text = row.get("problem") or row["question"]
             if text not in seen:

@@ -25,21 +25,57 @@ import polars as pl
 from r1data.ops.dedup import number_changes
 from r1data.ops.normalize import mask_digits, normalize_text
 
-NAMES = ("Maria", "James", "Aisha", "Tom", "Priya", "Lucas", "Mei", "Omar", "Sofia", "Daniel", "Chloe", "Ravi",
-         "Elena", "Kwame", "Hannah", "Diego", "Yuki", "Noah", "Fatima", "Leo", "Grace", "Mateo", "Ingrid", "Sam")
+NAMES = (
+    "Maria",
+    "James",
+    "Aisha",
+    "Tom",
+    "Priya",
+    "Lucas",
+    "Mei",
+    "Omar",
+    "Sofia",
+    "Daniel",
+    "Chloe",
+    "Ravi",
+    "Elena",
+    "Kwame",
+    "Hannah",
+    "Diego",
+    "Yuki",
+    "Noah",
+    "Fatima",
+    "Leo",
+    "Grace",
+    "Mateo",
+    "Ingrid",
+    "Sam",
+)
 ITEMS = ("pencils", "stickers", "marbles", "cookies", "apples", "books", "cards", "shells", "stamps", "beads")
 JOBS = ("tutoring", "babysitting", "walking dogs", "washing cars", "mowing lawns", "delivering papers")
 VEHICLES = ("train", "bus", "car", "truck", "ferry", "cyclist")
 THINGS = ("jacket", "bicycle", "lamp", "backpack", "guitar", "printer", "tent", "watch")
 GROUPS = (("friend", "friends"), ("classmate", "classmates"), ("cousin", "cousins"), ("teammate", "teammates"))
 
-OPENERS = ("", "{name} is getting ready for the school fair.", "It is a busy Saturday for {name}.",
-           "{name} keeps careful notes about money and time.", "During the summer holidays, {name} plans ahead.",
-           "{name}'s family is organising a weekend trip.", "At the community centre, {name} helps out every week.",
-           "{name} likes to check every calculation twice.", "Last month {name} started a small project.",
-           "The teacher asks the class to work out the following.", "{name} is writing a budget for the month.")
-ASK = ("How many {unit} {verb}?", "Find how many {unit} {verb}.", "Determine how many {unit} {verb}.",
-       "Calculate how many {unit} {verb}.")
+OPENERS = (
+    "",
+    "{name} is getting ready for the school fair.",
+    "It is a busy Saturday for {name}.",
+    "{name} keeps careful notes about money and time.",
+    "During the summer holidays, {name} plans ahead.",
+    "{name}'s family is organising a weekend trip.",
+    "At the community centre, {name} helps out every week.",
+    "{name} likes to check every calculation twice.",
+    "Last month {name} started a small project.",
+    "The teacher asks the class to work out the following.",
+    "{name} is writing a budget for the month.",
+)
+ASK = (
+    "How many {unit} {verb}?",
+    "Find how many {unit} {verb}.",
+    "Determine how many {unit} {verb}.",
+    "Calculate how many {unit} {verb}.",
+)
 MATH_ASK = ("What is {x}?", "Find {x}.", "Compute {x}.", "Determine {x}.", "What is the value of {x}?")
 
 Problem = tuple[str, str, str, dict]  # text, worked solution, answer, parameters
@@ -74,9 +110,14 @@ def packs(rng: random.Random, **p: object) -> Problem:
     a = _draw(p, rng, "a", lambda: rng.randint(2, 12))
     b = _draw(p, rng, "b", lambda: rng.randint(5, 30))
     c = _draw(p, rng, "c", lambda: rng.randint(1, a * b - 1))
-    text = (f"{_opener(p, rng, name)}{name} buys {a} packs of {item}. Each pack holds {b} {item}. {name} gives away "
-            f"{c} {item} to friends. {_ask(p, rng, item, f'{name} has left')}")
-    sol = f"{name} buys {a} * {b} = {a * b} {item}.\nAfter giving away {c}, {name} has {a * b} - {c} = {a * b - c} {item}."
+    text = (
+        f"{_opener(p, rng, name)}{name} buys {a} packs of {item}. Each pack holds {b} {item}. {name} gives away "
+        f"{c} {item} to friends. {_ask(p, rng, item, f'{name} has left')}"
+    )
+    sol = (
+        f"{name} buys {a} * {b} = {a * b} {item}.\n"
+        f"After giving away {c}, {name} has {a * b} - {c} = {a * b - c} {item}."
+    )
     return text, sol, str(a * b - c), p
 
 
@@ -86,8 +127,10 @@ def wages(rng: random.Random, **p: object) -> Problem:
     a = _draw(p, rng, "a", lambda: rng.randint(8, 25))
     b = _draw(p, rng, "b", lambda: rng.randint(3, 20))
     c = _draw(p, rng, "c", lambda: rng.randint(2, 10))
-    text = (f"{_opener(p, rng, name)}{name} earns ${a} an hour {job}. Last week {name} worked {b} hours on weekdays "
-            f"and {c} hours on the weekend. {_ask(p, rng, 'dollars', f'{name} earned last week')}")
+    text = (
+        f"{_opener(p, rng, name)}{name} earns ${a} an hour {job}. Last week {name} worked {b} hours on weekdays "
+        f"and {c} hours on the weekend. {_ask(p, rng, 'dollars', f'{name} earned last week')}"
+    )
     sol = f"{name} worked {b} + {c} = {b + c} hours.\nThat pays {b + c} * {a} = ${(b + c) * a}."
     return text, sol, str((b + c) * a), p
 
@@ -99,9 +142,14 @@ def travel(rng: random.Random, **p: object) -> Problem:
     c = _draw(p, rng, "c", lambda: rng.randint(10, 80))
     d = _draw(p, rng, "d", lambda: rng.randint(1, 6))
     who = _draw(p, rng, "who", lambda: rng.choice(NAMES))
-    text = (f"{_opener(p, rng, who)}A {v} travels at {a} miles per hour for {b} hours, then at {c} miles per hour "
-            f"for {d} hours. {_ask(p, rng, 'miles', f'the {v} covers in total')}")
-    sol = f"First part: {a} * {b} = {a * b} miles.\nSecond part: {c} * {d} = {c * d} miles.\nTotal: {a * b + c * d} miles."
+    text = (
+        f"{_opener(p, rng, who)}A {v} travels at {a} miles per hour for {b} hours, then at {c} miles per hour "
+        f"for {d} hours. {_ask(p, rng, 'miles', f'the {v} covers in total')}"
+    )
+    sol = (
+        f"First part: {a} * {b} = {a * b} miles.\nSecond part: {c} * {d} = {c * d} miles.\n"
+        f"Total: {a * b + c * d} miles."
+    )
     return text, sol, str(a * b + c * d), p
 
 
@@ -111,8 +159,10 @@ def sharing(rng: random.Random, **p: object) -> Problem:
     one, many = _draw(p, rng, "group", lambda: rng.choice(GROUPS))
     k = _draw(p, rng, "k", lambda: rng.randint(2, 12))
     q = _draw(p, rng, "q", lambda: rng.randint(2, 25))
-    text = (f"{_opener(p, rng, name)}{name} has {k * q} {item} and shares them equally among {k} {many}. "
-            f"{_ask(p, rng, item, f'each {one} gets')}")
+    text = (
+        f"{_opener(p, rng, name)}{name} has {k * q} {item} and shares them equally among {k} {many}. "
+        f"{_ask(p, rng, item, f'each {one} gets')}"
+    )
     sol = f"Each {one} gets {k * q} / {k} = {q} {item}."
     return text, sol, str(q), p
 
@@ -123,8 +173,10 @@ def discount(rng: random.Random, **p: object) -> Problem:
     base = _draw(p, rng, "base", lambda: 20 * rng.randint(2, 30))
     off = base * pct // 100
     who = _draw(p, rng, "who", lambda: rng.choice(NAMES))
-    text = (f"{_opener(p, rng, who)}A {thing} that {who} wants costs ${base}. It is on sale for {pct}% off. "
-            f"{_ask(p, rng, 'dollars', f'{who} pays for the {thing} on sale')}")
+    text = (
+        f"{_opener(p, rng, who)}A {thing} that {who} wants costs ${base}. It is on sale for {pct}% off. "
+        f"{_ask(p, rng, 'dollars', f'{who} pays for the {thing} on sale')}"
+    )
     sol = f"The discount is {pct}% of {base} = {off} dollars.\nThe sale price is {base} - {off} = {base - off} dollars."
     return text, sol, str(base - off), p
 
@@ -135,8 +187,10 @@ def ages(rng: random.Random, **p: object) -> Problem:
     a = _draw(p, rng, "a", lambda: rng.randint(5, 40))
     b = _draw(p, rng, "b", lambda: rng.randint(1, 15))
     c = _draw(p, rng, "c", lambda: rng.randint(1, 10))
-    text = (f"{_opener(p, rng, n1)}{n1} is {a} years old. {n2} is {b} years older than {n1}. "
-            f"{_ask(p, rng, 'years', f'their ages will add up to in {c} years')}")
+    text = (
+        f"{_opener(p, rng, n1)}{n1} is {a} years old. {n2} is {b} years older than {n1}. "
+        f"{_ask(p, rng, 'years', f'their ages will add up to in {c} years')}"
+    )
     total = (a + c) + (a + b + c)
     sol = f"{n2} is {a} + {b} = {a + b} now.\nIn {c} years they will be {a + c} and {a + b + c}, a sum of {total}."
     return text, sol, str(total), p
@@ -148,8 +202,10 @@ def savings(rng: random.Random, **p: object) -> Problem:
     a = _draw(p, rng, "a", lambda: rng.randint(5, 40))
     b = _draw(p, rng, "b", lambda: rng.randint(3, 20))
     c = _draw(p, rng, "c", lambda: rng.randint(1, a * b - 1))
-    text = (f"{_opener(p, rng, name)}{name} saves ${a} every week. After {b} weeks, {name} spends ${c} on a {thing}. "
-            f"{_ask(p, rng, 'dollars', f'{name} has left')}")
+    text = (
+        f"{_opener(p, rng, name)}{name} saves ${a} every week. After {b} weeks, {name} spends ${c} on a {thing}. "
+        f"{_ask(p, rng, 'dollars', f'{name} has left')}"
+    )
     sol = f"{name} saves {a} * {b} = ${a * b}.\nAfter spending {c}, {name} has {a * b} - {c} = ${a * b - c}."
     return text, sol, str(a * b - c), p
 
@@ -162,8 +218,7 @@ def linear(rng: random.Random, **p: object) -> Problem:
     x = _draw(p, rng, "x", lambda: rng.randint(-15, 20))
     b = _draw(p, rng, "b", lambda: rng.randint(-30, 30))
     text = f"Solve for $x$: ${a}x {'+' if b >= 0 else '-'} {abs(b)} = {a * x + b}$."
-    sol = (f"Subtracting ${b}$ from both sides gives ${a}x = {a * x}$. "
-           f"Dividing by ${a}$, $x = \\boxed{{{x}}}$.")
+    sol = f"Subtracting ${b}$ from both sides gives ${a}x = {a * x}$. Dividing by ${a}$, $x = \\boxed{{{x}}}$."
     return text, sol, str(x), p
 
 
@@ -183,8 +238,10 @@ def roots(rng: random.Random, **p: object) -> Problem:
     poly = f"x^2 {'+' if b >= 0 else '-'} {abs(b)}x {'+' if c >= 0 else '-'} {abs(c)}"
     ans = r + s if which == "sum" else r * s
     text = f"Consider the equation ${poly} = 0$. {_math_ask(p, rng, f'the {which} of its roots')}"
-    sol = (f"By Vieta's formulas the sum of the roots is ${r + s}$ and the product is ${r * s}$. "
-           f"The {which} is $\\boxed{{{ans}}}$.")
+    sol = (
+        f"By Vieta's formulas the sum of the roots is ${r + s}$ and the product is ${r * s}$. "
+        f"The {which} is $\\boxed{{{ans}}}$."
+    )
     return text, sol, str(ans), p
 
 
@@ -195,9 +252,14 @@ def fractions(rng: random.Random, **p: object) -> Problem:
     d = _draw(p, rng, "d", lambda: rng.randint(2, 12))
     total = Fraction(a, b) + Fraction(c, d)
     ans = str(total.numerator) if total.denominator == 1 else f"\\frac{{{total.numerator}}}{{{total.denominator}}}"
-    text = f"Compute $\\frac{{{a}}}{{{b}}} + \\frac{{{c}}}{{{d}}}$. Express your answer as a common fraction in lowest terms."
-    sol = (f"With the common denominator ${b * d}$: $\\frac{{{a * d}}}{{{b * d}}} + \\frac{{{c * b}}}{{{b * d}}} = "
-           f"\\frac{{{a * d + c * b}}}{{{b * d}}} = \\boxed{{{ans}}}$.")
+    text = (
+        f"Compute $\\frac{{{a}}}{{{b}}} + \\frac{{{c}}}{{{d}}}$. "
+        "Express your answer as a common fraction in lowest terms."
+    )
+    sol = (
+        f"With the common denominator ${b * d}$: $\\frac{{{a * d}}}{{{b * d}}} + \\frac{{{c * b}}}{{{b * d}}} = "
+        f"\\frac{{{a * d + c * b}}}{{{b * d}}} = \\boxed{{{ans}}}$."
+    )
     return text, sol, ans, p
 
 
@@ -207,7 +269,8 @@ def evaluate(rng: random.Random, **p: object) -> Problem:
     x = _draw(p, rng, "x", lambda: rng.randint(-6, 6))
     val = a * x * x + b
     text = f"Let $f(x) = {a}x^2 {'+' if b >= 0 else '-'} {abs(b)}$. {_math_ask(p, rng, f'$f({x})$')}"
-    sol = f"$f({x}) = {a}\\cdot({x})^2 {'+' if b >= 0 else '-'} {abs(b)} = {a * x * x} {'+' if b >= 0 else '-'} {abs(b)} = \\boxed{{{val}}}$."
+    sign = "+" if b >= 0 else "-"
+    sol = f"$f({x}) = {a}\\cdot({x})^2 {sign} {abs(b)} = {a * x * x} {sign} {abs(b)} = \\boxed{{{val}}}$."
     return text, sol, str(val), p
 
 
@@ -216,7 +279,10 @@ def divisors(rng: random.Random, **p: object) -> Problem:
     m = _draw(p, rng, "m", lambda: rng.randint(2, 20))
     n = _draw(p, rng, "n", lambda: rng.choice([k for k in range(2, 21) if gcd(k, m) == 1]))
     text = _math_ask(p, rng, f"the greatest common divisor of ${g * m}$ and ${g * n}$")
-    sol = f"${g * m} = {g}\\cdot {m}$ and ${g * n} = {g}\\cdot {n}$ with ${m}$ and ${n}$ coprime, so the answer is $\\boxed{{{g}}}$."
+    sol = (
+        f"${g * m} = {g}\\cdot {m}$ and ${g * n} = {g}\\cdot {n}$ with ${m}$ and ${n}$ coprime, "
+        f"so the answer is $\\boxed{{{g}}}$."
+    )
     return text, sol, str(g), p
 
 
@@ -246,54 +312,99 @@ def fence(rng: random.Random, **p: object) -> Problem:
     width = _draw(p, rng, "w", lambda: rng.randint(3, 40))
     cost = _draw(p, rng, "cost", lambda: rng.randint(2, 15))
     per = 2 * (length + width)
-    text = (f"{name} fences a rectangular garden {length} meters long and {width} meters wide. Fencing costs "
-            f"${cost} per meter. What is the total cost of the fence in dollars?")
-    return text, f"The perimeter is 2({length}+{width}) = {per} m, costing {per} * {cost} = ${per * cost}.", str(per * cost), p
+    text = (
+        f"{name} fences a rectangular garden {length} meters long and {width} meters wide. Fencing costs "
+        f"${cost} per meter. What is the total cost of the fence in dollars?"
+    )
+    return (
+        text,
+        f"The perimeter is 2({length}+{width}) = {per} m, costing {per} * {cost} = ${per * cost}.",
+        str(per * cost),
+        p,
+    )
 
 
 def average(rng: random.Random, **p: object) -> Problem:
     name = _draw(p, rng, "name", lambda: rng.choice(NAMES))
     scores = _draw(p, rng, "scores", lambda: [rng.randint(60, 100) for _ in range(4)])
-    target = _draw(p, rng, "target", lambda: rng.randint(max(70, (sum(scores) + 40) // 5 + 1), (sum(scores) + 100) // 5))
+    target = _draw(
+        p, rng, "target", lambda: rng.randint(max(70, (sum(scores) + 40) // 5 + 1), (sum(scores) + 100) // 5)
+    )
     need = 5 * target - sum(scores)
-    text = (f"On four quizzes {name} scored {', '.join(map(str, scores))}. Which score on the fifth quiz "
-            f"brings the mean of all five to exactly {target}?")
+    text = (
+        f"On four quizzes {name} scored {', '.join(map(str, scores))}. Which score on the fifth quiz "
+        f"brings the mean of all five to exactly {target}?"
+    )
     return text, f"Five quizzes must total {5 * target}; {5 * target} - {sum(scores)} = {need}.", str(need), p
 
 
 def consecutive(rng: random.Random, **p: object) -> Problem:
     n = _draw(p, rng, "n", lambda: rng.randint(-50, 300))
     text = f"Three consecutive integers add up to ${3 * n + 3}$. Which is the largest of the three?"
-    return text, f"With middle term $m$, $3m = {3 * n + 3}$, so $m = {n + 1}$ and the largest is $\\boxed{{{n + 2}}}$.", str(n + 2), p
+    return (
+        text,
+        f"With middle term $m$, $3m = {3 * n + 3}$, so $m = {n + 1}$ and the largest is $\\boxed{{{n + 2}}}$.",
+        str(n + 2),
+        p,
+    )
 
 
 def sequence(rng: random.Random, **p: object) -> Problem:
     a = _draw(p, rng, "a", lambda: rng.randint(-20, 40))
     d = _draw(p, rng, "d", lambda: rng.randint(-9, 12))
     k = _draw(p, rng, "k", lambda: rng.randint(5, 60))
-    text = (f"An arithmetic progression starts at ${a}$ and each term exceeds the previous one by ${d}$. "
-            f"Give term number ${k}$.")
-    return text, f"Term $k$ is $a + (k-1)d = {a} + {k - 1}\\cdot {d} = \\boxed{{{a + (k - 1) * d}}}$.", str(a + (k - 1) * d), p
+    text = (
+        f"An arithmetic progression starts at ${a}$ and each term exceeds the previous one by ${d}$. "
+        f"Give term number ${k}$."
+    )
+    return (
+        text,
+        f"Term $k$ is $a + (k-1)d = {a} + {k - 1}\\cdot {d} = \\boxed{{{a + (k - 1) * d}}}$.",
+        str(a + (k - 1) * d),
+        p,
+    )
 
 
 def triangle(rng: random.Random, **p: object) -> Problem:
     b = _draw(p, rng, "b", lambda: 2 * rng.randint(1, 40))
     h = _draw(p, rng, "h", lambda: rng.randint(1, 50))
-    text = f"Triangle $ABC$ has side $BC = {b}$ and the altitude from $A$ to $BC$ has length ${h}$. Find the area of $ABC$."
+    text = (
+        f"Triangle $ABC$ has side $BC = {b}$ and the altitude from $A$ to $BC$ has length ${h}$. "
+        "Find the area of $ABC$."
+    )
     return text, f"The area is $\\frac{{1}}{{2}}\\cdot {b}\\cdot {h} = \\boxed{{{b * h // 2}}}$.", str(b * h // 2), p
 
 
 BENCHMARK_TEMPLATES: tuple[Template, ...] = (fence, average, consecutive, sequence, triangle)
 WORD_TEMPLATES: tuple[Template, ...] = (packs, wages, travel, sharing, discount, ages, savings)
 MATH_TEMPLATES: tuple[Template, ...] = (linear, system, roots, fractions, evaluate, divisors, remainder, powers)
-MATH_TYPE = {linear: "Algebra", system: "Algebra", roots: "Algebra", fractions: "Prealgebra",
-             evaluate: "Algebra", divisors: "Number Theory", remainder: "Number Theory", powers: "Prealgebra"}
+MATH_TYPE = {
+    linear: "Algebra",
+    system: "Algebra",
+    roots: "Algebra",
+    fractions: "Prealgebra",
+    evaluate: "Algebra",
+    divisors: "Number Theory",
+    remainder: "Number Theory",
+    powers: "Prealgebra",
+}
 
 # One-word rewordings (word, replacement) for reworded near-duplicates.
-REWORDINGS = (("buys", "purchases"), ("gives away", "hands out"), ("travels", "moves"), ("earns", "makes"),
-              ("shares them", "splits them"), ("costs", "is priced at"), ("saves", "puts aside"),
-              ("Solve for", "Find"), ("Compute", "Calculate"), ("Evaluate", "Compute"), ("What is", "Find"),
-              ("what is", "find"), ("How many", "Exactly how many"))
+REWORDINGS = (
+    ("buys", "purchases"),
+    ("gives away", "hands out"),
+    ("travels", "moves"),
+    ("earns", "makes"),
+    ("shares them", "splits them"),
+    ("costs", "is priced at"),
+    ("saves", "puts aside"),
+    ("Solve for", "Find"),
+    ("Compute", "Calculate"),
+    ("Evaluate", "Compute"),
+    ("What is", "Find"),
+    ("what is", "find"),
+    ("How many", "Exactly how many"),
+)
 
 
 def reword(text: str) -> str | None:
@@ -357,8 +468,16 @@ def _duplicates(texts: list[str]) -> set[int]:
     from r1data.ops.dedup import dedup
 
     n = len(texts)
-    df = pl.DataFrame({"id": [str(i) for i in range(n)], "problem": texts, "answer": ["0"] * n,
-                       "solution": [None] * n, "source": ["demo"] * n}, schema_overrides={"solution": pl.String})
+    df = pl.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "problem": texts,
+            "answer": ["0"] * n,
+            "solution": [None] * n,
+            "source": ["demo"] * n,
+        },
+        schema_overrides={"solution": pl.String},
+    )
     return {int(i) for i in dedup(df).removed.get_column("id").to_list()}
 
 
@@ -377,8 +496,9 @@ def _sieve_across(lists: list[list]) -> list[list]:
     return out
 
 
-def generate(out: str | Path, seed: int = 0, word: int = 1200, math: int = 1000, numina: int = 800,
-             bench: int = 200) -> dict:
+def generate(
+    out: str | Path, seed: int = 0, word: int = 1200, math: int = 1000, numina: int = 800, bench: int = 200
+) -> dict:
     """Write the demo files into out and return the ground truth (also saved as planted.json)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -404,9 +524,11 @@ def generate(out: str | Path, seed: int = 0, word: int = 1200, math: int = 1000,
         sol = p[1] if "\\boxed" in p[1] else f"{p[1]} The answer is $\\boxed{{{p[2]}}}$."
         return {"problem": p[0], "solution": sol, "answer": p[2], "source": "demo_numina"}
 
-    files = {"gsm8k_style.jsonl": [gsm_row(p) for _, p in gsm],
-             "math_style.jsonl": [math_row(t, p) for t, p in mth],
-             "numina_style.parquet": [numina_row(p) for _, p in nmn]}
+    files = {
+        "gsm8k_style.jsonl": [gsm_row(p) for _, p in gsm],
+        "math_style.jsonl": [math_row(t, p) for t, p in mth],
+        "numina_style.parquet": [numina_row(p) for _, p in nmn],
+    }
     text_key = {"gsm8k_style.jsonl": "question", "math_style.jsonl": "problem", "numina_style.parquet": "problem"}
     origin = {"gsm8k_style.jsonl": gsm, "math_style.jsonl": mth, "numina_style.parquet": nmn}
     planted: list[dict] = []
@@ -416,7 +538,9 @@ def generate(out: str | Path, seed: int = 0, word: int = 1200, math: int = 1000,
         planted.append({"kind": kind, "file": file, "original": original, "copy": copy})
 
     def row_for(file: str, tpl: Template, p: Problem) -> dict:
-        return gsm_row(p) if file.startswith("gsm8k") else math_row(tpl, p) if file.startswith("math") else numina_row(p)
+        return (
+            gsm_row(p) if file.startswith("gsm8k") else math_row(tpl, p) if file.startswith("math") else numina_row(p)
+        )
 
     for kind, count in (("exact", 120), ("latex_spacing", 60), ("reworded", 90), ("renumbered", 90)):
         made = 0
@@ -455,10 +579,15 @@ def generate(out: str | Path, seed: int = 0, word: int = 1200, math: int = 1000,
             with open(out / name, "w", encoding="utf-8") as fh:
                 fh.writelines(json.dumps(r) + "\n" for r in rows)
     with open(out / "benchmark.jsonl", "w", encoding="utf-8") as fh:
-        for i, (tpl, p) in enumerate(benchmark):
+        for i, (_, p) in enumerate(benchmark):
             fh.write(json.dumps({"problem": p[0], "solution": p[1], "answer": p[2], "unique_id": f"bench/{i}"}) + "\n")
-    truth = {"seed": seed, "files": {k: len(v) for k, v in files.items()}, "benchmark": len(benchmark),
-             "text_field": text_key, "planted": planted}
+    truth = {
+        "seed": seed,
+        "files": {k: len(v) for k, v in files.items()},
+        "benchmark": len(benchmark),
+        "text_field": text_key,
+        "planted": planted,
+    }
     (out / "planted.json").write_text(json.dumps(truth, indent=1))
     return truth
 

@@ -18,6 +18,7 @@ import xxhash
 
 from r1data import schema
 from r1data.errors import EmptyInputError, InputError, R1DataError
+from r1data.ops.normalize import normalize_series
 
 OnError = Literal["fail", "skip"]
 FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -44,6 +45,7 @@ class ReadResult:
     quarantined: pl.DataFrame  # unreadable lines and rows with no problem, with drop_reason
     sources: list[dict] = field(default_factory=list)
     fingerprint: str = ""
+    normalized: pl.Series | None = None  # normalised problems, row-aligned with records (computed once)
 
     @property
     def rows_in(self) -> int:
@@ -81,7 +83,9 @@ def _dir_sources(path: Path) -> list[InputSource]:
 def _file_source(path: Path) -> InputSource:
     fmt = FILE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"{path}: unsupported file type '{path.suffix}'. Use one of: {', '.join(sorted(FILE_FORMATS))}")
+        raise InputError(
+            f"{path}: unsupported file type '{path.suffix}'. Use one of: {', '.join(sorted(FILE_FORMATS))}"
+        )
     return InputSource(path, fmt, path.name[: -len(path.suffix)])
 
 
@@ -173,7 +177,9 @@ def read_json(path: Path) -> pl.DataFrame:
     try:
         obj = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: bytes that are not UTF-8 at offset {exc.start}. Re-encode the file as UTF-8.") from exc
+        raise InputError(
+            f"{path}: bytes that are not UTF-8 at offset {exc.start}. Re-encode the file as UTF-8."
+        ) from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
     if isinstance(obj, dict):
@@ -183,7 +189,9 @@ def read_json(path: Path) -> pl.DataFrame:
         elif obj and all(isinstance(v, list) for v in obj.values()):
             return pl.DataFrame(obj, strict=False)
     if not isinstance(obj, list):
-        raise InputError(f"{path}: expected a list of objects (or {{\"data\": [...]}}); found a JSON {type(obj).__name__}")
+        raise InputError(
+            f'{path}: expected a list of objects (or {{"data": [...]}}); found a JSON {type(obj).__name__}'
+        )
     for i, row in enumerate(obj):
         if not isinstance(row, dict):
             raise InputError(f"{path}: item {i} is a JSON {type(row).__name__}, not an object")
@@ -247,14 +255,18 @@ def read_inputs(
     records = pl.concat(tables, how="diagonal_relaxed") if tables else pl.DataFrame()
     if records.height == 0 and not bad:
         raise EmptyInputError(f"{', '.join(str(s) for s in specs)}: no rows to work on (the input is empty)")
+    normalized = None
     if records.height:
-        records = schema.assign_ids(records)
-        empty = records.get_column(schema.PROBLEM).fill_null("").str.strip_chars() == ""
+        normalized = normalize_series(records.get_column(schema.PROBLEM))
+        records = schema.assign_ids(records, normalized)
+        empty = normalized == ""
         dropped = records.filter(empty).with_columns(pl.lit(EMPTY_PROBLEM).alias(schema.DROP_REASON))
-        records = records.filter(~empty)
+        records, normalized = records.filter(~empty), normalized.filter(~empty)
     else:
         dropped = pl.DataFrame()
-    quarantined = pl.concat([d for d in (pl.DataFrame(bad), dropped) if d.height], how="diagonal_relaxed") if (
-        bad or dropped.height
-    ) else pl.DataFrame()
-    return ReadResult(records, quarantined, described, fingerprint(sources))
+    quarantined = (
+        pl.concat([d for d in (pl.DataFrame(bad), dropped) if d.height], how="diagonal_relaxed")
+        if (bad or dropped.height)
+        else pl.DataFrame()
+    )
+    return ReadResult(records, quarantined, described, fingerprint(sources), normalized)

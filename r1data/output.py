@@ -88,10 +88,10 @@ class StepOutput:
             raise AssertionError(f"accounting broken: {kept.height} kept + {removed.height} removed != {rows_in} in")
         try:
             shards = write_shards(kept, self.staging / "data", self.rows_per_shard)
-            removed_shards = write_shards(removed, self.staging / "removed", self.rows_per_shard) if removed.height else []
-            drops = (
-                dict(Counter(removed.get_column(schema.DROP_REASON).to_list())) if removed.height else {}
+            removed_shards = (
+                write_shards(removed, self.staging / "removed", self.rows_per_shard) if removed.height else []
             )
+            drops = dict(Counter(removed.get_column(schema.DROP_REASON).to_list())) if removed.height else {}
             self.manifest.update(
                 rows_in=rows_in,
                 rows_out=kept.height,

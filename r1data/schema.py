@@ -14,7 +14,7 @@ import xxhash
 
 from r1data.errors import SchemaError
 from r1data.ops.answers import extract_answer
-from r1data.ops.normalize import normalize_text
+from r1data.ops.normalize import normalize_series
 
 ID = "id"
 PROBLEM = "problem"
@@ -116,7 +116,7 @@ def hash_id(normalized_problem: str) -> str:
     return xxhash.xxh3_64_hexdigest(normalized_problem.encode("utf-8"))
 
 
-def assign_ids(df: pl.DataFrame) -> pl.DataFrame:
+def assign_ids(df: pl.DataFrame, normalized: pl.Series | None = None) -> pl.DataFrame:
     """Fill missing ids with a hash of the normalised problem; repeats of a text get `-1`, `-2`, ...
 
     The same input always gets the same ids, and ids stay unique even before dedup.
@@ -124,23 +124,22 @@ def assign_ids(df: pl.DataFrame) -> pl.DataFrame:
     missing = df.get_column(ID).is_null()
     if not missing.any():
         return df
-    seen: dict[str, int] = {}
-    ids = []
-    for given, problem in zip(df.get_column(ID).to_list(), df.get_column(PROBLEM).to_list(), strict=True):
-        if given is not None:
-            ids.append(given)
-            continue
-        h = hash_id(normalize_text(problem))
-        n = seen.get(h, 0)
-        seen[h] = n + 1
-        ids.append(h if n == 0 else f"{h}-{n}")
-    return df.with_columns(pl.Series(ID, ids, dtype=pl.String))
+    norm = (normalized if normalized is not None else normalize_series(df.get_column(PROBLEM))).to_list()
+    hashes = pl.Series("h", list(map(hash_id, norm)), dtype=pl.String)
+    # Occurrence number of each hash among the rows that need an id, in input order.
+    nth = (
+        pl.DataFrame({"h": hashes, "m": missing})
+        .with_columns(pl.col("m").cast(pl.Int64).cum_sum().over("h").alias("n"))
+        .get_column("n")
+    )
+    generated = pl.when(nth <= 1).then(hashes).otherwise(hashes + "-" + (nth - 1).cast(pl.String))
+    return df.with_columns(
+        pl.when(pl.col(ID).is_null()).then(pl.select(generated).to_series()).otherwise(pl.col(ID)).alias(ID)
+    )
 
 
 def validate(df: pl.DataFrame, where: str) -> None:
     """Raise a SchemaError naming the missing schema columns and the ones present."""
     missing = [c for c in CORE_COLUMNS if c not in df.columns]
     if missing:
-        raise SchemaError(
-            f"{where}: missing column(s) {', '.join(missing)}. Columns present: {', '.join(df.columns)}"
-        )
+        raise SchemaError(f"{where}: missing column(s) {', '.join(missing)}. Columns present: {', '.join(df.columns)}")

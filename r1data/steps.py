@@ -5,15 +5,15 @@ The CLI commands are thin wrappers over these; `r1data demo` and recipes chain t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
 from r1data import schema
 from r1data.errors import ConfigError, EmptyInputError
-from r1data.io import OnError, read_inputs
+from r1data.io import OnError, ReadResult, read_inputs
 from r1data.ops.decontaminate import Benchmark, DecontamParams, decontaminate
 from r1data.ops.dedup import DedupParams, dedup
 from r1data.output import DEFAULT_SHARD_ROWS, StepOutput
@@ -45,6 +45,7 @@ class StepResult:
 
 
 OpResult = tuple[pl.DataFrame, pl.DataFrame, dict]
+Op = Callable[[ReadResult], OpResult]
 
 
 def run_step(
@@ -52,7 +53,7 @@ def run_step(
     inputs: list[str | Path],
     out: str | Path,
     config: dict,
-    op: Callable[[pl.DataFrame], OpResult],
+    op: Op,
     io: IOOptions,
 ) -> StepResult:
     """Read, transform, publish. Unreadable lines and rows without a problem join the audit."""
@@ -67,17 +68,19 @@ def run_step(
             f"{', '.join(map(str, inputs))}: no usable rows ({read.quarantined.height} quarantined: "
             "unreadable lines or empty problems). See the errors with --on-error fail."
         )
-    kept, removed, stats = op(read.records)
-    audit = pl.concat([d for d in (read.quarantined, removed) if d.height], how="diagonal_relaxed") if (
-        read.quarantined.height or removed.height
-    ) else removed
+    kept, removed, stats = op(read)
+    audit = (
+        pl.concat([d for d in (read.quarantined, removed) if d.height], how="diagonal_relaxed")
+        if (read.quarantined.height or removed.height)
+        else removed
+    )
     manifest = output.publish(kept, audit, read.rows_in, stats)
     return StepResult(manifest, kept, audit)
 
 
 def dedup_step(inputs: list[str | Path], out: str | Path, params: DedupParams, io: IOOptions) -> StepResult:
-    def op(df: pl.DataFrame) -> OpResult:
-        result = dedup(df, params)
+    def op(read: ReadResult) -> OpResult:
+        result = dedup(read.records, params, read.normalized)
         return result.kept, result.removed, result.stats
 
     if not 0 < params.threshold <= 1:
@@ -98,7 +101,11 @@ def read_benchmarks(specs: list[str], io: IOOptions) -> list[Benchmark]:
         name, _, path = spec.rpartition("=") if "=" in spec and not Path(spec).exists() else ("", "", spec)
         read = read_inputs([path], io.fields, "fail")
         name = name or Path(path.rstrip("/")).name.split(".")[0]
-        benches.append(Benchmark(name, read.records.get_column(schema.PROBLEM).to_list(), read.records.get_column(schema.ID).to_list()))
+        benches.append(
+            Benchmark(
+                name, read.records.get_column(schema.PROBLEM).to_list(), read.records.get_column(schema.ID).to_list()
+            )
+        )
     return benches
 
 
@@ -111,8 +118,8 @@ def decontaminate_step(
         raise ConfigError("--ngram must be >= 1 and --min-overlap in [0, 1]")
     benches = read_benchmarks(against, IOOptions())
 
-    def op(df: pl.DataFrame) -> OpResult:
-        result = decontaminate(df, benches, params)
+    def op(read: ReadResult) -> OpResult:
+        result = decontaminate(read.records, benches, params)
         return result.kept, result.removed, result.stats
 
     config = {"decontaminate": asdict(params), "against": against}

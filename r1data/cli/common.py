@@ -7,8 +7,9 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,15 +20,30 @@ from r1data.errors import R1DataError
 console = Console(stderr=True, highlight=False)
 
 # Options every step takes. Annotated aliases keep them identical across commands.
-Inputs = Annotated[list[str], typer.Argument(help="Input files, globs or directories (JSONL, JSON, CSV, Parquet, "
-                                             "a datasets save_to_disk folder, or an r1data output folder).")]
-Output = Annotated[Path, typer.Option("--output", "-o", help="Output directory (data/, removed/, manifest.json, README.md).")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists (only once the new output is complete).")]
+Inputs = Annotated[
+    list[str],
+    typer.Argument(
+        help="Input files, globs or directories (JSONL, JSON, CSV, Parquet, "
+        "a datasets save_to_disk folder, or an r1data output folder)."
+    ),
+]
+Output = Annotated[
+    Path, typer.Option("--output", "-o", help="Output directory (data/, removed/, manifest.json, README.md).")
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace OUT if it exists (only once the new output is complete).")
+]
 ProblemField = Annotated[str | None, typer.Option(help="Input column holding the problem text [default: recognised].")]
-AnswerField = Annotated[str | None, typer.Option(help="Input column holding the gold final answer [default: recognised].")]
-SolutionField = Annotated[str | None, typer.Option(help="Input column holding a worked solution [default: recognised].")]
+AnswerField = Annotated[
+    str | None, typer.Option(help="Input column holding the gold final answer [default: recognised].")
+]
+SolutionField = Annotated[
+    str | None, typer.Option(help="Input column holding a worked solution [default: recognised].")
+]
 IdField = Annotated[str | None, typer.Option(help="Input column holding a row id [default: recognised, else a hash].")]
-OnErrorOpt = Annotated[str, typer.Option("--on-error", help="fail: stop at the first unreadable line; skip: quarantine it in removed/.")]
+OnErrorOpt = Annotated[
+    str, typer.Option("--on-error", help="fail: stop at the first unreadable line; skip: quarantine it in removed/.")
+]
 ShardRows = Annotated[int, typer.Option(help="Rows per Parquet shard.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]
@@ -58,7 +74,9 @@ def check_on_error(value: str) -> str:
     return value
 
 
-def summary(manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False, as_json: bool = False) -> None:
+def summary(
+    manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False, as_json: bool = False
+) -> None:
     """Counts on stderr (a rich table); the whole manifest on stdout with --json."""
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")

@@ -16,14 +16,23 @@ from r1data.steps import IOOptions, decontaminate_step
 def decontaminate_command(
     inputs: c.Inputs,
     output: c.Output,
-    against: Annotated[list[str], typer.Option("--against", help="Benchmark file/dir (PATH or NAME=PATH); repeat for several.")],
+    against: Annotated[
+        list[str], typer.Option("--against", help="Benchmark file/dir (PATH or NAME=PATH); repeat for several.")
+    ],
     ngram: Annotated[int, typer.Option(help="Word n-gram size (8 as open-r1; 32 as Light-R1).")] = DecontamParams.ngram,
-    min_overlap: Annotated[float, typer.Option(
-        help="Share of a benchmark problem's n-grams a row must contain; 0 = any shared n-gram (open-r1's rule)."
-    )] = DecontamParams.min_overlap,
-    digits_exact: Annotated[bool, typer.Option(
-        "--digits-exact/--no-digits-exact", help="Also drop rows equal to a benchmark problem once digits are masked."
-    )] = DecontamParams.digits_exact,
+    min_overlap: Annotated[
+        float,
+        typer.Option(
+            help="Share of a benchmark problem's n-grams a row must contain; 0 = any shared n-gram (open-r1's rule)."
+        ),
+    ] = DecontamParams.min_overlap,
+    digits_exact: Annotated[
+        bool,
+        typer.Option(
+            "--digits-exact/--no-digits-exact",
+            help="Also drop rows equal to a benchmark problem once digits are masked.",
+        ),
+    ] = DecontamParams.digits_exact,
     overwrite: c.Overwrite = False,
     problem_field: c.ProblemField = None,
     answer_field: c.AnswerField = None,
@@ -42,11 +51,15 @@ def decontaminate_command(
     params = DecontamParams(ngram=ngram, min_overlap=min_overlap, digits_exact=digits_exact)
     io = IOOptions(
         schema.FieldMap(problem_field, answer_field, solution_field, id_field),
-        c.check_on_error(on_error), overwrite, shard_rows,
+        c.check_on_error(on_error),
+        overwrite,
+        shard_rows,
     )
     with c.progress("Decontaminating...", quiet):
         result = decontaminate_step(inputs, output, against, params, io)
     m = result.manifest | {"output": str(output)}
     stats = m["stats"]
-    extra = [(f"matched {name} ({stats['benchmark_items'][name]} items)", n) for name, n in stats["rows_matched"].items()]
+    extra = [
+        (f"matched {name} ({stats['benchmark_items'][name]} items)", n) for name, n in stats["rows_matched"].items()
+    ]
     c.summary(m, "r1data decontaminate", extra, quiet, json_out)

@@ -56,8 +56,13 @@ def demo_command(
         d = dedup_step([raw / f for f in TRAIN_FILES], workdir / "01-dedup", DedupParams(workers=1), io)
     c.summary(d.manifest | {"output": str(workdir / "01-dedup")}, "1/2 r1data dedup", quiet=quiet)
     with c.progress("2/2 decontaminate...", quiet):
-        x = decontaminate_step([workdir / "01-dedup"], workdir / "02-decontaminate",
-                               [f"benchmark={raw / 'benchmark.jsonl'}"], DecontamParams(digits_exact=True), io)
+        x = decontaminate_step(
+            [workdir / "01-dedup"],
+            workdir / "02-decontaminate",
+            [f"benchmark={raw / 'benchmark.jsonl'}"],
+            DecontamParams(digits_exact=True),
+            io,
+        )
     c.summary(x.manifest | {"output": str(workdir / "02-decontaminate")}, "2/2 r1data decontaminate", quiet=quiet)
     if not quiet:
         c.console.print(f"[green]Done.[/] Clean problems: {workdir / '02-decontaminate' / 'data'}")

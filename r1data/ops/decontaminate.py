@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import xxhash
 
 from r1data import schema
-from r1data.ops.minhash import shingle_hashes
+from r1data.ops.minhash import shingle_hashes, token_hashes
 from r1data.ops.normalize import WORD_PATTERN, mask_digits, normalize_series
 
 CONTAMINATED = "contaminated"
@@ -53,13 +52,9 @@ class Benchmark:
     ids: list[str]
 
 
-def _word_ngrams(normalized: list[str], n: int) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-    words = [_WORD_RE.findall(s) for s in normalized]
-    lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-    flat = [w for ws in words for w in ws]
-    hashes = np.fromiter(map(xxhash.xxh3_64_intdigest, map(str.encode, flat)), dtype=np.uint64, count=len(flat))
-    shingles, counts = shingle_hashes(hashes, lengths, n, _SEED)
-    return shingles, counts, words
+def _word_ngrams(normalized: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    hashes, lengths = token_hashes(normalized, WORD_PATTERN)
+    return shingle_hashes(hashes, lengths, n, _SEED)
 
 
 def _positions(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +82,7 @@ def build_index(benchmarks: list[Benchmark], params: DecontamParams) -> _Index:
         item_id += list(b.ids)
         texts += list(b.problems)
     normalized = normalize_series(pl.Series(texts, dtype=pl.String)).to_list()
-    shingles, counts, _ = _word_ngrams(normalized, params.ngram)
+    shingles, counts = _word_ngrams(normalized, params.ngram)
     doc, _ = _positions(counts)
     ngrams = pl.DataFrame({"h": shingles, "item": doc}).unique()
     item_ngrams = ngrams.group_by("item").agg(pl.len().alias("item_ngrams"))
@@ -122,7 +117,9 @@ class DecontamResult:
     stats: dict
 
 
-def decontaminate(df: pl.DataFrame, benchmarks: list[Benchmark], params: DecontamParams = DecontamParams()) -> DecontamResult:
+def decontaminate(
+    df: pl.DataFrame, benchmarks: list[Benchmark], params: DecontamParams = DecontamParams()
+) -> DecontamResult:
     """Split df into clean rows and contaminated rows (with the benchmark, item, overlap and matched n-gram)."""
     index = build_index(benchmarks, params)
     n_rows = df.height
@@ -134,12 +131,12 @@ def decontaminate(df: pl.DataFrame, benchmarks: list[Benchmark], params: Deconta
     n = params.ngram
     for lo in range(0, n_rows, _ROW_CHUNK):
         chunk = normalized[lo : lo + _ROW_CHUNK]
-        shingles, counts, words = _word_ngrams(chunk, n)
+        shingles, counts = _word_ngrams(chunk, n)
         best = _best_matches(index, shingles, counts, params.min_overlap)
         for d, item, k, cov in best.select("doc", "item", "k", "overlap").iter_rows():
             row = lo + d
             hit_item[row], how[row], overlap[row] = item, "ngram", cov
-            text[row] = " ".join(words[d][k : k + n])
+            text[row] = " ".join(_WORD_RE.findall(chunk[d])[k : k + n])
     if params.digits_exact:
         for row, s in enumerate(normalized):
             if hit_item[row] < 0 and (i := index.digit_keys.get(mask_digits(s))) is not None:

@@ -20,10 +20,8 @@ duplicate (templated siblings such as "A bus travels at 33 mph for 3 hours..." v
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,27 +61,35 @@ class DedupParams:
         return ShingleSpec(ngram=self.ngram, kind=self.ngram_kind, num_perm=self.num_perm, seed=self.seed)
 
 
+def _collision_integrals(threshold: float, bands: np.ndarray, rows: np.ndarray, points: int = 201) -> tuple:
+    """Areas of false candidates (Jaccard below threshold) and misses (above), for each (bands, rows)."""
+    lo = np.linspace(0.0, threshold, points)
+    hi = np.linspace(threshold, 1.0, points)
+    p_lo = 1 - (1 - lo[None, :] ** rows[:, None]) ** bands[:, None]
+    p_hi = 1 - (1 - hi[None, :] ** rows[:, None]) ** bands[:, None]
+    return np.trapezoid(p_lo, lo, axis=1), np.trapezoid(1 - p_hi, hi, axis=1)
+
+
+def optimal_bands(threshold: float, num_perm: int, weights: tuple[float, float] = (0.2, 0.8)) -> tuple[int, int]:
+    """The (bands, rows) with bands * rows <= num_perm minimising the weighted area of false candidates
+    and misses: the criterion of datasketch's MinHashLSH, without importing it (and scipy) at run time."""
+    pairs = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)])
+    fp, fn = _collision_integrals(threshold, pairs[:, 0], pairs[:, 1])
+    best = int(np.argmin(weights[0] * fp + weights[1] * fn))
+    return int(pairs[best, 0]), int(pairs[best, 1])
+
+
 def lsh_shape(params: DedupParams) -> tuple[int, int]:
-    """Bands x rows: given, or datasketch's optimum for the threshold with misses weighted 4x over
-    false candidates (candidates are confirmed by Jaccard afterwards, so extra ones cost only time)."""
+    """Bands x rows: given, or the optimum for the threshold with misses weighted 4x over false
+    candidates (candidates are confirmed by Jaccard afterwards, so extra ones cost only time)."""
     if params.bands and params.rows:
         return params.bands, params.rows
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm, weights=(0.2, 0.8))
-    return lsh.b, lsh.r
+    return optimal_bands(params.threshold, params.num_perm)
 
 
 def compute_signatures(normalized: list[str], spec: ShingleSpec, workers: int = 1) -> np.ndarray:
-    """Signatures for all texts, split over `workers` processes when there is enough work."""
-    if workers <= 1 or len(normalized) < 4000:
-        return signatures(normalized, spec, normalized=True)
-    size = -(-len(normalized) // (workers * 4))
-    chunks = [normalized[i : i + size] for i in range(0, len(normalized), size)]
-    ctx = multiprocessing.get_context("spawn")  # polars' threads make fork unsafe
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        parts = list(pool.map(signatures, chunks, [spec] * len(chunks), [True] * len(chunks)))
-    return np.concatenate(parts)
+    """Signatures for all texts; the compiled kernel spreads documents over `workers` threads."""
+    return signatures(normalized, spec, normalized=True, threads=workers)
 
 
 def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
@@ -96,28 +102,24 @@ def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
 
 
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) that share at least one LSH band, without repeats."""
+    """Pairs (i < j) that share at least one LSH band, without repeats.
+
+    Per band the keys are sorted; positions p and p+k hold the same bucket exactly when their keys
+    are equal, so all pairs come from one vectorised comparison per offset k. Buckets larger than
+    `_LARGE_BUCKET` (boilerplate shared by many rows) are linked within that window only.
+    """
     n = sig.shape[0]
     lefts, rights = [], []
     for band in range(bands):
         key = _band_keys(sig, band, rows)
         order = np.argsort(key, kind="stable")
         sorted_keys = key[order]
-        same_as_next = sorted_keys[1:] == sorted_keys[:-1]
-        if not same_as_next.any():
-            continue
-        # Runs of equal keys: [start, end) in sorted order.
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], same_as_next.astype(np.int8), [0]))))
-        for start, stop in zip(edges[::2], edges[1::2] + 1, strict=True):
-            members = order[start:stop]
-            m = members.size
-            if m <= _LARGE_BUCKET:
-                a, b = np.triu_indices(m, k=1)
-                lefts.append(members[a])
-                rights.append(members[b])
-            else:
-                lefts.extend((members[:-1], np.repeat(members[0], m - 1)))
-                rights.extend((members[1:], members[1:]))
+        for k in range(1, min(_LARGE_BUCKET, n)):
+            same = np.flatnonzero(sorted_keys[k:] == sorted_keys[:-k])
+            if same.size == 0:
+                break  # no bucket holds more than k rows
+            lefts.append(order[same])
+            rights.append(order[same + k])
     if not lefts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     left, right = np.concatenate(lefts), np.concatenate(rights)
@@ -179,10 +181,18 @@ def greedy_keep(
     return dup_of, dup_sim
 
 
+def _changes(na: Counter, nb: Counter) -> int:
+    return max(sum((na - nb).values()), sum((nb - na).values()))
+
+
+def _within(a: tuple, b: tuple, limit: int) -> bool:
+    """Whether sorted number tuples a and b differ in at most `limit` numbers."""
+    return a == b or _changes(Counter(a), Counter(b)) <= limit
+
+
 def number_changes(a: str, b: str) -> int:
     """How many numbers must change to turn a's numbers into b's (as multisets)."""
-    na, nb = Counter(_NUMBER.findall(a)), Counter(_NUMBER.findall(b))
-    return max(sum((na - nb).values()), sum((nb - na).values()))
+    return _changes(Counter(_NUMBER.findall(a)), Counter(_NUMBER.findall(b)))
 
 
 @dataclass
@@ -192,10 +202,12 @@ class DedupResult:
     stats: dict
 
 
-def dedup(df: pl.DataFrame, params: DedupParams = DedupParams()) -> DedupResult:
-    """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity)."""
+def dedup(df: pl.DataFrame, params: DedupParams = DedupParams(), normalized: pl.Series | None = None) -> DedupResult:
+    """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity).
+
+    `normalized`: the problems already normalised (row-aligned), when the caller has them."""
     n = df.height
-    norm = normalize_series(df.get_column(schema.PROBLEM))
+    norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
     has_answer = (df.get_column(schema.ANSWER).fill_null("").str.strip_chars() != "").to_numpy()
     ids = df.get_column(schema.ID)
 
@@ -222,7 +234,7 @@ def dedup(df: pl.DataFrame, params: DedupParams = DedupParams()) -> DedupResult:
 
     bands, rows = lsh_shape(params)
     stats = {
-        "exact_duplicates": int(exact_dup.sum()),
+        "exact_duplicates": int(exact_dup.sum()),  # lowered below for those that follow a near-duplicate twin
         "exact_groups_with_conflicting_answers": conflicting,
         "lsh_bands": bands,
         "lsh_rows": rows,
@@ -235,10 +247,17 @@ def dedup(df: pl.DataFrame, params: DedupParams = DedupParams()) -> DedupResult:
         ok = est >= params.threshold
         templated = 0
         if params.max_number_changes is not None and ok.any():
-            texts = norm.gather(survivors).to_list()
             idx = np.flatnonzero(ok)
-            same = np.array([number_changes(texts[a], texts[b]) <= params.max_number_changes
-                             for a, b in zip(left[idx].tolist(), right[idx].tolist(), strict=True)], dtype=bool)
+            involved = np.unique(np.concatenate((left[idx], right[idx])))
+            found = norm.gather(survivors[involved]).str.extract_all(_NUMBER.pattern).list.sort().to_list()
+            numbers = dict(zip(involved.tolist(), map(tuple, found), strict=True))
+            same = np.array(
+                [
+                    _within(numbers[a], numbers[b], params.max_number_changes)
+                    for a, b in zip(left[idx].tolist(), right[idx].tolist(), strict=True)
+                ],
+                dtype=bool,
+            )
             templated = int((~same).sum())
             ok[idx[~same]] = False
         cluster = components(survivors.size, left[ok], right[ok])
@@ -249,11 +268,18 @@ def dedup(df: pl.DataFrame, params: DedupParams = DedupParams()) -> DedupResult:
         drop_reason[rows_near] = NEAR
         leader[rows_near] = survivors[near_leader_local[is_near]]
         similarity[rows_near] = near_sim[is_near]
+        # An exact duplicate whose twin was then removed as a near duplicate follows its twin: it is
+        # the same normalised text, so it stands in the same relation to the row kept for both.
+        orphans = np.flatnonzero(exact_dup & (drop_reason[leader] == NEAR))
+        stats["exact_duplicates"] -= orphans.size
+        drop_reason[orphans] = NEAR
+        similarity[orphans] = similarity[leader[orphans]]
+        leader[orphans] = leader[leader[orphans]]
         stats |= {
             "candidate_pairs": int(left.size),
             "confirmed_pairs": int(ok.sum()),
             "pairs_rejected_numbers_differ": templated,
-            "near_duplicates": int(is_near.sum()),
+            "near_duplicates": int(is_near.sum()) + orphans.size,
             "near_clusters": int(np.unique(cluster[is_near]).size),
         }
     removed_mask = drop_reason != None  # noqa: E711 - elementwise over an object array

@@ -1,22 +1,25 @@
-"""MinHash signatures computed as array operations.
+"""MinHash signatures without Python-level shingle building.
 
-Building shingles in Python, not the MinHash arithmetic, is what costs (datasketch's per-shingle
-`update` does ~280 docs/s). Here each token is hashed once with xxhash (a C call per token), n-gram
-hashes are formed by a position-weighted sum over a padded array, and the `num_perm` permutations
-are one multiply-add-shift over a (shingles x permutations) block, reduced per document with
-`np.minimum.reduceat`.
+Building shingles in Python, not the MinHash arithmetic, is what costs: datasketch's per-shingle
+`update` loop spends its time there. Here tokens are extracted and hashed by polars' native
+(multi-threaded) string kernels, and one compiled loop (r1data/_minhash.c) forms each n-gram hash
+from the token hashes, applies the `num_perm` permutations and keeps the per-document minimum,
+never materialising shingles x permutations. A plain-numpy path computes the same values (a test
+holds them equal) and serves when the C kernel could not be built.
 
 Permutation family: h_k(x) = ((a_k * x + b_k) mod 2^64) >> 32 with odd a_k (multiply-shift
-hashing), applied to 64-bit shingle hashes; signatures are uint32 (512 bytes a document at 128).
+hashing) over 64-bit n-gram hashes; signatures are uint32 (512 bytes a document at 128).
+Token hashes come from polars' seeded hash: signatures are reproducible for a given polars version,
+which every manifest records.
 """
 
 from __future__ import annotations
 
-import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import xxhash
+import polars as pl
 
 from r1data.ops.normalize import TOKEN_PATTERN, normalize_text
 
@@ -45,7 +48,18 @@ def _position_weights(n: int, seed: int) -> np.ndarray:
     return rng.integers(1, np.iinfo(np.uint64).max, size=n, dtype=np.uint64) | np.uint64(1)
 
 
-_TOKEN_RE = re.compile(TOKEN_PATTERN)
+_TOKEN_SEED = 0x5EED
+
+
+def token_hashes(normalized: list[str] | pl.Series, pattern: str = TOKEN_PATTERN) -> tuple[np.ndarray, np.ndarray]:
+    """Flat uint64 hashes of every token (regex `pattern`) of every document, and per-document counts."""
+    texts = normalized if isinstance(normalized, pl.Series) else pl.Series(normalized, dtype=pl.String)
+    lists = texts.str.extract_all(pattern)
+    lengths = lists.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = lists.explode().drop_nulls().hash(seed=_TOKEN_SEED).to_numpy().astype(np.uint64)
+    if flat.size != lengths.sum():  # pragma: no cover - guards a change in polars' explode semantics
+        raise RuntimeError("token count mismatch between extract_all and explode")
+    return flat, lengths
 
 
 def token_arrays(normalized: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -55,11 +69,7 @@ def token_arrays(normalized: list[str], kind: str) -> tuple[np.ndarray, np.ndarr
         lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
         flat = np.concatenate(parts).astype(np.uint64) if parts else np.zeros(0, np.uint64)
         return flat * np.uint64(0x9E3779B97F4A7C15), lengths
-    tokens = [_TOKEN_RE.findall(s) for s in normalized]
-    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
-    flat_tokens = [t for ts in tokens for t in ts]
-    hashes = map(xxhash.xxh3_64_intdigest, map(str.encode, flat_tokens))
-    return np.fromiter(hashes, dtype=np.uint64, count=len(flat_tokens)), lengths
+    return token_hashes(normalized)
 
 
 def shingle_hashes(flat: np.ndarray, lengths: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -115,12 +125,61 @@ def signatures_from_shingles(shingles: np.ndarray, counts: np.ndarray, num_perm:
     return out
 
 
-def signatures(texts: list[str], spec: ShingleSpec, normalized: bool = False) -> np.ndarray:
-    """MinHash signatures of texts (normalised here unless already normalised)."""
-    norm = texts if normalized else [normalize_text(t) for t in texts]
-    flat, lengths = token_arrays(norm, spec.kind)
+def signatures_numpy(flat: np.ndarray, lengths: np.ndarray, spec: ShingleSpec) -> np.ndarray:
+    """Reference path in plain numpy (materialises a shingles x permutations block)."""
     shingles, counts = shingle_hashes(flat, lengths, spec.ngram, spec.seed)
     return signatures_from_shingles(shingles, counts, spec.num_perm, spec.seed)
+
+
+def _compiled():
+    try:
+        from r1data import _minhash
+    except ImportError:  # built without a C compiler: the numpy path gives the same values
+        return None
+    return _minhash
+
+
+def signatures_compiled(flat: np.ndarray, lengths: np.ndarray, spec: ShingleSpec, threads: int = 1) -> np.ndarray:
+    """Same values as `signatures_numpy`, from the C kernel (r1data/_minhash.c): n-gram hash,
+    permutations and minimum in one pass per shingle, documents split over `threads` (it releases
+    the GIL)."""
+    kernel = _compiled()
+    if kernel is None:
+        raise RuntimeError("r1data._minhash is not built; reinstall r1data with a C compiler present")
+    a, b = permutations(spec.num_perm, spec.seed)
+    lengths = np.ascontiguousarray(lengths, dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    flat = np.ascontiguousarray(flat, dtype=np.uint64)
+    out = np.full((lengths.size, spec.num_perm), _MAX32, dtype=np.uint32)
+    weights = _position_weights(spec.ngram, spec.seed)
+    # Split by tokens, not documents, so each thread gets a similar amount of work.
+    threads = max(1, min(threads, lengths.size))
+    cuts = np.searchsorted(np.cumsum(lengths), np.linspace(0, lengths.sum(), threads + 1)[1:-1])
+    bounds = [0, *cuts.tolist(), lengths.size]
+
+    def run(lo: int, hi: int) -> None:
+        kernel.signatures(flat, lengths[lo:hi], starts[lo:hi], lo, spec.ngram, weights, a, b, out)
+
+    if threads == 1:
+        run(0, lengths.size)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(run, bounds[:-1], bounds[1:]))
+    return out
+
+
+def signatures(
+    texts: list[str], spec: ShingleSpec, normalized: bool = False, compiled: bool | None = None, threads: int = 1
+) -> np.ndarray:
+    """MinHash signatures of texts (normalised here unless already normalised).
+
+    `compiled=None` uses the C kernel when it is built, else the numpy path; both give identical
+    signatures (tests/ops/test_minhash.py holds them together)."""
+    norm = texts if normalized else [normalize_text(t) for t in texts]
+    flat, lengths = token_arrays(norm, spec.kind)
+    if compiled is None:
+        compiled = _compiled() is not None
+    return signatures_compiled(flat, lengths, spec, threads) if compiled else signatures_numpy(flat, lengths, spec)
 
 
 def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:

@@ -1,0 +1,249 @@
+"""r1data dedup against datasketch on the same corpus, in one process.
+
+Corpus: ~15,000 real problems from ../shared/data plus 5,000 planted edits (benchmarks/corpus.py).
+
+Prints
+1. signature throughput (word 5-grams, 128 permutations, the configuration the issue quotes):
+   datasketch `MinHash.update` per shingle, `MinHash.bulk`, and r1data with 1 and 2 workers;
+2. recall and precision on the planted pairs with r1data's defaults (and the baseline's, at 0.6);
+3. the whole `r1data dedup` command (read, dedup, write) against the baseline loop alone
+   (per-shingle MinHash + MinHashLSH insert and query), and the command's peak memory;
+4. memory for one million short problems: projected from 20k and 100k runs, or measured with --million.
+
+Usage: python benchmarks/bench_dedup.py [--baseline-docs 2000] [--grid] [--million]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import EDITS, edit, planted_corpus, score  # noqa: E402
+
+from r1data.ops.dedup import DedupParams, compute_signatures, dedup  # noqa: E402
+from r1data.ops.minhash import ShingleSpec  # noqa: E402
+from r1data.ops.normalize import TOKEN_PATTERN, normalize_series  # noqa: E402
+
+TOKEN = re.compile(TOKEN_PATTERN)
+
+
+def shingles(text: str, n: int) -> list[bytes]:
+    toks = TOKEN.findall(text)
+    return [" ".join(toks[i : i + n]).encode() for i in range(max(len(toks) - n + 1, 1))]
+
+
+def per_shingle(texts: list[str], n: int, num_perm: int) -> list:
+    from datasketch import MinHash
+
+    out = []
+    for t in texts:
+        m = MinHash(num_perm=num_perm)
+        for s in shingles(t, n):
+            m.update(s)
+        out.append(m)
+    return out
+
+
+def bulk(texts: list[str], n: int, num_perm: int) -> list:
+    from datasketch import MinHash
+
+    return MinHash.bulk([shingles(t, n) for t in texts], num_perm=num_perm)
+
+
+def rate(fn, texts: list[str]) -> tuple[float, object]:
+    t = time.perf_counter()
+    out = fn(texts)
+    return len(texts) / (time.perf_counter() - t), out
+
+
+def baseline_dedup(texts: list[str], n: int, num_perm: int, threshold: float) -> dict[int, int]:
+    """The loop people write with datasketch: per-shingle MinHash, then query-and-insert into MinHashLSH."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    removed = {}
+    for i, m in enumerate(per_shingle(texts, n, num_perm)):
+        hits = [int(k) for k in lsh.query(m)]
+        if hits:
+            removed[i] = min(hits)
+        else:
+            lsh.insert(str(i), m)
+    return removed
+
+
+def run_command(texts: list[str], workdir: Path, name: str) -> tuple[float, float, dict]:
+    """The whole CLI in a fresh process: seconds, peak RSS in MiB, manifest."""
+    src = workdir / f"{name}.jsonl"
+    pl.DataFrame({"problem": texts}).write_ndjson(src)
+    out = workdir / f"{name}-out"
+    code = (
+        "import resource, sys; from r1data.cli import app; "
+        "sys.argv = ['r1data', 'dedup', sys.argv[1], '-o', sys.argv[2], '--overwrite', '-q', '--workers', '2']; "
+        "exec('try:\\n app()\\nexcept SystemExit as e:\\n assert not e.code, e.code'); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - t
+    rss_mib = int(proc.stdout.strip().splitlines()[-1]) / 1024
+    return seconds, rss_mib, json.loads((out / "manifest.json").read_text())
+
+
+def grow(texts: list[str], size: int, seed: int = 1) -> list[str]:
+    """Short problems by the million: real problems cut to ~40 words, each with a few random edits."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < size:
+        t = " ".join(rng.choice(texts).split(" ")[:40])
+        for _ in range(3):
+            t = edit(t, rng.choice(EDITS), rng) or t
+        out.append(f"{t} ({len(out)})")
+    return out
+
+
+def grid(texts: list[str], origin: list[int]) -> None:
+    df = frame(texts)
+    print("\n# defaults study: recall / precision on planted pairs (original_pairs: merges of two real problems)")
+    for kind, n, th, rule in [
+        ("word", 5, 0.7, None),
+        ("word", 5, 0.6, None),
+        ("word", 3, 0.7, None),
+        ("word", 3, 0.6, None),
+        ("word", 3, 0.7, 1),
+        ("word", 3, 0.6, 1),
+        ("word", 5, 0.6, 1),
+        ("char", 5, 0.7, None),
+    ]:
+        r = dedup(df, DedupParams(ngram=n, ngram_kind=kind, threshold=th, max_number_changes=rule))
+        s = score(origin, removed_map(r.removed))
+        print(
+            f"{kind:4} n={n} threshold={th} number_rule={rule}: recall {s['recall']:.3f} "
+            f"precision {s['precision']:.3f} original_pairs {s['original_pairs']}"
+        )
+
+
+def frame(texts: list[str]) -> pl.DataFrame:
+    n = len(texts)
+    return pl.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "problem": texts,
+            "answer": ["1"] * n,
+            "solution": [None] * n,
+            "source": ["bench"] * n,
+        },
+        schema_overrides={"solution": pl.String},
+    )
+
+
+def removed_map(removed: pl.DataFrame) -> dict[int, int]:
+    return dict(
+        zip(
+            removed.get_column("id").cast(pl.Int64).to_list(),
+            removed.get_column("duplicate_of").cast(pl.Int64).to_list(),
+            strict=True,
+        )
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--baseline-docs", type=int, default=2000, help="documents for the slow per-shingle baseline")
+    ap.add_argument("--grid", action="store_true", help="also print the defaults study")
+    ap.add_argument("--million", action="store_true", help="run the command on 1,000,000 short problems")
+    args = ap.parse_args()
+
+    texts, origin = planted_corpus(15_000, 5_000)
+    norm = normalize_series(pl.Series(texts)).to_list()
+    n, perm = 5, 128
+    print(
+        f"corpus: {len(texts):,} problems ({sum(o >= 0 for o in origin):,} planted edits); "
+        f"signatures at word {n}-grams, {perm} permutations"
+    )
+
+    sub = norm[: args.baseline_docs]
+    r_update, _ = rate(lambda t: per_shingle(t, n, perm), sub)
+    r_bulk, _ = rate(lambda t: bulk(t, n, perm), norm[: args.baseline_docs * 5])
+    spec = ShingleSpec(ngram=n, num_perm=perm)
+    r_one, _ = rate(lambda t: compute_signatures(t, spec, workers=1), norm)
+    r_two, _ = rate(lambda t: compute_signatures(t, spec, workers=2), norm)
+    print("\n# 1. signatures (docs/s)")
+    print(f"datasketch MinHash.update per shingle: {r_update:10,.0f}   (on {len(sub):,} docs)")
+    print(
+        f"datasketch MinHash.bulk:               {r_bulk:10,.0f}   (on {min(len(norm), args.baseline_docs * 5):,} docs)"
+    )
+    for label, r in (("1 worker: ", r_one), ("2 workers:", r_two)):
+        print(
+            f"r1data, {label}                     {r:10,.0f}   x{r / r_update:.0f} per-shingle, x{r / r_bulk:.1f} bulk"
+        )
+
+    print("\n# 2. quality on planted pairs")
+    t = time.perf_counter()
+    r = dedup(frame(texts), DedupParams())
+    op_seconds = time.perf_counter() - t
+    s = score(origin, removed_map(r.removed))
+    print(
+        f"r1data defaults (word 3-grams, threshold 0.6, number rule): recall {s['recall']:.3f} "
+        f"precision {s['precision']:.3f}  (+{s['original_pairs']} merges of two real problems, "
+        f"which the ground truth cannot judge)  op {op_seconds:.2f} s"
+    )
+    base_sub = list(range(args.baseline_docs))
+    b = baseline_dedup([norm[i] for i in base_sub], n, perm, 0.6)
+    print(f"datasketch baseline (word 5-grams, 0.6) on the first {len(base_sub):,} docs: {len(b)} removed")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        runs = [run_command(texts, work, "corpus") for _ in range(3)]
+        seconds, rss, manifest = sorted(runs, key=lambda r: r[0])[1]  # the median run
+        t = time.perf_counter()
+        baseline_dedup(norm[: args.baseline_docs], n, perm, 0.6)
+        base_rate = args.baseline_docs / (time.perf_counter() - t)
+        base_seconds = len(texts) / base_rate
+        print("\n# 3. whole command")
+        print(
+            f"r1data dedup on {len(texts):,} problems (read + dedup + write, 2 workers; median of 3): {seconds:.2f} s, "
+            f"peak RSS {rss:,.0f} MiB, kept {manifest['rows_out']:,}"
+        )
+        print(
+            f"baseline loop alone (per-shingle MinHash + MinHashLSH): {base_seconds:.1f} s "
+            f"(measured {base_rate:,.0f} docs/s on {args.baseline_docs:,} docs, scaled to {len(texts):,})"
+        )
+        print(f"ratio: x{base_seconds / seconds:.1f}")
+
+        print("\n# 4. one million short problems")
+        if args.million:
+            s1m, rss1m, m1m = run_command(grow(texts, 1_000_000), work, "million")
+            print(f"measured: {s1m:.0f} s, peak RSS {rss1m:,.0f} MiB, kept {m1m['rows_out']:,}")
+        else:
+            points = []
+            for size in (20_000, 100_000):
+                sec, mem, _ = run_command(grow(texts, size), work, f"grow{size}")
+                points.append((size, mem))
+                print(
+                    f"{size:>9,} short problems: {sec:6.1f} s, peak RSS {mem:,.0f} MiB "
+                    f"(baseline loop at its measured rate: {size / base_rate:,.0f} s, x{size / base_rate / sec:.0f})"
+                )
+            (x1, y1), (x2, y2) = points
+            slope = (y2 - y1) / (x2 - x1)
+            print(
+                f"projection for 1,000,000: {y1 + slope * (1_000_000 - x1):,.0f} MiB "
+                f"({slope * 1024:.1f} KiB per problem; limit 24 GiB). Run with --million to measure."
+            )
+    if args.grid:
+        grid(texts, origin)
+    print(f"\nbenchmark process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+import contextlib
+import json
+
+import polars as pl
+
+from tests.conftest import run
+
+TRAIN = ("gsm8k_style.jsonl", "math_style.jsonl", "numina_style.parquet")
+
+
+def test_dedup_end_to_end_writes_shards_audit_manifest_and_card(demo_dir, tmp_path):
+    out = tmp_path / "dedup"
+    result = run("dedup", *(demo_dir / f for f in TRAIN), "-o", out, "--show-clusters", "2", "--workers", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "near duplicates" in result.stderr and "cluster of" in result.stderr
+    assert result.stdout == ""  # talk goes to stderr
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["command"] == "dedup"
+    assert manifest["rows_in"] == manifest["rows_out"] + manifest["rows_removed"]
+    assert set(manifest["drops"]) == {"exact_duplicate", "near_duplicate"}
+    assert manifest["config"]["dedup"]["threshold"] == 0.6
+    assert {"polars", "datasketch", "numpy"} <= set(manifest["versions"])
+    assert len(manifest["inputs"]) == 3 and manifest["input_fingerprint"]
+    assert [s["path"] for s in manifest["shards"]] == ["data/train-00000-of-00001.parquet"]
+    assert (out / "README.md").read_text().startswith("---\nconfigs:")
+
+    kept = pl.read_parquet(out / "data" / "*.parquet")
+    removed = pl.read_parquet(out / "removed" / "*.parquet")
+    assert kept.height == manifest["rows_out"] and removed.height == manifest["rows_removed"]
+    assert kept.get_column("id").is_unique().all()
+    assert set(removed.get_column("duplicate_of")) <= set(kept.get_column("id"))
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_outputs_load_with_datasets_and_polars_lazy(demo_dir, tmp_path):
+    import datasets
+
+    out = tmp_path / "d"
+    assert run("dedup", demo_dir / TRAIN[0], "-o", out, "--shard-rows", "500").exit_code == 0
+    shards = sorted(p.name for p in (out / "data").iterdir())
+    assert shards[0] == f"train-00000-of-{len(shards):05d}.parquet" and len(shards) > 1
+    ds = datasets.load_dataset("parquet", data_dir=str(out / "data"), split="train")
+    assert ds.num_rows == pl.scan_parquet(out / "data" / "*.parquet").select(pl.len()).collect().item()
+    assert {"id", "problem", "answer", "solution", "source"} <= set(ds.column_names)
+
+
+def test_steps_chain_and_json_goes_to_stdout(demo_dir, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert run("dedup", demo_dir / TRAIN[1], "-o", first, "--exact-only").exit_code == 0
+    result = run("dedup", first, "-o", second, "--json", "--quiet")
+    assert result.exit_code == 0 and result.stderr == ""
+    manifest = json.loads(result.stdout)
+    assert manifest["inputs"][0]["format"] == "r1data"
+    assert manifest["rows_in"] == json.loads((first / "manifest.json").read_text())["rows_out"]
+
+
+def test_existing_output_is_refused_then_replaced_with_overwrite(demo_dir, tmp_path):
+    out = tmp_path / "o"
+    assert run("dedup", demo_dir / TRAIN[1], "-o", out).exit_code == 0
+    again = run("dedup", demo_dir / TRAIN[1], "-o", out)
+    assert again.exit_code == 1 and "already exists" in again.stderr and "--overwrite" in again.stderr
+    assert run("dedup", demo_dir / TRAIN[0], "-o", out, "--overwrite").exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["inputs"][0]["path"].endswith(TRAIN[0])
+
+
+def test_bad_options_are_one_line_errors(demo_dir, tmp_path):
+    r = run("dedup", demo_dir / TRAIN[1], "-o", tmp_path / "x", "--threshold", "1.5")
+    assert r.exit_code == 1 and "--threshold must be in (0, 1]" in r.stderr and "Traceback" not in r.stderr
+    r = run("dedup", demo_dir / TRAIN[1], "-o", tmp_path / "x", "--bands", "4")
+    assert r.exit_code == 1 and "--bands and --rows go together" in r.stderr
+    r = run("dedup", demo_dir / TRAIN[1], "-o", tmp_path / "x", "--on-error", "maybe")
+    assert r.exit_code == 1 and "--on-error must be" in r.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_input_errors_through_the_cli(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"problem": "a"}\n{"problem": \n{"problem": "b"}\n')
+    r = run("dedup", bad, "-o", tmp_path / "o")
+    assert r.exit_code == 1 and "bad.jsonl, line 2" in r.stderr
+    assert not (tmp_path / "o").exists()  # nothing that looks like an output
+    r = run("dedup", bad, "-o", tmp_path / "o", "--on-error", "skip")
+    assert r.exit_code == 0
+    removed = pl.read_parquet(tmp_path / "o" / "removed" / "*.parquet")
+    assert removed.get_column("drop_reason").to_list() == ["malformed_input"]
+    assert removed.get_column("input_line").to_list() == [2]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    r = run("dedup", empty, "-o", tmp_path / "e")
+    assert r.exit_code == 1 and "no rows" in r.stderr
+    cols = tmp_path / "cols.csv"
+    cols.write_text("text,label\na,b\n")
+    r = run("dedup", cols, "-o", tmp_path / "c")
+    assert r.exit_code == 1 and "Columns present: text, label" in r.stderr
+
+
+def test_a_crash_while_publishing_leaves_the_old_output_intact(demo_dir, tmp_path, monkeypatch):
+    from r1data import output
+
+    out = tmp_path / "o"
+    assert run("dedup", demo_dir / TRAIN[1], "-o", out).exit_code == 0
+    before = (out / "manifest.json").read_text()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(output, "dataset_card", explode)
+    with contextlib.suppress(OSError):
+        run("dedup", demo_dir / TRAIN[0], "-o", out, "--overwrite")
+    assert (out / "manifest.json").read_text() == before
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name or ".r1data-old" in p.name]
+
+
+def test_workers_give_the_same_result(demo_dir, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    inputs = [demo_dir / f for f in TRAIN]
+    assert run("dedup", *inputs, "-o", a, "--workers", "1").exit_code == 0
+    assert run("dedup", *inputs, "-o", b, "--workers", "2").exit_code == 0
+    ids = [pl.read_parquet(p / "data" / "*.parquet").get_column("id").to_list() for p in (a, b)]
+    assert ids[0] == ids[1]

@@ -1,0 +1,43 @@
+"""Small real inputs built by the project's own code; real public data when ../shared/data exists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from r1data.cli import app
+
+SHARED_DATA = Path(os.environ.get("R1DATA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "math_test.jsonl").is_file():
+        pytest.skip(f"real data not found at {SHARED_DATA} (set R1DATA_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from r1data.demo import generate
+
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, seed=0)
+    return out
+
+
+def run(*args: str | Path) -> object:
+    """Invoke the CLI in-process; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def records(**cols: list) -> pl.DataFrame:
+    """A schema frame from literal columns; id/answer/solution/source filled when not given."""
+    n = len(cols["problem"])
+    base = {"id": [str(i) for i in range(n)], "answer": ["1"] * n, "solution": [None] * n, "source": ["t"] * n}
+    base.update(cols)
+    return pl.DataFrame(base, schema_overrides={"solution": pl.String, "answer": pl.String})

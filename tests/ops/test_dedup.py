@@ -1,0 +1,145 @@
+import numpy as np
+import polars as pl
+
+from r1data.ops.dedup import (
+    EXACT,
+    NEAR,
+    DedupParams,
+    candidate_pairs,
+    components,
+    dedup,
+    greedy_keep,
+    number_changes,
+)
+from tests.conftest import records
+
+LONG = (
+    "Janet has five red apples and buys three more green apples at the local market on a sunny "
+    "Saturday morning. How many apples does Janet have now?"
+)
+
+
+def test_exact_duplicates_keep_the_answered_row_then_input_order():
+    df = records(problem=["What is 2+3?", "what is 2 + 3 ?", "WHAT IS 2+3?", "Other"], answer=[None, "5", "5", "1"])
+    r = dedup(df, DedupParams(near=False))
+    assert r.kept.get_column("id").to_list() == ["1", "3"]
+    removed = r.removed.sort("id")
+    assert removed.get_column("drop_reason").to_list() == [EXACT, EXACT]
+    assert removed.get_column("duplicate_of").to_list() == ["1", "1"]
+    assert r.stats["exact_duplicates"] == 2
+
+
+def test_exact_groups_with_different_answers_are_counted():
+    df = records(problem=["Solve x+1=2.", "Solve x + 1 = 2."], answer=["1", "2"])
+    assert dedup(df).stats["exact_groups_with_conflicting_answers"] == 1
+
+
+def test_one_word_edit_is_a_near_duplicate():
+    edited = LONG.replace("local", "nearby")
+    df = records(problem=[LONG, "A completely different question about circles and their areas.", edited])
+    r = dedup(df)
+    assert r.removed.get_column("id").to_list() == ["2"]
+    assert r.removed.get_column("drop_reason").to_list() == [NEAR]
+    assert r.removed.get_column("duplicate_of").to_list() == ["0"]
+    assert r.removed.get_column("similarity")[0] >= 0.6
+
+
+def test_renumbered_copy_is_a_near_duplicate_but_templated_siblings_are_not():
+    # Long enough that two changed numbers still leave Jaccard ~0.78, far above the threshold.
+    renumbered = LONG.replace("five", "5").replace("three", "3") + (
+        " She plans to bake pies for the family dinner on Sunday evening and wants enough fruit for everyone."
+    )
+    sibling_a = renumbered.replace("5", "7")
+    sibling_b = renumbered.replace("5", "8").replace("3", "4")  # two numbers differ from renumbered
+    df = records(problem=[renumbered, sibling_a, sibling_b])
+    r = dedup(df)
+    assert r.removed.get_column("id").to_list() == ["1"]  # one number changed: a duplicate
+    assert "2" in r.kept.get_column("id").to_list()  # two numbers changed: a different problem
+    loose = dedup(df, DedupParams(max_number_changes=None))
+    assert loose.removed.height == 2
+
+
+def test_number_changes():
+    assert number_changes("a 1 b 2", "a 1 b 2") == 0
+    assert number_changes("a 1 b 2", "a 1 b 3") == 1
+    assert number_changes("1 2 3", "4 5") == 3
+
+
+def test_components_label_by_smallest_index():
+    labels = components(6, np.array([0, 3, 4]), np.array([1, 4, 5]))
+    assert labels.tolist() == [0, 0, 2, 3, 3, 3]
+
+
+def test_greedy_keep_does_not_chain():
+    # 0~1 and 1~2 are confirmed, 0 and 2 are not: union-find puts all three together, but 2 is
+    # only similar to the removed row 1, so it stays.
+    dup_of, sim = greedy_keep(3, np.array([0, 1]), np.array([1, 2]), np.array([0.8, 0.7]), np.arange(3))
+    assert dup_of.tolist() == [-1, 0, -1]
+    assert sim[1] == 0.8
+
+
+def test_greedy_keep_prefers_the_most_similar_kept_row():
+    dup_of, sim = greedy_keep(3, np.array([0, 1]), np.array([2, 2]), np.array([0.7, 0.9]), np.arange(3))
+    assert dup_of.tolist() == [-1, -1, 1] and sim[2] == 0.9
+
+
+def test_candidate_pairs_find_equal_signatures():
+    sig = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [5, 6, 3, 4], [7, 7, 7, 7]], dtype=np.uint32)
+    left, right = candidate_pairs(sig, bands=2, rows=2)
+    assert sorted(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 1), (0, 2)]
+
+
+def test_accounting_and_columns_are_kept():
+    df = records(problem=[LONG, LONG, "x"], extra=["a", "b", "c"])
+    r = dedup(df)
+    assert r.kept.height + r.removed.height == 3
+    assert "extra" in r.kept.columns and "extra" in r.removed.columns
+
+
+def test_planted_duplicates_in_demo_data_are_found(demo_dir):
+    import json
+
+    from r1data.io import read_inputs
+    from r1data.ops.normalize import normalize_text
+
+    truth = json.loads((demo_dir / "planted.json").read_text())
+    df = read_inputs([demo_dir / f for f in ("gsm8k_style.jsonl", "math_style.jsonl", "numina_style.parquet")]).records
+    r = dedup(df)
+    kept = pl.Series([normalize_text(t) for t in r.kept.get_column("problem")]).value_counts()
+    kept_count = dict(zip(kept[:, 0].to_list(), kept[:, 1].to_list(), strict=True))
+    plants = [p for p in truth["planted"] if not p["kind"].startswith("benchmark")]
+    # Found: original and copy no longer both survive.
+    found = [
+        p
+        for p in plants
+        if sum(kept_count.get(t, 0) for t in {normalize_text(p["original"]), normalize_text(p["copy"])}) <= 1
+    ]
+    assert len(found) / len(plants) >= 0.9
+    by_kind = {k: sum(p["kind"] == k for p in found) for k in ("exact", "latex_spacing", "reworded")}
+    assert by_kind == {"exact": 120, "latex_spacing": 60, "reworded": 90}
+    # Nearly everything removed is a planted copy or the original of one. (A renumbered plant can
+    # also land within one number of a second original, which then is a duplicate by definition.)
+    planted_texts = {normalize_text(p[k]) for p in plants for k in ("original", "copy")}
+    removed = [normalize_text(t) for t in r.removed.get_column("problem")]
+    assert sum(t in planted_texts for t in removed) / len(removed) >= 0.95
+
+
+def test_every_duplicate_of_names_a_kept_row():
+    # Row 2 is an exact copy of row 1, and row 1 is a near copy of row 0: row 2 must point at row 0.
+    near = LONG.replace("local", "nearby")
+    r = dedup(records(problem=[LONG, near, near.upper()]))
+    removed = r.removed.sort("id")
+    assert removed.get_column("duplicate_of").to_list() == ["0", "0"]
+    assert removed.get_column("drop_reason").to_list() == [NEAR, NEAR]
+    assert r.stats["exact_duplicates"] == 0 and r.stats["near_duplicates"] == 2
+
+
+def test_band_choice_matches_datasketch():
+    from datasketch import MinHashLSH
+
+    from r1data.ops.dedup import optimal_bands
+
+    for threshold in (0.5, 0.6, 0.7, 0.85):
+        for num_perm in (64, 128):
+            lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
+            assert optimal_bands(threshold, num_perm) == (lsh.b, lsh.r)
