@@ -124,3 +124,42 @@ def decontaminate_step(
 
     config = {"decontaminate": asdict(params), "against": against}
     return run_step("decontaminate", inputs, out, config, op, io)
+
+
+@dataclass
+class JudgeOptions:
+    """How the judge runs: worker processes, per-item timeout (s), memory per worker (MiB)."""
+
+    workers: int | None = None
+    timeout: float = 5.0
+    memory_mb: int = 4096
+    think_prefilled: bool = False
+
+
+def verify_step(
+    inputs: list[str | Path],
+    out: str | Path,
+    checks: list[str],
+    io: IOOptions,
+    judge: JudgeOptions | None = None,
+    completion_field: str | None = None,
+    options: dict | None = None,
+) -> StepResult:
+    """Judge every completion and score the requested checks; no row is dropped."""
+    from r1data.judge import Judge
+    from r1data.ops.verify import find_completion_column, score_table
+
+    judge = judge or JudgeOptions()
+    if judge.timeout <= 0:
+        raise ConfigError(f"--timeout must be positive (got {judge.timeout})")
+    options = (options or {}) | {"think_prefilled": judge.think_prefilled}
+
+    def op(read: ReadResult) -> OpResult:
+        column = find_completion_column(read.records, completion_field, ", ".join(map(str, inputs)))
+        with Judge(judge.workers, judge.timeout, judge.memory_mb, think_prefilled=judge.think_prefilled) as j:
+            scored, stats = score_table(read.records, column, checks, j, options)
+        return scored, read.records.clear(), stats | {"completion_field": column}
+
+    config = {"verify": {"checks": checks, "completion_field": completion_field, "options": options},
+              "judge": asdict(judge)}  # fmt: skip
+    return run_step("verify", inputs, out, config, op, io)

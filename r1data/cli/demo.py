@@ -39,11 +39,13 @@ def demo_command(
     overwrite: c.Overwrite = False,
     quiet: c.Quiet = False,
 ) -> None:
-    """Generate the demo set and run the pipeline on it: dedup, then decontaminate against its benchmark."""
+    """Generate the demo set and run the pipeline on it: dedup, decontaminate against its benchmark,
+    verify that every worked solution reaches its gold answer, and print CoT statistics."""
+    from r1data.cli.stats import stats_command
     from r1data.demo import TRAIN_FILES, generate
     from r1data.ops.decontaminate import DecontamParams
     from r1data.ops.dedup import DedupParams
-    from r1data.steps import IOOptions, decontaminate_step, dedup_step
+    from r1data.steps import IOOptions, decontaminate_step, dedup_step, verify_step
 
     if workdir.exists() and any(workdir.iterdir()):
         if not overwrite:
@@ -52,10 +54,10 @@ def demo_command(
     raw = workdir / "raw"
     generate(raw, seed)
     io = IOOptions()
-    with c.progress("1/2 dedup...", quiet):
+    with c.progress("1/4 dedup...", quiet):
         d = dedup_step([raw / f for f in TRAIN_FILES], workdir / "01-dedup", DedupParams(workers=1), io)
-    c.summary(d.manifest | {"output": str(workdir / "01-dedup")}, "1/2 r1data dedup", quiet=quiet)
-    with c.progress("2/2 decontaminate...", quiet):
+    c.summary(d.manifest | {"output": str(workdir / "01-dedup")}, "1/4 r1data dedup", quiet=quiet)
+    with c.progress("2/4 decontaminate...", quiet):
         x = decontaminate_step(
             [workdir / "01-dedup"],
             workdir / "02-decontaminate",
@@ -63,6 +65,14 @@ def demo_command(
             DecontamParams(digits_exact=True),
             io,
         )
-    c.summary(x.manifest | {"output": str(workdir / "02-decontaminate")}, "2/2 r1data decontaminate", quiet=quiet)
+    c.summary(x.manifest | {"output": str(workdir / "02-decontaminate")}, "2/4 r1data decontaminate", quiet=quiet)
+    with c.progress("3/4 verify...", quiet):
+        v = verify_step([workdir / "02-decontaminate"], workdir / "03-verify", ["accuracy"], io,
+                        completion_field="solution")  # fmt: skip
+    acc = v.manifest["stats"]["accuracy"]
+    c.summary(v.manifest | {"output": str(workdir / "03-verify")}, "3/4 r1data verify (solutions against gold)",
+              [("solutions reaching their gold answer", f"{acc:.1%}")], quiet=quiet)  # fmt: skip
     if not quiet:
-        c.console.print(f"[green]Done.[/] Clean problems: {workdir / '02-decontaminate' / 'data'}")
+        stats_command([str(workdir / "03-verify")], tokenizer=None, completion_field=None, think_prefilled=False,
+                      plot=None, json_out=False, quiet=False)  # fmt: skip
+        c.console.print(f"[green]Done.[/] Clean, verified problems: {workdir / '03-verify' / 'data'}")

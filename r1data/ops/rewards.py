@@ -24,7 +24,14 @@ Reward = Callable[..., list[float | None]]
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
-def _judge(completions: Sequence[Any], answer: Sequence[Any] | None, think_prefilled: bool) -> list:
+def _judge(
+    completions: Sequence[Any], answer: Sequence[Any] | None, think_prefilled: bool, verdicts: list | None = None
+) -> list:
+    """Verdicts for the completions: given ones (a caller that already judged), else the shared judge's."""
+    if verdicts is not None:
+        if len(verdicts) != len(completions):
+            raise ValueError(f"{len(verdicts)} verdicts for {len(completions)} completions")
+        return verdicts
     from r1data.judge import shared_judge
 
     if answer is None:
@@ -38,12 +45,16 @@ def _judge(completions: Sequence[Any], answer: Sequence[Any] | None, think_prefi
 
 
 def accuracy(
-    completions: Sequence[Any], answer: Sequence[Any] | None = None, think_prefilled: bool = False, **_: Any
+    completions: Sequence[Any],
+    answer: Sequence[Any] | None = None,
+    think_prefilled: bool = False,
+    verdicts: list | None = None,
+    **_: Any,
 ) -> list[float | None]:
     """1.0 if the final answer (after `</think>`; math-verify prefers the last `\\boxed{}`) equals the
     gold `answer`, else 0.0 (an unparseable prediction is 0.0). None when the gold cannot be parsed or
     the check timed out or crashed. Gold first: math-verify's comparison is asymmetric."""
-    return [v.score for v in _judge(completions, answer, think_prefilled)]
+    return [v.score for v in _judge(completions, answer, think_prefilled, verdicts)]
 
 
 def format_reward(
@@ -173,6 +184,7 @@ def cosine(
     min_value_wrong: float = -1.0,
     max_value_wrong: float = -0.5,
     think_prefilled: bool = False,
+    verdicts: list | None = None,
     **_: Any,
 ) -> list[float | None]:
     """Length-scaled accuracy (Yeo et al. 2025, "Demystifying long CoT"; as open-r1):
@@ -180,7 +192,7 @@ def cosine(
     max_value_correct (short) to min_value_correct (at max_tokens); wrong ones from min_value_wrong
     (short) to max_value_wrong, so a long wrong answer is penalised less than a short one. None
     where accuracy is None."""
-    verdicts = _judge(completions, answer, think_prefilled)
+    verdicts = _judge(completions, answer, think_prefilled, verdicts)
     out: list[float | None] = []
     for v, n in zip(verdicts, _lengths(completions, completion_ids), strict=True):
         if v.correct is None:
@@ -198,12 +210,13 @@ def length(
     prompts: Sequence[Any] | None = None,
     completion_ids: Sequence[Sequence[int]] | None = None,
     think_prefilled: bool = False,
+    verdicts: list | None = None,
     **_: Any,
 ) -> list[float | None]:
     """Kimi 1.5's length reward, within each group of completions of one prompt:
     lambda = 0.5 - (L - min L) / (max L - min L); correct answers get lambda, wrong ones min(0, lambda).
     All equal lengths give 0. Groups come from `prompts` (TRL passes them), else one group."""
-    verdicts = _judge(completions, answer, think_prefilled)
+    verdicts = _judge(completions, answer, think_prefilled, verdicts)
     lengths = _lengths(completions, completion_ids)
     keys = [repr(p) for p in prompts] if prompts is not None else [""] * len(completions)
     bounds: dict[str, tuple[int, int]] = {}

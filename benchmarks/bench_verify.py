@@ -1,0 +1,84 @@
+"""Sequential math-verify against r1data's judge pool, on the same 5,000+ real pairs, in one process.
+
+Pairs: MATH test solutions as completions against their own gold answers (should be correct) and
+against another problem's gold (shuffled: should be incorrect). The baseline is the loop people
+write: parse(gold), parse(prediction), verify, with math-verify's default (signal) timeouts. r1data
+runs the same checks in its pool (2 workers, hard per-item timeout, gold parsed once per worker).
+
+Usage: python benchmarks/bench_verify.py [--pairs 5000] [--workers 2] [--timeout 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import DATA  # noqa: E402
+
+from r1data.io import read_inputs  # noqa: E402
+from r1data.judge import Judge  # noqa: E402
+from r1data.ops.completions import final_answer_text, gold_text  # noqa: E402
+
+
+def pairs(n: int, seed: int = 0) -> list[tuple[str, str, bool]]:
+    rows = read_inputs([DATA / "math_test.jsonl", DATA / "math_train.jsonl"]).records
+    golds, sols = rows.get_column("answer").to_list(), rows.get_column("solution").to_list()
+    rng = random.Random(seed)
+    idx = rng.sample(range(len(golds)), n // 2)
+    out = [(golds[i], sols[i], True) for i in idx]
+    shuffled = idx[1:] + idx[:1]
+    out += [(golds[j], sols[i], False) for i, j in zip(idx, shuffled, strict=True)]
+    rng.shuffle(out)
+    return out
+
+
+def sequential(items: list[tuple[str, str, bool]]) -> tuple[list[bool], float]:
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    results, slowest = [], 0.0
+    for gold, completion, _ in items:
+        t = time.perf_counter()
+        results.append(bool(verify(parse(gold_text(gold)), parse(final_answer_text(completion)))))
+        slowest = max(slowest, time.perf_counter() - t)
+    return results, slowest
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pairs", type=int, default=5000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=5.0)
+    args = ap.parse_args()
+    items = pairs(args.pairs)
+    print(f"{len(items):,} pairs from MATH ({sum(e for *_, e in items):,} matching gold, the rest shuffled)")
+
+    t = time.perf_counter()
+    seq, slowest = sequential(items)
+    seq_s = time.perf_counter() - t
+    print(f"sequential math-verify: {len(items) / seq_s:8.1f} items/s  ({seq_s:.1f} s; slowest item {slowest:.2f} s)")
+
+    with Judge(workers=args.workers, timeout=args.timeout) as judge:
+        judge.verify(["1"] * args.workers, ["\\boxed{1}"] * args.workers)  # workers up
+        t = time.perf_counter()
+        verdicts = judge.verify([g for g, _, _ in items], [c for _, c, _ in items])
+        pool_s = time.perf_counter() - t
+    statuses: dict[str, int] = {}
+    for v in verdicts:
+        statuses[v.status] = statuses.get(v.status, 0) + 1
+    print(f"r1data judge, {args.workers} workers: {len(items) / pool_s:8.1f} items/s  ({pool_s:.1f} s; "
+          f"timeouts {statuses.get('timeout', 0)}, each cut at {args.timeout:.0f} s)")  # fmt: skip
+    print(f"ratio: x{seq_s / pool_s:.2f}")
+    same = sum((v.status == "correct") == s for v, s in zip(verdicts, seq, strict=True))
+    expected = sum((v.status == "correct") == e for v, (*_, e) in zip(verdicts, items, strict=True))
+    print(f"agreement with the sequential loop: {same}/{len(items)}; with the pair labels: {expected}/{len(items)}")
+    print("statuses: " + ", ".join(f"{k} {n}" for k, n in sorted(statuses.items())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""`r1data stats`: chain-of-thought length, truncation, correctness and pass-rate statistics."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from r1data.cli import common as c
+from r1data.errors import MissingExtraError
+
+
+def _fmt(x: object, pct: bool = False) -> str:
+    if x is None:
+        return "–"
+    if pct:
+        return f"{x:.1%}"
+    return f"{x:,.0f}" if isinstance(x, int | float) else str(x)
+
+
+@c.handle_errors
+def stats_command(
+    inputs: Annotated[
+        list[str], typer.Argument(help="One or more datasets (each: a file, glob or folder), side by side.")
+    ],
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(help="Local tokenizer.json or model folder for token counts [default: words and punctuation]."),
+    ] = None,
+    completion_field: Annotated[
+        str | None, typer.Option(help="Column with the traces [default: generations, completion, ..., else solution].")
+    ] = None,
+    think_prefilled: Annotated[bool, typer.Option("--think-prefilled", help="Traces start inside <think>.")] = False,
+    plot: Annotated[Path | None, typer.Option(help="Write overlaid think-length histograms to this PNG.")] = None,
+    json_out: c.JsonOut = False,
+    quiet: c.Quiet = False,
+) -> None:
+    """Token lengths of the think part and the answer (mean, median, p90, p99, max), share truncated,
+    accuracy and pass-rate distribution, per dataset and per source."""
+    from r1data.io import read_inputs
+    from r1data.ops.stats import histogram, load_counter, summarize, text_column, traces
+
+    count, counted_by = load_counter(tokenizer)
+    report: dict = {"tokens": counted_by, "datasets": {}}
+    lengths = {}
+    for spec in inputs:
+        read = read_inputs([spec])
+        df = read.records
+        col = text_column(df, completion_field, spec)
+        t = traces(df, col, count, think_prefilled)
+        rates = df.get_column("pass_rate").to_list() if "pass_rate" in df.columns else None
+        name = Path(spec.rstrip("/")).name
+        report["datasets"][name] = {"path": spec, "field": col, "rows": df.height, **summarize(t, rates)}
+        lengths[name] = t.think if t.think.any() else t.answer
+    if json_out:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    if not quiet:
+        _print(report, lengths, histogram)
+    if plot is not None:
+        _plot(lengths, plot, report["tokens"])
+        if not quiet:
+            c.console.print(f"Wrote {plot}")
+
+
+def _print(report: dict, lengths: dict, histogram) -> None:  # noqa: ANN001
+    columns = [
+        (f"{name}" if source == "all" else f"{name}\n{source}", s)
+        for name, d in report["datasets"].items()
+        for source, s in d.items()
+        if isinstance(s, dict) and "think_tokens" in s
+    ]
+    table = Table(title=f"CoT statistics (tokens: {report['tokens']})", title_justify="left")
+    table.add_column("")
+    for label, _ in columns:
+        table.add_column(label, justify="right")
+    rows = [("traces", lambda s: _fmt(s["completions"]))]
+    for part in ("think", "answer"):
+        for stat in ("mean", "median", "p90", "p99", "max"):
+            rows.append((f"{part} {stat}", lambda s, p=part, k=stat: _fmt(s[f"{p}_tokens"][k])))
+    rows += [
+        ("truncated", lambda s: _fmt(s["truncated_share"], True)),
+        ("accuracy", lambda s: _fmt(s["accuracy"], True)),
+        ("pass-rate mean", lambda s: _fmt(s.get("pass_rate", {}).get("mean"), True)),
+    ]
+    for label, get in rows:
+        table.add_row(label, *(get(s) for _, s in columns))
+    c.console.print(table)
+    for name, values in lengths.items():
+        bins = histogram(values)
+        if not bins:
+            continue
+        top = max(n for _, n in bins) or 1
+        c.console.print(f"[bold]{name}[/]: think length (answer length where there is no think block)")
+        for label, n in bins:
+            c.console.print(f"  {label:>13} │{'█' * round(40 * n / top):<40} {n:,}")
+        rates = report["datasets"][name]["all"].get("pass_rate")
+        if rates and rates["bins"]:
+            c.console.print("  pass rate: " + "  ".join(f"{k}: {v:,}" for k, v in rates["bins"].items()))
+
+
+def _plot(lengths: dict, path: Path, tokens: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingExtraError("matplotlib", "plot", "--plot") from None
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    top = max((int(v.max()) for v in lengths.values() if v.size), default=1)
+    bins = np.geomspace(1, top + 1, 40)
+    for name, values in lengths.items():
+        ax.hist(np.maximum(values, 1), bins=bins, alpha=0.5, label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"think length; whole answer where there is no think block ({tokens})")
+    ax.set_ylabel("traces")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,87 @@
+import json
+
+import polars as pl
+import pytest
+
+from tests.conftest import run
+
+GOOD = "<think>Two plus three.</think> The answer is $\\boxed{5}$."
+
+
+@pytest.fixture(scope="module")
+def generations(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "gens.jsonl"
+    rows = [
+        {"problem": "2+3?", "answer": "5", "source": "easy", "generations": [GOOD, "<think>hm</think> \\boxed{6}"]},
+        {"problem": "x?", "answer": "\\text{oops", "source": "easy", "generations": [GOOD]},
+        {"problem": "1/2?", "answer": "\\frac12", "source": "hard",
+         "generations": ["<think>half</think> $\\boxed{0.5}$", "<think>cut off", "\\boxed{2}"]},
+    ]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_verify_lists_of_generations(generations, tmp_path):
+    out = tmp_path / "v"
+    r = run("verify", generations, "-o", out, "--checks", "accuracy,format,overlong,repetition", "--workers", "2")
+    assert r.exit_code == 0, r.stderr
+    assert "rows whose gold answer cannot be parsed" in r.stderr and "oops" in r.stderr
+    df = pl.read_parquet(out / "data" / "*.parquet").sort("problem")
+    rows = {row["problem"]: row for row in df.iter_rows(named=True)}
+    assert rows["2+3?"]["correct"] == [True, False] and rows["2+3?"]["pass_rate"] == 0.5
+    assert rows["x?"]["verify_status"] == ["gold_unparseable"] and rows["x?"]["pass_rate"] is None
+    assert rows["1/2?"]["verify_status"] == ["correct", "pred_unparseable", "incorrect"]
+    assert rows["1/2?"]["reward_format"] == [1.0, 0.0, 0.0]
+    assert rows["1/2?"]["judged"] == 3
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["stats"]["statuses"]["gold_unparseable"] == 1 and m["stats"]["completions"] == 6
+    assert m["stats"]["accuracy"] == pytest.approx(2 / 5)
+
+
+def test_verify_single_completion_column_and_errors(tmp_path):
+    path = tmp_path / "one.csv"
+    pl.DataFrame({"question": ["2+3?", "1+1?"], "gold": ["5", "2"], "resp": [GOOD, "\\boxed{3}"]}).write_csv(path)
+    r = run(
+        "verify", path, "-o", tmp_path / "o", "--answer-field", "gold", "--completion-field", "resp", "--json", "-q"
+    )
+    assert r.exit_code == 0, r.stderr
+    df = pl.read_parquet(tmp_path / "o" / "data" / "*.parquet")
+    assert df.get_column("correct").to_list() == [True, False]
+    assert df.get_column("reward_format").to_list() == [1.0, 0.0]
+    assert json.loads(r.stdout)["stats"]["accuracy"] == 0.5
+    bad = run("verify", path, "-o", tmp_path / "x", "--answer-field", "gold")
+    assert bad.exit_code == 1 and "no completion column" in bad.stderr and "resp" in bad.stderr
+    bad = run(
+        "verify", path, "-o", tmp_path / "y", "--answer-field", "gold", "--completion-field", "resp", "--checks", "nope"
+    )
+    assert bad.exit_code == 1 and "unknown nope" in bad.stderr
+
+
+def test_stats_side_by_side_json_plot_and_tokenizer(generations, tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    verified = tmp_path / "v"
+    assert run("verify", generations, "-o", verified, "-q").exit_code == 0
+    tok = Tokenizer(models.WordLevel({"[UNK]": 0, "two": 1}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    png = tmp_path / "lengths.png"
+    r = run("stats", verified, generations, "--json", "--plot", png, "--tokenizer", tmp_path / "tokenizer.json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    v = report["datasets"]["v"]
+    assert v["all"]["completions"] == 6 and v["all"]["accuracy"] == pytest.approx(2 / 5)
+    assert v["all"]["truncated_share"] == pytest.approx(1 / 6)
+    assert v["all"]["pass_rate"]["bins"]["(.25, .5]"] == 2 and v["all"]["pass_rate"]["bins"]["1"] == 0
+    assert set(v) >= {"easy", "hard"}  # per source
+    assert v["easy"]["think_tokens"]["max"] == 4  # "Two plus three." -> 4 pre-tokens
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "think median" in r.stderr
+
+
+def test_stats_counts_words_by_default_and_reads_solutions(shared_data):
+    r = run("stats", shared_data / "gsm8k_test.jsonl", "--json", "-q")
+    assert r.exit_code == 0
+    d = json.loads(r.stdout)["datasets"]["gsm8k_test.jsonl"]
+    assert d["field"] == "solution" and d["all"]["completions"] == 1319
+    assert 80 < d["all"]["answer_tokens"]["mean"] < 130 and d["all"]["think_tokens"]["max"] == 0
