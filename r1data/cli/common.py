@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from r1data import schema
 from r1data.errors import R1DataError
+from r1data.steps import IOOptions
 
 console = Console(stderr=True, highlight=False)
 
@@ -99,3 +101,17 @@ def summary(
 def progress(message: str, quiet: bool) -> contextlib.AbstractContextManager:
     """A spinner on stderr while a step runs (nothing with --quiet)."""
     return contextlib.nullcontext() if quiet else console.status(message, spinner="dots")
+
+
+def io_options(
+    problem_field: str | None,
+    answer_field: str | None,
+    solution_field: str | None,
+    id_field: str | None,
+    on_error: str,
+    overwrite: bool,
+    shard_rows: int,
+) -> IOOptions:
+    """The shared input/output options of every step command, checked."""
+    fields = schema.FieldMap(problem_field, answer_field, solution_field, id_field)
+    return IOOptions(fields, check_on_error(on_error), overwrite, shard_rows)

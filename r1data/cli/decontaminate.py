@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from r1data import schema
 from r1data.cli import common as c
 from r1data.ops.decontaminate import DecontamParams
-from r1data.steps import IOOptions, decontaminate_step
+from r1data.steps import decontaminate_step
 
 
 @c.handle_errors
@@ -49,12 +48,7 @@ def decontaminate_command(
     shared n-gram (OUT/removed/), so every decision can be checked.
     """
     params = DecontamParams(ngram=ngram, min_overlap=min_overlap, digits_exact=digits_exact)
-    io = IOOptions(
-        schema.FieldMap(problem_field, answer_field, solution_field, id_field),
-        c.check_on_error(on_error),
-        overwrite,
-        shard_rows,
-    )
+    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
     with c.progress("Decontaminating...", quiet):
         result = decontaminate_step(inputs, output, against, params, io)
     m = result.manifest | {"output": str(output)}

@@ -11,7 +11,7 @@ from rich.table import Table
 from r1data import schema
 from r1data.cli import common as c
 from r1data.ops.dedup import NEAR, SIMILARITY, DedupParams
-from r1data.steps import IOOptions, dedup_step
+from r1data.steps import dedup_step
 
 
 @c.handle_errors
@@ -65,12 +65,7 @@ def dedup_command(
         near=not exact_only,
         max_number_changes=None if max_number_changes < 0 else max_number_changes,
     )
-    io = IOOptions(
-        schema.FieldMap(problem_field, answer_field, solution_field, id_field),
-        c.check_on_error(on_error),
-        overwrite,
-        shard_rows,
-    )
+    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
     with c.progress("Deduplicating...", quiet):
         result = dedup_step(inputs, output, params, io)
     m = result.manifest | {"output": str(output)}

@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from r1data import schema
 from r1data.cli import common as c
 from r1data.ops.mathcheck import STATUSES
-from r1data.steps import IOOptions, JudgeOptions, verify_step
+from r1data.steps import JudgeOptions, verify_step
 
 
 @c.handle_errors
@@ -59,10 +58,7 @@ def verify_command(
     """
     from r1data.ops.verify import parse_checks
 
-    io = IOOptions(
-        schema.FieldMap(problem_field, answer_field, solution_field, id_field),
-        c.check_on_error(on_error), overwrite, shard_rows,
-    )  # fmt: skip
+    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
     options = {"answer_tags": answer_tags, "language": language, "max_tokens": max_tokens, "cache_tokens": cache_tokens}
     judge = JudgeOptions(workers, timeout, memory_mb, think_prefilled)
     with c.progress("Verifying...", quiet):
