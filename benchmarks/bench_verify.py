@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import sys
 import time
@@ -52,7 +53,7 @@ def sequential(items: list[tuple[str, str, bool]]) -> tuple[list[bool], float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=5000)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None, help="judge workers [default: the judge's, cores + 1]")
     ap.add_argument("--timeout", type=float, default=5.0)
     args = ap.parse_args()
     items = pairs(args.pairs)
@@ -64,15 +65,18 @@ def main() -> None:
     print(f"sequential math-verify: {len(items) / seq_s:8.1f} items/s  ({seq_s:.1f} s; slowest item {slowest:.2f} s)")
 
     with Judge(workers=args.workers, timeout=args.timeout) as judge:
-        judge.verify(["1"] * args.workers, ["\\boxed{1}"] * args.workers)  # workers up
+        judge.verify(["1"] * judge.workers, ["\\boxed{1}"] * judge.workers)  # workers up
         t = time.perf_counter()
         verdicts = judge.verify([g for g, _, _ in items], [c for _, c, _ in items])
         pool_s = time.perf_counter() - t
     statuses: dict[str, int] = {}
     for v in verdicts:
         statuses[v.status] = statuses.get(v.status, 0) + 1
-    print(f"r1data judge, {args.workers} workers: {len(items) / pool_s:8.1f} items/s  ({pool_s:.1f} s; "
-          f"timeouts {statuses.get('timeout', 0)}, each cut at {args.timeout:.0f} s)")  # fmt: skip
+    slowest_pool = max((v.seconds for v in verdicts if v.seconds is not None), default=0.0)
+    label = f"r1data judge, {judge.workers} workers on {os.cpu_count()} cores:"
+    print(f"{label} {len(items) / pool_s:8.1f} items/s  ({pool_s:.1f} s; "
+          f"slowest item {slowest_pool:.2f} s; timeouts {statuses.get('timeout', 0)}, each cut at "
+          f"{args.timeout:.0f} s)")  # fmt: skip
     print(f"ratio: x{seq_s / pool_s:.2f}")
     same = sum((v.status == "correct") == s for v, s in zip(verdicts, seq, strict=True))
     expected = sum((v.status == "correct") == e for v, (*_, e) in zip(verdicts, items, strict=True))

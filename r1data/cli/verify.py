@@ -37,7 +37,7 @@ def verify_command(
     max_tokens: Annotated[int, typer.Option(help="overlong / cosine: the length limit in tokens.")] = 4096,
     cache_tokens: Annotated[int, typer.Option(help="overlong: the soft-penalty band before the limit.")] = 512,
     timeout: Annotated[float, typer.Option(help="Seconds per verification before it is killed (timeout).")] = 5.0,
-    workers: Annotated[int | None, typer.Option(help="Verification processes [default: CPU count].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Verification processes [default: CPU count + 1].")] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per verification process (MiB).")] = 4096,
     overwrite: c.Overwrite = False,
     problem_field: c.ProblemField = None,
