@@ -237,8 +237,9 @@ def main() -> None:
             (x1, y1), (x2, y2) = points
             slope = (y2 - y1) / (x2 - x1)
             print(
-                f"projection for 1,000,000: {y1 + slope * (1_000_000 - x1):,.0f} MiB "
-                f"({slope * 1024:.1f} KiB per problem; limit 24 GiB). Run with --million to measure."
+                f"linear projection for 1,000,000: {y1 + slope * (1_000_000 - x1):,.0f} MiB "
+                f"({slope * 1024:.1f} KiB per problem; limit 24 GiB). A floor, not a bound: on this corpus "
+                "duplicate pairs grow faster than rows. Run with --million to measure."
             )
     if args.grid:
         grid(texts, origin)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from r1data.ops.normalize import TOKEN_PATTERN, normalize_text
+from r1data.ops.normalize import normalize_text
 
 _MAX32 = np.uint32(0xFFFFFFFF)
 _BLOCK = 1 << 16  # shingles per block: 65,536 x 128 x 8 bytes = 64 MiB of scratch
@@ -51,14 +51,24 @@ def _position_weights(n: int, seed: int) -> np.ndarray:
 _TOKEN_SEED = 0x5EED
 
 
-def token_hashes(normalized: list[str] | pl.Series, pattern: str = TOKEN_PATTERN) -> tuple[np.ndarray, np.ndarray]:
-    """Flat uint64 hashes of every token (regex `pattern`) of every document, and per-document counts."""
+def token_hashes(normalized: list[str] | pl.Series, pattern: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Flat uint64 hashes of every token of every document, and per-document counts.
+
+    Normalised text is its tokens joined by single spaces (ops/normalize.py), so by default tokens
+    come from a split on spaces; `pattern` extracts other tokens (e.g. words only) by regex."""
     texts = normalized if isinstance(normalized, pl.Series) else pl.Series(normalized, dtype=pl.String)
-    lists = texts.str.extract_all(pattern)
-    lengths = lists.list.len().fill_null(0).to_numpy().astype(np.int64)
-    flat = lists.explode().drop_nulls().hash(seed=_TOKEN_SEED).to_numpy().astype(np.uint64)
+    if pattern is None:
+        lists = texts.str.split(" ")
+        lengths = np.where(texts.str.len_bytes().to_numpy() == 0, 0, lists.list.len().to_numpy()).astype(np.int64)
+        tokens = lists.explode()
+        tokens = tokens.filter(tokens != "")  # an empty text splits into one empty string
+    else:
+        lists = texts.str.extract_all(pattern)
+        lengths = lists.list.len().fill_null(0).to_numpy().astype(np.int64)
+        tokens = lists.explode().drop_nulls()
+    flat = tokens.hash(seed=_TOKEN_SEED).to_numpy().astype(np.uint64)
     if flat.size != lengths.sum():  # pragma: no cover - guards a change in polars' explode semantics
-        raise RuntimeError("token count mismatch between extract_all and explode")
+        raise RuntimeError("token count mismatch between the token lists and their concatenation")
     return flat, lengths
 
 

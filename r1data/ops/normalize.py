@@ -1,7 +1,10 @@
 """Text normalisation shared by ids, exact dedup, MinHash and decontamination.
 
-Two problems that differ only in Unicode form, case, whitespace or LaTeX spacing
-(`\\,`, `\\ `, `\\quad`, `\\left`/`\\right`, `\\dfrac` vs `\\frac`) normalise to the same string.
+The normal form of a problem is its tokens joined by single spaces, after Unicode NFKC, lower case,
+removing LaTeX spacing (`\\,`, `\\ `, `\\quad`, `\\left`/`\\right`, ...) and unifying `\\dfrac`,
+`\\tfrac` with `\\frac`. Tokens are LaTeX commands, alphanumeric runs and single symbols, so
+"x + 1" and "x+1" agree while "ab" and "a b" do not. MinHash shingles are n-grams of exactly these
+tokens, so one regex pass serves both.
 """
 
 from __future__ import annotations
@@ -15,26 +18,24 @@ import polars as pl
 _LATEX_SPACING = re.compile(r"\\(?:[,;:! ]|quad\b|qquad\b|left\b|right\b|big[lr]?\b|Big[lr]?\b|displaystyle\b)")
 # Fraction variants that render alike: unified.
 _LATEX_SYNONYMS = re.compile(r"\\[dt]frac\b")
-_WS = re.compile(r"\s+")
-# Space next to a symbol carries no meaning ("x + 1" == "x+1").
-_SPACE_AROUND_SYMBOL = re.compile(r" ?([^\w ]) ?")
 _DIGITS = re.compile(r"\d+")
 
-#: Tokens for word n-grams: LaTeX commands, alphanumeric runs, and single symbols.
-TOKEN_PATTERN = r"\\[a-z]+|[^\W_]+|[^\w\s]"
+#: Tokens: LaTeX commands, alphanumeric runs, single symbols (`_` included). \x1c-\x1f are
+#: whitespace to Python's `re` but not to polars' regex engine: listed so both agree.
+TOKEN_PATTERN = r"\\[a-z]+|[^\W_]+|_|[^\w\s\x1c-\x1f]"
 #: Tokens without symbols, for decontamination (8 symbols in a row are not evidence of a copy).
 WORD_PATTERN = r"\\[a-z]+|[^\W_]+"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
 
 
 def normalize_text(text: str | None) -> str:
-    """NFKC, lower case, LaTeX spacing removed, whitespace collapsed and dropped beside symbols."""
+    """The normal form of one text (see the module docstring)."""
     if not text:
         return ""
     s = unicodedata.normalize("NFKC", text).lower()
     s = _LATEX_SPACING.sub(" ", s)
     s = _LATEX_SYNONYMS.sub(r"\\frac", s)
-    s = _WS.sub(" ", s).strip()
-    return _SPACE_AROUND_SYMBOL.sub(r"\1", s)
+    return " ".join(_TOKEN_RE.findall(s))
 
 
 def mask_digits(normalized: str) -> str:
@@ -57,7 +58,7 @@ def normalize_series(texts: pl.Series) -> pl.Series:
         texts.str.to_lowercase()
         .str.replace_all(_LATEX_SPACING.pattern, " ")
         .str.replace_all(_LATEX_SYNONYMS.pattern, r"\frac", literal=False)
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars(" ")
-        .str.replace_all(r" ?([^\w ]) ?", "$1")
+        .str.extract_all(TOKEN_PATTERN)
+        .list.join(" ")
+        .fill_null("")
     )
