@@ -181,18 +181,44 @@ def greedy_keep(
     return dup_of, dup_sim
 
 
-def _changes(na: Counter, nb: Counter) -> int:
+def number_changes(a: str, b: str) -> int:
+    """How many numbers must change to turn a's numbers into b's (as multisets)."""
+    na, nb = Counter(_NUMBER.findall(a)), Counter(_NUMBER.findall(b))
     return max(sum((na - nb).values()), sum((nb - na).values()))
 
 
-def _within(a: tuple, b: tuple, limit: int) -> bool:
-    """Whether sorted number tuples a and b differ in at most `limit` numbers."""
-    return a == b or _changes(Counter(a), Counter(b)) <= limit
-
-
-def number_changes(a: str, b: str) -> int:
-    """How many numbers must change to turn a's numbers into b's (as multisets)."""
-    return _changes(Counter(_NUMBER.findall(a)), Counter(_NUMBER.findall(b)))
+def pair_number_changes(texts: list[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """`number_changes(texts[left[i]], texts[right[i]])` for every pair, as joins rather than a loop:
+    each number is keyed by its value and occurrence (the second "3" of a text is ("3", 1)), so the
+    shared part of two multisets is an inner join, and changes = max(|A|, |B|) - shared."""
+    if left.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = np.unique(np.concatenate((left, right)))
+    numbers = (
+        pl.DataFrame({"row": rows, "text": [texts[i] for i in rows.tolist()]})
+        .with_columns(pl.col("text").str.extract_all(_NUMBER.pattern).alias("num"))
+        .select("row", "num")
+        .explode("num")
+        .drop_nulls("num")
+        .with_columns(pl.int_range(pl.len()).over("row", "num").alias("occ"))
+    )
+    counts = numbers.group_by("row").len("n")
+    pairs = pl.DataFrame({"pair": np.arange(left.size), "a": left, "b": right})
+    shared = (
+        pairs.join(numbers.rename({"row": "a"}), on="a")
+        .join(numbers.rename({"row": "b"}), on=["b", "num", "occ"])
+        .group_by("pair")
+        .len("shared")
+    )
+    result = (
+        pairs.join(counts.rename({"row": "a", "n": "na"}), on="a", how="left")
+        .join(counts.rename({"row": "b", "n": "nb"}), on="b", how="left")
+        .join(shared, on="pair", how="left")
+        .fill_null(0)
+        .sort("pair")
+        .select(pl.max_horizontal("na", "nb") - pl.col("shared"))
+    )
+    return result.to_series().to_numpy().astype(np.int64)
 
 
 @dataclass
@@ -248,16 +274,8 @@ def dedup(df: pl.DataFrame, params: DedupParams = DedupParams(), normalized: pl.
         templated = 0
         if params.max_number_changes is not None and ok.any():
             idx = np.flatnonzero(ok)
-            involved = np.unique(np.concatenate((left[idx], right[idx])))
-            found = norm.gather(survivors[involved]).str.extract_all(_NUMBER.pattern).list.sort().to_list()
-            numbers = dict(zip(involved.tolist(), map(tuple, found), strict=True))
-            same = np.array(
-                [
-                    _within(numbers[a], numbers[b], params.max_number_changes)
-                    for a, b in zip(left[idx].tolist(), right[idx].tolist(), strict=True)
-                ],
-                dtype=bool,
-            )
+            changes = pair_number_changes(norm.gather(survivors).to_list(), left[idx], right[idx])
+            same = changes <= params.max_number_changes
             templated = int((~same).sum())
             ok[idx[~same]] = False
         cluster = components(survivors.size, left[ok], right[ok])

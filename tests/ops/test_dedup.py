@@ -143,3 +143,13 @@ def test_band_choice_matches_datasketch():
         for num_perm in (64, 128):
             lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
             assert optimal_bands(threshold, num_perm) == (lsh.b, lsh.r)
+
+
+def test_pair_number_changes_matches_the_scalar_rule():
+    from r1data.ops.dedup import pair_number_changes
+
+    texts = ["a 1 b 2", "a 1 b 3", "3 3 3", "3 3", "no numbers", "1.5 and 2", "2 and 1.5 and 7"]
+    left = np.array([0, 0, 2, 3, 4, 5, 1])
+    right = np.array([1, 2, 3, 4, 5, 6, 6])
+    expected = [number_changes(texts[a], texts[b]) for a, b in zip(left, right, strict=True)]
+    assert pair_number_changes(texts, left, right).tolist() == expected == [1, 3, 1, 2, 2, 1, 3]
