@@ -35,6 +35,7 @@ EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
 SIMILARITY = "similarity"
 _LARGE_BUCKET = 64
+_PAIR_CHUNK = 200_000
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")  # buckets above this size are linked as a chain + star, not all pairs
 
 
@@ -203,22 +204,26 @@ def pair_number_changes(texts: list[str], left: np.ndarray, right: np.ndarray) -
         .with_columns(pl.int_range(pl.len()).over("row", "num").alias("occ"))
     )
     counts = numbers.group_by("row").len("n")
-    pairs = pl.DataFrame({"pair": np.arange(left.size), "a": left, "b": right})
-    shared = (
-        pairs.join(numbers.rename({"row": "a"}), on="a")
-        .join(numbers.rename({"row": "b"}), on=["b", "num", "occ"])
-        .group_by("pair")
-        .len("shared")
-    )
-    result = (
-        pairs.join(counts.rename({"row": "a", "n": "na"}), on="a", how="left")
-        .join(counts.rename({"row": "b", "n": "nb"}), on="b", how="left")
-        .join(shared, on="pair", how="left")
-        .fill_null(0)
-        .sort("pair")
-        .select(pl.max_horizontal("na", "nb") - pl.col("shared"))
-    )
-    return result.to_series().to_numpy().astype(np.int64)
+    out = np.empty(left.size, dtype=np.int64)
+    for lo in range(0, left.size, _PAIR_CHUNK):  # chunks bound the join's memory (pairs x numbers)
+        hi = min(lo + _PAIR_CHUNK, left.size)
+        pairs = pl.DataFrame({"pair": np.arange(lo, hi), "a": left[lo:hi], "b": right[lo:hi]})
+        shared = (
+            pairs.join(numbers.rename({"row": "a"}), on="a")
+            .join(numbers.rename({"row": "b"}), on=["b", "num", "occ"])
+            .group_by("pair")
+            .len("shared")
+        )
+        result = (
+            pairs.join(counts.rename({"row": "a", "n": "na"}), on="a", how="left")
+            .join(counts.rename({"row": "b", "n": "nb"}), on="b", how="left")
+            .join(shared, on="pair", how="left")
+            .fill_null(0)
+            .sort("pair")
+            .select(pl.max_horizontal("na", "nb") - pl.col("shared"))
+        )
+        out[lo:hi] = result.to_series().to_numpy()
+    return out
 
 
 @dataclass
