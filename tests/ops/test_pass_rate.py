@@ -45,10 +45,8 @@ def test_sampler_stops_early_on_clear_cases_and_never_exceeds_k():
         rounds += 1
         for key, n in sampler.requests().items():
             start = sampler.drawn[key]
-            if key in truth:
-                outcomes = [truth[key]] * n
-            else:
-                outcomes = [(start + j) % 2 == 0 for j in range(n)]  # alternating: pass rate 0.5
+            # Easy/hard problems always/never pass; mid ones alternate (pass rate 0.5).
+            outcomes = [truth[key]] * n if key in truth else [(start + j) % 2 == 0 for j in range(n)]
             outcomes[0] = None if key == "mid0" and start == 0 else outcomes[0]  # one unjudgeable sample
             sampler.record(key, outcomes)
         sampler.settle()
