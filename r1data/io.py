@@ -59,7 +59,7 @@ def is_r1data_dir(path: Path) -> bool:
 def _dir_sources(path: Path) -> list[InputSource]:
     if is_r1data_dir(path):
         manifest = json.loads((path / "manifest.json").read_text())
-        if manifest.get("status") != "complete":
+        if not str(manifest.get("status", "")).startswith("complete"):
             raise InputError(f"{path}: this r1data output is incomplete (its step did not finish). Rerun that step.")
         return [InputSource(path, "r1data", path.name)]
     if (path / "dataset_dict.json").is_file():

@@ -1,0 +1,105 @@
+"""`r1data filter --pass-rate LO:HI`: keep problems a model solves sometimes, but not always."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from r1data.cli import common as c
+
+
+@c.handle_errors
+def filter_command(
+    inputs: c.Inputs,
+    output: c.Output,
+    pass_rate: Annotated[
+        str,
+        typer.Option("--pass-rate", help="Keep LO < pass rate < HI, strictly at both ends (as open-r1), e.g. 0.1:0.9."),
+    ],
+    samples: Annotated[int, typer.Option(help="Samples per problem (k); with --adaptive, the most it may take.")] = 8,
+    adaptive: Annotated[
+        bool,
+        typer.Option(
+            "--adaptive", help="Sample a problem only until its keep/drop decision under k samples is settled."
+        ),
+    ] = False,
+    confidence: Annotated[float, typer.Option(help="--adaptive: how certain the early decision must be.")] = 0.9,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Local model folder or .gguf file (openai: the served model's name) [default: built-in SmolLM2-135M]."
+        ),
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="vllm, openai or transformers [default: vllm if installed].")
+    ] = None,
+    prompt: Annotated[str, typer.Option(help="Built-in prompt: boxed or r1-zero.")] = "boxed",
+    system: Annotated[str | None, typer.Option(help="System message (replaces the built-in prompt's).")] = None,
+    user_template: Annotated[str | None, typer.Option(help="User message with {problem}.")] = None,
+    temperature: Annotated[float, typer.Option()] = 0.7,
+    top_p: Annotated[float, typer.Option()] = 0.95,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per sample.")] = 1024,
+    seed: Annotated[int, typer.Option()] = 0,
+    keep_generations: Annotated[bool, typer.Option("--keep-generations", help="Store the sampled texts.")] = False,
+    chunk_rows: Annotated[int, typer.Option(help="Problems per persisted chunk (the unit of resume).")] = 256,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model.")] = 1,
+    gpu_memory_utilization: Annotated[float | None, typer.Option(help="vllm: memory share (CPU: of RAM).")] = None,
+    max_model_len: Annotated[int | None, typer.Option(help="vllm: context length.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1.")] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="openai: environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
+    concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 8,
+    request_timeout: Annotated[float, typer.Option(help="openai: seconds per request.")] = 600.0,
+    retries: Annotated[int, typer.Option(help="openai: retries on 429/5xx/connection errors.")] = 4,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard a run of another configuration in OUT.")] = False,
+    timeout: Annotated[float, typer.Option(help="Judge: seconds per verification.")] = 5.0,
+    overwrite: c.Overwrite = False,
+    problem_field: c.ProblemField = None,
+    answer_field: c.AnswerField = None,
+    solution_field: c.SolutionField = None,
+    id_field: c.IdField = None,
+    on_error: c.OnErrorOpt = "fail",
+    shard_rows: c.ShardRows = 100_000,
+    quiet: c.Quiet = False,
+    json_out: c.JsonOut = False,
+) -> None:
+    """Sample k completions per problem, judge each with the shared judge, and keep the problems whose
+    pass rate is strictly between LO and HI. Problems whose gold answer cannot be parsed are dropped
+    with their own reason, never counted as hard. Work is saved per chunk: rerun the same command to
+    resume after a crash; rows that failed (server errors) are retried."""
+    from r1data.engines import Sampling
+    from r1data.errors import ConfigError
+    from r1data.generate import FilterConfig, filter_step
+    from r1data.ops.pass_rate import AdaptiveParams, Band
+    from r1data.prompts import PromptTemplate
+    from r1data.steps import JudgeOptions
+
+    try:
+        band = Band.parse(pass_rate)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    cfg = FilterConfig(
+        band=band, samples=samples, adaptive=adaptive,
+        adaptive_params=AdaptiveParams(k=samples, initial=min(4, samples), step=1, confidence=confidence),
+        sampling=Sampling(temperature, top_p, max_tokens, seed),
+        prompt=PromptTemplate.build(prompt, system, user_template),
+        keep_generations=keep_generations, chunk_rows=chunk_rows,
+    )  # fmt: skip
+    engine_options = (
+        {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
+         "request_timeout": request_timeout, "retries": retries}
+        if engine == "openai"
+        else {"tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization,
+              "max_model_len": max_model_len}
+    )  # fmt: skip
+    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
+    with c.progress("Sampling...", quiet):
+        m = filter_step(inputs, output, cfg, engine, model, engine_options, JudgeOptions(timeout=timeout), io, restart)
+    if json_out:
+        sys.stdout.write(json.dumps(m, indent=2, default=str) + "\n")
+    extra = [("samples drawn", m["stats"]["samples_drawn"]), ("failed (rerun to retry)", m["rows_failed"])]
+    c.summary(m | {"output": str(output)}, "r1data filter", extra, quiet, False)

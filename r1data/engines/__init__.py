@@ -1,0 +1,78 @@
+"""Generation engines: the only modules that import vllm, transformers or talk HTTP.
+
+Every engine takes a batch of requests (chat messages, how many samples, a seed) and returns, per
+request, its generations. `load_engine` imports an engine on demand, so `r1data --help` and the
+curation steps never pay for them; a missing package names the extra to install.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from r1data.errors import ConfigError, MissingExtraError
+
+ENGINES = ("vllm", "openai", "transformers")
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 1024
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: list[dict[str, str]]
+    n: int
+    seed: int
+
+
+@dataclass
+class Generation:
+    text: str
+    finish_reason: str | None = None  # "stop", "length", ...
+    tokens: int | None = None
+    reasoning: str | None = None  # a server's separate reasoning field, when it has one
+
+
+class Engine(Protocol):
+    name: str
+    model: str
+
+    def generate(self, requests: list[Request], sampling: Sampling) -> list[list[Generation]]: ...
+
+    def close(self) -> None: ...
+
+
+def load_engine(kind: str | None, model: str | None, **options: Any) -> Engine:
+    """An engine by name (None: vllm when importable, else transformers)."""
+    if kind is None:
+        try:
+            import vllm  # noqa: F401
+        except ImportError:
+            kind = "transformers"
+        else:
+            kind = "vllm"
+    if kind == "openai":
+        from r1data.engines.openai_engine import OpenAIEngine
+
+        return OpenAIEngine(model, **options)
+    if kind not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)} (got '{kind}')")
+    from r1data.models import resolve_model
+
+    path = resolve_model(model)
+    if kind == "vllm":
+        try:
+            from r1data.engines.vllm_engine import VLLMEngine
+        except ImportError as exc:
+            raise MissingExtraError("vllm", "vllm", "--engine vllm") from exc
+        return VLLMEngine(path, **options)
+    try:
+        from r1data.engines.transformers_engine import TransformersEngine
+    except ImportError as exc:
+        raise MissingExtraError("transformers", "train", "--engine transformers") from exc
+    return TransformersEngine(path, **options)

@@ -1,0 +1,58 @@
+"""Offline vLLM: one `LLM`, all requests of a round in one `chat` call, so the engine stays full
+and the samples of one prompt share its prefix cache."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vllm import LLM, SamplingParams
+
+from r1data.engines import Generation, Request, Sampling
+
+
+class VLLMEngine:
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float | None = None,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        seed: int = 0,
+        **_: Any,
+    ) -> None:
+        from vllm.platforms import current_platform
+
+        if gpu_memory_utilization is None:
+            # On the CPU backend this share is of system memory (KV cache included): leave room.
+            gpu_memory_utilization = 0.2 if current_platform.is_cpu() else 0.9
+        self.model = model
+        self.llm = LLM(
+            model=model,
+            tensor_parallel_size=tensor_parallel_size,
+            gpu_memory_utilization=gpu_memory_utilization,
+            max_model_len=max_model_len,
+            dtype=dtype,
+            seed=seed,
+        )
+
+    def generate(self, requests: list[Request], sampling: Sampling) -> list[list[Generation]]:
+        if not requests:
+            return []
+        params = [
+            SamplingParams(
+                n=r.n,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                max_tokens=sampling.max_tokens,
+                seed=r.seed,
+            )
+            for r in requests
+        ]
+        outputs = self.llm.chat([r.messages for r in requests], params, use_tqdm=False)
+        return [[Generation(c.text, c.finish_reason, len(c.token_ids)) for c in out.outputs] for out in outputs]
+
+    def close(self) -> None:
+        del self.llm

@@ -1,0 +1,40 @@
+"""Prompt templates: how a problem becomes chat messages for the model's chat template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from r1data.errors import ConfigError
+
+R1_ZERO_SYSTEM = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
+    "The assistant first thinks about the reasoning process in the mind and then provides the user with the "
+    "answer. The reasoning process is enclosed within <think> </think> tags, followed by the answer, i.e., "
+    "<think> reasoning process here </think> answer here."
+)
+BOXED_USER = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
+
+BUILTIN = {
+    "boxed": (None, BOXED_USER),
+    "r1-zero": (R1_ZERO_SYSTEM, "{problem}\nPut the final answer within \\boxed{{}}."),
+}
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    system: str | None = None
+    user: str = BOXED_USER
+
+    @classmethod
+    def build(cls, name: str = "boxed", system: str | None = None, user: str | None = None) -> PromptTemplate:
+        if name not in BUILTIN:
+            raise ConfigError(f"--prompt must be one of {', '.join(BUILTIN)} (got '{name}')")
+        base_system, base_user = BUILTIN[name]
+        template = cls(system if system is not None else base_system, user if user is not None else base_user)
+        if "{problem}" not in template.user:
+            raise ConfigError("--user-template must contain {problem}")
+        return template
+
+    def messages(self, problem: str) -> list[dict[str, str]]:
+        msgs = [{"role": "system", "content": self.system}] if self.system else []
+        return [*msgs, {"role": "user", "content": self.user.format(problem=problem)}]
