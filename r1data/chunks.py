@@ -115,8 +115,9 @@ class ChunkedRun:
         removed = rows.filter(pl.col(OUTCOME) != KEPT)
         if extra_removed is not None and extra_removed.height:
             removed = pl.concat([extra_removed, removed], how="diagonal_relaxed")
-        if kept.height + removed.height != rows_in:
-            raise AssertionError(f"accounting broken: {kept.height} kept + {removed.height} removed != {rows_in}")
+        kept_inputs = kept.get_column(schema.ID).n_unique() if kept.height else 0  # K rows may share an input
+        if kept_inputs + removed.height != rows_in:
+            raise AssertionError(f"accounting broken: {kept_inputs} kept + {removed.height} removed != {rows_in}")
         for sub in ("data", "removed"):
             shutil.rmtree(self.out / sub, ignore_errors=True)
         manifest = new_manifest(self.command, self.config, inputs, fingerprint)
@@ -125,6 +126,7 @@ class ChunkedRun:
         manifest.update(
             rows_in=rows_in,
             rows_out=kept.height,
+            inputs_kept=kept_inputs,
             rows_removed=removed.height,
             rows_failed=failed,
             drops=dict(drops.iter_rows()) if drops is not None else {},

@@ -7,6 +7,7 @@ asks the engine for the same samples.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -169,4 +170,156 @@ def filter_step(
     stats = {"samples_drawn": sum(pl.read_parquet(run.chunk_path(int(i))).get_column("samples").sum()
                                   for i in run.state["chunks"])}  # fmt: skip
     return run.finish(read.sources, read.fingerprint, read.rows_in, stats, time.perf_counter() - start,
+                      io.shard_rows, read.quarantined)  # fmt: skip
+
+
+NO_CORRECT, FILTERED = "no_correct_candidate", "no_candidate_passed_quality_filters"
+
+
+@dataclass
+class RejectionConfig:
+    samples: int = 8
+    keep: int = 1
+    select: str = "shortest"  # "shortest": the K shortest accepted; "distinct": the first K distinct texts
+    require_think: bool = False
+    think_prefilled: bool = False
+    language: str | None = "en"
+    min_language: float = 0.95
+    max_repetition: float = 0.2  # at most this share of repeated word 3-grams
+    sampling: Sampling = field(default_factory=Sampling)
+    prompt: PromptTemplate = field(default_factory=PromptTemplate)
+    chunk_rows: int = 256
+
+
+def _quality(text: str, finish: str | None, cfg: RejectionConfig) -> tuple[dict[str, float | None], str | None]:
+    """DeepSeek-R1's filters on one correct candidate: scores, and the first failed filter (or None)."""
+    from r1data.ops.completions import THINK_OPEN, split_think
+    from r1data.ops.rewards import format_reward, language_consistency, repetition
+
+    fmt = format_reward([text], think_prefilled=cfg.think_prefilled)[0]
+    lang = (
+        language_consistency([text], language=cfg.language, think_prefilled=cfg.think_prefilled)[0]
+        if cfg.language
+        else None
+    )
+    rep = repetition([text])[0]
+    scores = {"reward_format": fmt, "reward_language_consistency": lang, "reward_repetition": rep}
+    _, _, closed = split_think(text, cfg.think_prefilled)
+    opened = cfg.think_prefilled or THINK_OPEN in text
+    if finish == "length" or (opened and not closed):
+        return scores, "truncated"
+    if cfg.require_think and fmt != 1.0:
+        return scores, "format"
+    if lang is not None and lang < cfg.min_language:
+        return scores, "language_mixed"
+    if rep is not None and -rep > cfg.max_repetition:
+        return scores, "repetition"
+    return scores, None
+
+
+def rejection_rows(rows: pl.DataFrame, engine: Engine | None, judge: Any, cfg: RejectionConfig) -> pl.DataFrame:
+    """Candidates for every row of one chunk: generated, or the row's stored `generations`."""
+    from r1data.ops.rewards import count_tokens
+
+    ids = rows.get_column(schema.ID).to_list()
+    problems = rows.get_column(schema.PROBLEM).to_list()
+    golds = rows.get_column(schema.ANSWER).to_list()
+    prompts = [cfg.prompt.messages(p) for p in problems]
+    if "generations" in rows.columns:
+        stored = rows.get_column("generations").to_list()
+        candidates: list[list[tuple[str, str | None]] | None] = [[(t, None) for t in (g or [])] for g in stored]
+    else:
+        requests = [
+            Request(m, cfg.samples, sample_seed(cfg.sampling.seed, i, 0)) for m, i in zip(prompts, ids, strict=True)
+        ]
+        outputs = engine.generate(requests, cfg.sampling) if requests else []
+        candidates = [None if g is None else [(x.text, x.finish_reason) for x in g] for g in outputs]
+    flat = [(r, j, text) for r, cands in enumerate(candidates) if cands for j, (text, _) in enumerate(cands)]
+    verdicts = judge.verify([golds[r] for r, _, _ in flat], [t for _, _, t in flat])
+    by_row: dict[int, list] = {}
+    for (r, j, text), v in zip(flat, verdicts, strict=True):
+        by_row.setdefault(r, []).append((j, text, candidates[r][j][1], v))
+
+    records = rows.drop("generations", strict=False).to_dicts()
+    out = []
+    for r, rec in enumerate(records):
+        if candidates[r] is None:
+            out.append(rec | {OUTCOME: FAILED, schema.DROP_REASON: ENGINE_ERROR})
+            continue
+        judged = by_row.get(r, [])
+        if judged and all(v.status == mathcheck.GOLD_UNPARSEABLE for *_, v in judged):
+            out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: GOLD_BAD, "candidates": len(judged)})
+            continue
+        accepted, rejected = [], {}
+        for j, text, finish, v in judged:
+            if v.correct is not True:
+                continue
+            scores, failed = _quality(text, finish, cfg)
+            if failed:
+                rejected[failed] = rejected.get(failed, 0) + 1
+            else:
+                accepted.append((j, text, v, scores))
+        if not accepted:
+            reason = FILTERED if rejected else NO_CORRECT
+            out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: reason, "candidates": len(judged),
+                              "rejected_by": json.dumps(rejected) if rejected else None})  # fmt: skip
+            continue
+        if cfg.select == "shortest":
+            accepted.sort(key=lambda a: (count_tokens(a[1]), a[0]))
+        else:  # distinct, in sampled order
+            seen, unique = set(), []
+            for a in accepted:
+                if a[1] not in seen:
+                    seen.add(a[1])
+                    unique.append(a)
+            accepted = unique
+        user = prompts[r][-1]["content"]
+        for j, text, v, scores in accepted[: cfg.keep]:
+            out.append(rec | {
+                OUTCOME: KEPT, schema.DROP_REASON: None, "prompt": user, "completion": text,
+                "messages": [*prompts[r], {"role": "assistant", "content": text}],
+                "candidate_index": j, "candidates": len(judged), "pred_answer": v.pred_answer,
+                "reward_accuracy": 1.0, "tokens": count_tokens(text), **scores,
+                "model": getattr(engine, "model", None), "sampling": json.dumps(asdict(cfg.sampling)),
+            })  # fmt: skip
+    return pl.from_dicts(out, infer_schema_length=None)
+
+
+def rejection_sample_step(
+    inputs: list[str | Path],
+    out: str | Path,
+    cfg: RejectionConfig,
+    engine_kind: str | None,
+    model: str | None,
+    engine_options: dict | None = None,
+    judge_options: JudgeOptions | None = None,
+    io: IOOptions | None = None,
+    restart: bool = False,
+) -> dict:
+    """`r1data rejection-sample`: verified, filtered traces ready for SFT."""
+    from r1data.engines import load_engine
+    from r1data.judge import Judge
+
+    io, judge_options, engine_options = io or IOOptions(), judge_options or JudgeOptions(), engine_options or {}
+    if cfg.samples < 1 or cfg.keep < 1 or cfg.chunk_rows < 1 or cfg.select not in ("shortest", "distinct"):
+        raise ConfigError("--samples, --keep and --chunk-rows must be >= 1; --select is shortest or distinct")
+    config = {"rejection_sample": asdict(cfg), "engine": {"kind": engine_kind, "model": model, **engine_options},
+              "judge": asdict(judge_options), "io": io.to_dict() | {"overwrite": None}}  # fmt: skip
+    start = time.perf_counter()
+    run = ChunkedRun(Path(out), "rejection-sample", config, overwrite=io.overwrite, restart=restart)
+    read = read_inputs(inputs, io.fields, io.on_error)
+    if read.records.height == 0:
+        raise EmptyInputError(f"{', '.join(map(str, inputs))}: no usable rows")
+    n_chunks = max(1, -(-read.records.height // cfg.chunk_rows))
+    if run.todo(n_chunks):
+        stored = "generations" in read.records.columns  # judge what filter --keep-generations stored
+        engine = None if stored else load_engine(engine_kind, model, seed=cfg.sampling.seed, **engine_options)
+        try:
+            with Judge(judge_options.workers, judge_options.timeout, judge_options.memory_mb,
+                       think_prefilled=cfg.think_prefilled) as judge:  # fmt: skip
+                run_chunks(run, read.records, cfg.chunk_rows, lambda rows: rejection_rows(rows, engine, judge, cfg))
+        finally:
+            if engine is not None:
+                engine.close()
+    return run.finish(read.sources, read.fingerprint, read.rows_in, {}, time.perf_counter() - start,
                       io.shard_rows, read.quarantined)  # fmt: skip

@@ -149,3 +149,54 @@ def test_filter_on_vllm_with_the_built_in_model(tmp_path):
     assert m["rows_in"] == 4 and m["rows_out"] + m["rows_removed"] == 4 and m["stats"]["samples_drawn"] == 16
     texts = [t for g in all_rows(out).get_column("generations").to_list() for t in g]
     assert len(texts) == 16 and sum(bool(t.strip()) for t in texts) >= 12  # a real model writes text
+
+
+def test_rejection_sample_judges_stored_generations_with_r1_filters(tmp_path):
+    good_long = "<think>Two and three make five, so the sum is five.</think> The answer is $\\boxed{5}$."
+    good_short = "<think>2+3=5.</think> $\\boxed{5}$"
+    rows = [
+        {"id": "a", "problem": "2+3?", "answer": "5", "generations": [
+            good_long, good_short, good_short,  # a duplicate of the short one
+            "<think>Two and three is 5 and the answer is", "<think>二加三等于五 所以</think> \\boxed{5}",
+            "<think>hm</think> \\boxed{6}", "<think>" + "go on and on " * 30 + "</think> \\boxed{5}",
+        ]},
+        {"id": "b", "problem": "1+1?", "answer": "2", "generations": ["<think>hm</think> \\boxed{3}"]},
+        {"id": "c", "problem": "1+2?", "answer": "3", "generations": ["<think>一加二等于三 so three</think> \\boxed{3}"]},
+        {"id": "d", "problem": "x?", "answer": "\\text{oops", "generations": [good_short]},
+    ]  # fmt: skip
+    src = tmp_path / "gens.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "rs"
+    r = run("rejection-sample", src, "-o", out, "--keep", "2", "--select", "distinct", "--require-think")
+    assert r.exit_code == 0, r.stderr
+    kept = pl.read_parquet(out / "data" / "*.parquet")
+    assert kept.get_column("id").to_list() == ["a", "a"]
+    assert kept.get_column("completion").to_list() == [good_long, good_short]  # distinct, in sampled order
+    assert kept.get_column("candidate_index").to_list() == [0, 1]
+    msgs = kept.get_column("messages")[0].to_list()
+    assert msgs[-1] == {"role": "assistant", "content": good_long} and msgs[-2]["role"] == "user"
+    assert kept.get_column("prompt")[0] == msgs[-2]["content"] and "2+3?" in msgs[-2]["content"]
+    removed = {row["id"]: row for row in pl.read_parquet(out / "removed" / "*.parquet").iter_rows(named=True)}
+    assert removed["b"]["drop_reason"] == "no_correct_candidate"
+    assert removed["c"]["drop_reason"] == "no_candidate_passed_quality_filters"
+    assert json.loads(removed["c"]["rejected_by"]) == {"language_mixed": 1}
+    assert removed["d"]["drop_reason"] == "gold_unparseable"
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["rows_in"] == 4 and m["inputs_kept"] == 1 and m["rows_out"] == 2 and m["rows_removed"] == 3
+
+    shortest = tmp_path / "short"
+    assert run("rejection-sample", src, "-o", shortest, "--keep", "1").exit_code == 0
+    assert pl.read_parquet(shortest / "data" / "*.parquet").get_column("completion").to_list() == [good_short]
+
+
+def test_rejection_sample_generates_with_a_real_engine(problems, tmp_path, tiny_model):
+    out = tmp_path / "g"
+    r = run("rejection-sample", problems, "-o", out, "--engine", "transformers", "--model", tiny_model,
+            "--samples", "6", "--keep", "2", "--max-tokens", "12", "--temperature", "1.0", "--language", "none")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["inputs_kept"] + m["rows_removed"] == 9
+    kept = all_rows(out).filter(pl.col("completion").is_not_null())
+    assert kept.height >= 1 and (kept.get_column("reward_accuracy") == 1.0).all()
+    assert kept.group_by("id").len().get_column("len").max() <= 2
+    assert (kept.get_column("model") == str(tiny_model)).all()

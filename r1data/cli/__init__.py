@@ -9,6 +9,7 @@ from r1data.cli.decontaminate import decontaminate_command
 from r1data.cli.dedup import dedup_command
 from r1data.cli.demo import demo_command, demo_data_command
 from r1data.cli.filter import filter_command
+from r1data.cli.rejection_sample import rejection_sample_command
 from r1data.cli.stats import stats_command
 from r1data.cli.verify import verify_command
 
@@ -38,6 +39,7 @@ def _root(
 app.command("dedup")(dedup_command)
 app.command("decontaminate")(decontaminate_command)
 app.command("filter")(filter_command)
+app.command("rejection-sample")(rejection_sample_command)
 app.command("verify")(verify_command)
 app.command("stats")(stats_command)
 app.command("demo-data")(demo_data_command)

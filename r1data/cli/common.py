@@ -115,3 +115,47 @@ def io_options(
     """The shared input/output options of every step command, checked."""
     fields = schema.FieldMap(problem_field, answer_field, solution_field, id_field)
     return IOOptions(fields, check_on_error(on_error), overwrite, shard_rows)
+
+
+# Options of the generation steps (filter, rejection-sample).
+Model = Annotated[str | None, typer.Option(
+    help="Local model folder or .gguf file (openai: the served model's name) [default: built-in SmolLM2-135M]."
+)]  # fmt: skip
+EngineOpt = Annotated[str | None, typer.Option("--engine", help="vllm, openai or transformers [default: vllm].")]
+Prompt = Annotated[str, typer.Option(help="Built-in prompt: boxed or r1-zero.")]
+System = Annotated[str | None, typer.Option(help="System message (replaces the built-in prompt's).")]
+UserTemplate = Annotated[str | None, typer.Option(help="User message with {problem}.")]
+Temperature = Annotated[float, typer.Option()]
+TopP = Annotated[float, typer.Option()]
+MaxTokens = Annotated[int, typer.Option(help="Tokens per sample.")]
+Seed = Annotated[int, typer.Option()]
+ChunkRows = Annotated[int, typer.Option(help="Problems per persisted chunk (the unit of resume).")]
+TensorParallel = Annotated[int, typer.Option(help="vllm: GPUs per model.")]
+GpuMemory = Annotated[float | None, typer.Option(help="vllm: memory share (on CPU: of RAM) [default: 0.9, CPU 0.2].")]
+MaxModelLen = Annotated[int | None, typer.Option(help="vllm: context length.")]
+BaseUrl = Annotated[str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1.")]
+ApiKeyEnv = Annotated[str, typer.Option(help="openai: variable holding the API key.")]
+Concurrency = Annotated[int, typer.Option(help="openai: requests in flight.")]
+RequestTimeout = Annotated[float, typer.Option(help="openai: seconds per request.")]
+Retries = Annotated[int, typer.Option(help="openai: retries on 429/5xx/connection errors.")]
+Restart = Annotated[bool, typer.Option("--restart", help="Discard a run of another configuration in OUT.")]
+JudgeTimeout = Annotated[float, typer.Option("--timeout", help="Judge: seconds per verification.")]
+
+
+def engine_options(
+    engine: str | None,
+    tensor_parallel_size: int,
+    gpu_memory_utilization: float | None,
+    max_model_len: int | None,
+    base_url: str | None,
+    api_key_env: str,
+    concurrency: int,
+    request_timeout: float,
+    retries: int,
+) -> dict:
+    """The options of the chosen engine only, so the configuration (and its resume check) holds no noise."""
+    if engine == "openai":
+        return {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
+                "request_timeout": request_timeout, "retries": retries}  # fmt: skip
+    return {"tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization,
+            "max_model_len": max_model_len}  # fmt: skip

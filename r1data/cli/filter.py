@@ -27,36 +27,27 @@ def filter_command(
         ),
     ] = False,
     confidence: Annotated[float, typer.Option(help="--adaptive: how certain the early decision must be.")] = 0.9,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Local model folder or .gguf file (openai: the served model's name) [default: built-in SmolLM2-135M]."
-        ),
-    ] = None,
-    engine: Annotated[
-        str | None, typer.Option(help="vllm, openai or transformers [default: vllm if installed].")
-    ] = None,
-    prompt: Annotated[str, typer.Option(help="Built-in prompt: boxed or r1-zero.")] = "boxed",
-    system: Annotated[str | None, typer.Option(help="System message (replaces the built-in prompt's).")] = None,
-    user_template: Annotated[str | None, typer.Option(help="User message with {problem}.")] = None,
-    temperature: Annotated[float, typer.Option()] = 0.7,
-    top_p: Annotated[float, typer.Option()] = 0.95,
-    max_tokens: Annotated[int, typer.Option(help="Tokens per sample.")] = 1024,
-    seed: Annotated[int, typer.Option()] = 0,
+    model: c.Model = None,
+    engine: c.EngineOpt = None,
+    prompt: c.Prompt = "boxed",
+    system: c.System = None,
+    user_template: c.UserTemplate = None,
+    temperature: c.Temperature = 0.7,
+    top_p: c.TopP = 0.95,
+    max_tokens: c.MaxTokens = 1024,
+    seed: c.Seed = 0,
     keep_generations: Annotated[bool, typer.Option("--keep-generations", help="Store the sampled texts.")] = False,
-    chunk_rows: Annotated[int, typer.Option(help="Problems per persisted chunk (the unit of resume).")] = 256,
-    tensor_parallel_size: Annotated[int, typer.Option(help="vllm: GPUs per model.")] = 1,
-    gpu_memory_utilization: Annotated[float | None, typer.Option(help="vllm: memory share (CPU: of RAM).")] = None,
-    max_model_len: Annotated[int | None, typer.Option(help="vllm: context length.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1.")] = None,
-    api_key_env: Annotated[
-        str, typer.Option(help="openai: environment variable holding the API key.")
-    ] = "OPENAI_API_KEY",
-    concurrency: Annotated[int, typer.Option(help="openai: requests in flight.")] = 8,
-    request_timeout: Annotated[float, typer.Option(help="openai: seconds per request.")] = 600.0,
-    retries: Annotated[int, typer.Option(help="openai: retries on 429/5xx/connection errors.")] = 4,
-    restart: Annotated[bool, typer.Option("--restart", help="Discard a run of another configuration in OUT.")] = False,
-    timeout: Annotated[float, typer.Option(help="Judge: seconds per verification.")] = 5.0,
+    chunk_rows: c.ChunkRows = 256,
+    tensor_parallel_size: c.TensorParallel = 1,
+    gpu_memory_utilization: c.GpuMemory = None,
+    max_model_len: c.MaxModelLen = None,
+    base_url: c.BaseUrl = None,
+    api_key_env: c.ApiKeyEnv = "OPENAI_API_KEY",
+    concurrency: c.Concurrency = 8,
+    request_timeout: c.RequestTimeout = 600.0,
+    retries: c.Retries = 4,
+    restart: c.Restart = False,
+    timeout: c.JudgeTimeout = 5.0,
     overwrite: c.Overwrite = False,
     problem_field: c.ProblemField = None,
     answer_field: c.AnswerField = None,
@@ -89,16 +80,11 @@ def filter_command(
         prompt=PromptTemplate.build(prompt, system, user_template),
         keep_generations=keep_generations, chunk_rows=chunk_rows,
     )  # fmt: skip
-    engine_options = (
-        {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
-         "request_timeout": request_timeout, "retries": retries}
-        if engine == "openai"
-        else {"tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization,
-              "max_model_len": max_model_len}
-    )  # fmt: skip
+    options = c.engine_options(engine, tensor_parallel_size, gpu_memory_utilization, max_model_len, base_url,
+                               api_key_env, concurrency, request_timeout, retries)  # fmt: skip
     io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
     with c.progress("Sampling...", quiet):
-        m = filter_step(inputs, output, cfg, engine, model, engine_options, JudgeOptions(timeout=timeout), io, restart)
+        m = filter_step(inputs, output, cfg, engine, model, options, JudgeOptions(timeout=timeout), io, restart)
     if json_out:
         sys.stdout.write(json.dumps(m, indent=2, default=str) + "\n")
     extra = [("samples drawn", m["stats"]["samples_drawn"]), ("failed (rerun to retry)", m["rows_failed"])]
