@@ -161,7 +161,8 @@ def test_rejection_sample_judges_stored_generations_with_r1_filters(tmp_path):
             "<think>hm</think> \\boxed{6}", "<think>" + "go on and on " * 30 + "</think> \\boxed{5}",
         ]},
         {"id": "b", "problem": "1+1?", "answer": "2", "generations": ["<think>hm</think> \\boxed{3}"]},
-        {"id": "c", "problem": "1+2?", "answer": "3", "generations": ["<think>一加二等于三 so three</think> \\boxed{3}"]},
+        {"id": "c", "problem": "1+2?", "answer": "3",
+         "generations": ["<think>一加二等于三 so three</think> \\boxed{3}"]},
         {"id": "d", "problem": "x?", "answer": "\\text{oops", "generations": [good_short]},
     ]  # fmt: skip
     src = tmp_path / "gens.jsonl"
@@ -192,7 +193,8 @@ def test_rejection_sample_judges_stored_generations_with_r1_filters(tmp_path):
 def test_rejection_sample_generates_with_a_real_engine(problems, tmp_path, tiny_model):
     out = tmp_path / "g"
     r = run("rejection-sample", problems, "-o", out, "--engine", "transformers", "--model", tiny_model,
-            "--samples", "6", "--keep", "2", "--max-tokens", "12", "--temperature", "1.0", "--language", "none")  # fmt: skip
+            "--samples", "6", "--keep", "2", "--max-tokens", "12", "--temperature", "1.0",
+            "--language", "none")  # fmt: skip
     assert r.exit_code == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
     assert m["inputs_kept"] + m["rows_removed"] == 9
