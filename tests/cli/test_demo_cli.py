@@ -6,13 +6,13 @@ from tests.conftest import run
 
 
 def test_demo_runs_the_pipeline(tmp_path):
-    r = run("demo", tmp_path / "demo")
+    r = run("demo", tmp_path / "demo", "--no-generate")  # generation is covered in tests/test_generate.py
     assert r.exit_code == 0, r.stderr
     final = json.loads((tmp_path / "demo" / "02-decontaminate" / "manifest.json").read_text())
     first = json.loads((tmp_path / "demo" / "01-dedup" / "manifest.json").read_text())
     assert final["rows_in"] == first["rows_out"] and final["rows_removed"] == 30
     assert final["inputs"][0]["format"] == "r1data"
-    assert run("demo", tmp_path / "demo").exit_code == 1  # refuses to clobber
+    assert run("demo", tmp_path / "demo", "--no-generate").exit_code == 1  # refuses to clobber
 
 
 def test_demo_data_is_deterministic(tmp_path):
