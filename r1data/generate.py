@@ -140,9 +140,6 @@ def filter_step(
     """`r1data filter`: keep the problems whose pass rate lies strictly inside the band.
 
     `engine`: an engine already loaded (it is used and left open), instead of loading one."""
-    from r1data.engines import load_engine
-    from r1data.judge import Judge
-
     io, judge_options, engine_options = io or IOOptions(), judge_options or JudgeOptions(), engine_options or {}
     if cfg.samples < 1 or cfg.chunk_rows < 1:
         raise ConfigError("--samples and --chunk-rows must be at least 1")
@@ -155,27 +152,18 @@ def filter_step(
         "judge": asdict(judge_options),
         "io": io.to_dict() | {"overwrite": None},
     }  # fmt: skip
-    start = time.perf_counter()
-    run = ChunkedRun(Path(out), "filter", config, overwrite=io.overwrite, restart=restart)
-    read = read_inputs(inputs, io.fields, io.on_error)
-    if read.records.height == 0:
-        raise EmptyInputError(f"{', '.join(map(str, inputs))}: no usable rows")
-    n_chunks = max(1, -(-read.records.height // cfg.chunk_rows))
-    if run.todo(n_chunks):
-        owned = engine is None
-        engine = engine or load_engine(engine_kind, model, seed=cfg.sampling.seed, **engine_options)
-        try:
-            with Judge(judge_options.workers, judge_options.timeout, judge_options.memory_mb,
-                       think_prefilled=judge_options.think_prefilled) as judge:  # fmt: skip
-                run_chunks(run, read.records, cfg.chunk_rows, lambda rows: filter_rows(rows, engine, judge, cfg),
-                           progress)  # fmt: skip
-        finally:
-            if owned:
-                engine.close()
-    stats = {"samples_drawn": sum(pl.read_parquet(run.chunk_path(int(i))).get_column("samples").sum()
-                                  for i in run.state["chunks"])}  # fmt: skip
-    return run.finish(read.sources, read.fingerprint, read.rows_in, stats, time.perf_counter() - start,
-                      io.shard_rows, read.quarantined)  # fmt: skip
+
+    def work(rows: pl.DataFrame, engine: Engine | None, judge: Any) -> pl.DataFrame:
+        return filter_rows(rows, engine, judge, cfg)
+
+    def stats(run: ChunkedRun) -> dict:
+        drawn = sum(pl.read_parquet(run.chunk_path(int(i))).get_column("samples").sum() for i in run.state["chunks"])
+        return {"samples_drawn": int(drawn)}
+
+    return _run_generation(
+        "filter", inputs, out, config, cfg.chunk_rows, cfg.sampling.seed, work, stats, engine_kind, model,
+        engine_options, judge_options, io, restart, engine, progress=progress,
+    )  # fmt: skip
 
 
 NO_CORRECT, FILTERED = "no_correct_candidate", "no_candidate_passed_quality_filters"
@@ -305,31 +293,49 @@ def rejection_sample_step(
     """`r1data rejection-sample`: verified, filtered traces ready for SFT.
 
     `engine`: an engine already loaded (it is used and left open), instead of loading one."""
-    from r1data.engines import load_engine
-    from r1data.judge import Judge
-
     io, judge_options, engine_options = io or IOOptions(), judge_options or JudgeOptions(), engine_options or {}
     if cfg.samples < 1 or cfg.keep < 1 or cfg.chunk_rows < 1 or cfg.select not in ("shortest", "distinct"):
         raise ConfigError("--samples, --keep and --chunk-rows must be >= 1; --select is shortest or distinct")
     config = {"rejection_sample": asdict(cfg), "engine": {"kind": engine_kind, "model": model, **engine_options},
               "judge": asdict(judge_options), "io": io.to_dict() | {"overwrite": None}}  # fmt: skip
+
+    def work(rows: pl.DataFrame, engine: Engine | None, judge: Any) -> pl.DataFrame:
+        return rejection_rows(rows, engine, judge, cfg)
+
+    judge_options = JudgeOptions(**(asdict(judge_options) | {"think_prefilled": cfg.think_prefilled}))
+    return _run_generation(
+        "rejection-sample", inputs, out, config, cfg.chunk_rows, cfg.sampling.seed, work, lambda run: {},
+        engine_kind, model, engine_options, judge_options, io, restart, engine,
+        stored_column="generations",  # judge what `filter --keep-generations` stored, without a model
+    )  # fmt: skip
+
+
+def _run_generation(
+    command: str, inputs: list[str | Path], out: str | Path, config: dict, chunk_rows: int, seed: int,
+    work: Any, stats: Any, engine_kind: str | None, model: str | None, engine_options: dict,
+    judge_options: JudgeOptions, io: IOOptions, restart: bool, engine: Engine | None,
+    stored_column: str | None = None, progress: Any = None,
+) -> dict:  # fmt: skip
+    """What both generation steps do: resume the chunked run, read, load the engine unless one is
+    given (or the input already holds the texts), judge chunk by chunk, and publish."""
+    from r1data.engines import load_engine
+    from r1data.judge import Judge
+
     start = time.perf_counter()
-    run = ChunkedRun(Path(out), "rejection-sample", config, overwrite=io.overwrite, restart=restart)
+    run = ChunkedRun(Path(out), command, config, overwrite=io.overwrite, restart=restart)
     read = read_inputs(inputs, io.fields, io.on_error)
     if read.records.height == 0:
         raise EmptyInputError(f"{', '.join(map(str, inputs))}: no usable rows")
-    n_chunks = max(1, -(-read.records.height // cfg.chunk_rows))
-    if run.todo(n_chunks):
-        stored = "generations" in read.records.columns  # judge what filter --keep-generations stored
-        owned = engine is None and not stored
+    if run.todo(max(1, -(-read.records.height // chunk_rows))):
+        owned = engine is None and not (stored_column and stored_column in read.records.columns)
         if owned:
-            engine = load_engine(engine_kind, model, seed=cfg.sampling.seed, **engine_options)
+            engine = load_engine(engine_kind, model, seed=seed, **engine_options)
         try:
             with Judge(judge_options.workers, judge_options.timeout, judge_options.memory_mb,
-                       think_prefilled=cfg.think_prefilled) as judge:  # fmt: skip
-                run_chunks(run, read.records, cfg.chunk_rows, lambda rows: rejection_rows(rows, engine, judge, cfg))
+                       think_prefilled=judge_options.think_prefilled) as judge:  # fmt: skip
+                run_chunks(run, read.records, chunk_rows, lambda rows: work(rows, engine, judge), progress)
         finally:
             if owned and engine is not None:
                 engine.close()
-    return run.finish(read.sources, read.fingerprint, read.rows_in, {}, time.perf_counter() - start,
+    return run.finish(read.sources, read.fingerprint, read.rows_in, stats(run), time.perf_counter() - start,
                       io.shard_rows, read.quarantined)  # fmt: skip
