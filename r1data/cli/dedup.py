@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import polars as pl
@@ -35,7 +36,7 @@ def dedup_command(
     exact_only: Annotated[
         bool, typer.Option("--exact-only", help="Only exact duplicates of the normalised text.")
     ] = False,
-    workers: Annotated[int, typer.Option(help="Processes computing signatures.")] = 2,
+    workers: Annotated[int | None, typer.Option(help="Threads of the signature kernel [default: CPU count].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the MinHash permutations.")] = DedupParams.seed,
     show_clusters: Annotated[int, typer.Option(help="Print N example near-duplicate clusters.")] = 0,
     overwrite: c.Overwrite = False,
@@ -61,7 +62,7 @@ def dedup_command(
         bands=bands,
         rows=rows,
         seed=seed,
-        workers=workers,
+        workers=workers or os.cpu_count() or 1,
         near=not exact_only,
         max_number_changes=None if max_number_changes < 0 else max_number_changes,
     )

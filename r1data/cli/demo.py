@@ -52,7 +52,8 @@ def demo_command(
     verify that every worked solution reaches its gold answer, CoT statistics, then (with an engine
     installed) pass-rate filtering and rejection sampling with the built-in SmolLM2-135M."""
     from r1data.cli.stats import stats_command
-    from r1data.demo import TRAIN_FILES, generate
+    from r1data.demo import TRAIN_FILES
+    from r1data.demo import generate as generate_demo_data  # not `generate`: that is the flag
     from r1data.ops.decontaminate import DecontamParams
     from r1data.ops.dedup import DedupParams
     from r1data.steps import IOOptions, decontaminate_step, dedup_step, verify_step
@@ -62,7 +63,7 @@ def demo_command(
             raise OutputError(f"{workdir}: already exists and is not empty. Pass --overwrite or choose another folder.")
         shutil.rmtree(workdir)
     raw = workdir / "raw"
-    generate(raw, seed)
+    generate_demo_data(raw, seed)
     io = IOOptions()
     with c.progress("1/6 dedup...", quiet):
         d = dedup_step([raw / f for f in TRAIN_FILES], workdir / "01-dedup", DedupParams(workers=1), io)

@@ -12,6 +12,7 @@ def test_demo_runs_the_pipeline(tmp_path):
     first = json.loads((tmp_path / "demo" / "01-dedup" / "manifest.json").read_text())
     assert final["rows_in"] == first["rows_out"] and final["rows_removed"] == 30
     assert final["inputs"][0]["format"] == "r1data"
+    assert not (tmp_path / "demo" / "05-filter").exists()  # --no-generate: no model was run
     assert run("demo", tmp_path / "demo", "--no-generate").exit_code == 1  # refuses to clobber
 
 
