@@ -5,6 +5,7 @@
 - `math_style.jsonl`   algebra/arithmetic as {problem, solution with \\boxed{}, level, type}
 - `numina_style.parquet` a mix as {problem, solution, answer, source}
 - `benchmark.jsonl`    a held-out benchmark in MATH-500's layout {problem, solution, answer, unique_id}
+- `arithmetic.jsonl`   easy sums and differences {problem, answer}: GRPO on CPU learns from these in minutes
 - `planted.json`       ground truth: every planted exact duplicate, near duplicate and benchmark copy
 
 Each template draws its parameters from the seeded RNG unless given, so a "renumbered" plant is the
@@ -589,7 +590,30 @@ def generate(
         "planted": planted,
     }
     (out / "planted.json").write_text(json.dumps(truth, indent=1))
+    write_arithmetic(out / "arithmetic.jsonl", 512, seed)
     return truth
+
+
+def arithmetic(n: int, seed: int = 0, high: int = 20) -> list[dict]:
+    """Easy problems ("What is 7 + 12?") with gold answers: a small model solves some of them, not all,
+    which is the band where GRPO has a signal to learn from."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        a, b = rng.randint(1, high), rng.randint(1, high)
+        if rng.random() < 0.5:
+            rows.append({"id": f"arith/{i}", "problem": f"What is {a} + {b}?", "answer": str(a + b)})
+        else:
+            a, b = max(a, b), min(a, b)
+            rows.append({"id": f"arith/{i}", "problem": f"What is {a} - {b}?", "answer": str(a - b)})
+    return rows
+
+
+def write_arithmetic(path: str | Path, n: int, seed: int = 0) -> Path:
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in arithmetic(n, seed))
+    return path
 
 
 TRAIN_FILES = ("gsm8k_style.jsonl", "math_style.jsonl", "numina_style.parquet")

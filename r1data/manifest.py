@@ -24,6 +24,8 @@ TRACKED_PACKAGES = (
     "torch",
     "transformers",
     "trl",
+    "peft",
+    "accelerate",
 )
 
 

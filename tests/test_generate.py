@@ -19,29 +19,6 @@ from tests.conftest import run
 torch = pytest.importorskip("torch", reason="generation tests need the train extra (torch, transformers)")
 transformers = pytest.importorskip("transformers")
 
-CHAT = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}assistant:"
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory) -> Path:
-    """A 2-layer random Llama whose words are 'the answer is 5 6': it ends on 5 or 6 by chance."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    vocab = {w: i for i, w in enumerate(["[UNK]", "<eos>", "the", "answer", "is", "5", "6", "user", "assistant", ":"])}
-    core = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]", eos_token="<eos>", pad_token="<eos>")
-    tok.chat_template = CHAT
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-                         eos_token_id=1, pad_token_id=1, bos_token_id=None)  # fmt: skip
-    path = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
-
 
 @pytest.fixture()
 def problems(tmp_path) -> Path:

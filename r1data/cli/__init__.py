@@ -10,7 +10,9 @@ from r1data.cli.dedup import dedup_command
 from r1data.cli.demo import demo_command, demo_data_command
 from r1data.cli.filter import filter_command
 from r1data.cli.rejection_sample import rejection_sample_command
+from r1data.cli.run import run_command
 from r1data.cli.stats import stats_command
+from r1data.cli.train import train_app
 from r1data.cli.verify import verify_command
 
 app = typer.Typer(
@@ -45,6 +47,8 @@ app.command("verify")(verify_command)
 app.command("stats")(stats_command)
 app.command("demo-data")(demo_data_command)
 app.command("demo")(demo_command)
+app.add_typer(train_app, name="train")
+app.command("run")(run_command)
 
 
 def main() -> None:

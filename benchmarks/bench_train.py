@@ -1,0 +1,88 @@
+"""Proof that `r1data train grpo` learns: the CPU recipe on easy generated arithmetic.
+
+Trains the built-in SmolLM2-135M with recipes/smollm2-135m/grpo/cpu.yaml (accuracy reward from the
+shared judge) and prints the mean accuracy reward of the first and the last steps, and their ratio.
+With --eval N it also scores greedy answers on N held-out problems (another seed) before and after
+training, so the rise is not only a property of the training batches.
+
+Usage: python benchmarks/bench_train.py [--steps 30] [--window 5] [--eval 64] [--out DIR]
+About 8 minutes on 2 cores for 30 steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "smollm2-135m" / "grpo" / "cpu.yaml"
+
+
+def greedy_accuracy(model_dir: str, rows: list[dict], user_template: str) -> float:
+    """Share of held-out problems whose greedy answer the shared judge accepts."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1data.ops.rewards import accuracy
+
+    tok = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    texts = [
+        tok.apply_chat_template(
+            [{"role": "user", "content": user_template.format(problem=r["problem"])}],
+            add_generation_prompt=True,
+            tokenize=False,
+        )  # fmt: skip
+        for r in rows
+    ]
+    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    with torch.no_grad():
+        out = model.generate(**enc, do_sample=False, max_new_tokens=32, pad_token_id=tok.pad_token_id)
+    completions = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    scores = accuracy(completions, answer=[r["answer"] for r in rows])
+    return sum(s or 0.0 for s in scores) / len(scores)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--window", type=int, default=5, help="steps averaged at each end")
+    ap.add_argument("--eval", type=int, default=0, help="held-out problems scored greedily before and after")
+    ap.add_argument("--out", type=Path, default=None, help="keep the run here [default: a temporary folder]")
+    args = ap.parse_args()
+
+    from r1data.demo import arithmetic, write_arithmetic
+    from r1data.models import resolve_model
+    from r1data.train import load_train_config, train
+
+    work = args.out or Path(tempfile.mkdtemp(prefix="bench-train-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = write_arithmetic(work / "arithmetic.jsonl", 512, seed=0)
+    cfg = load_train_config("grpo", RECIPE, {"max_steps": args.steps, "report_to": ["none"]})
+    held_out = arithmetic(args.eval, seed=12345) if args.eval else []
+    before = greedy_accuracy(resolve_model(cfg.model), held_out, cfg.user_template) if held_out else None
+
+    started = time.perf_counter()
+    manifest = train("grpo", [data], work / "run", cfg, overwrite=True, quiet=True)
+    seconds = time.perf_counter() - started
+    logs = [json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()]
+    rewards = [h["rewards/accuracy/mean"] for h in logs if "rewards/accuracy/mean" in h]
+    w = min(args.window, len(rewards) // 2)
+    first, last = sum(rewards[:w]) / w, sum(rewards[-w:]) / w
+
+    print(f"GRPO, {RECIPE.relative_to(ROOT)}: {manifest['global_step']} steps in {seconds:.0f} s "
+          f"({seconds / max(1, manifest['global_step']):.1f} s/step), 512 arithmetic problems")  # fmt: skip
+    print("accuracy reward per step: " + " ".join(f"{r:.2f}" for r in rewards))
+    print(f"mean accuracy reward, first {w} steps: {first:.3f}")
+    print(f"mean accuracy reward, last {w} steps:  {last:.3f}")
+    print(f"ratio last/first: {last / first:.2f}" if first else "ratio: first steps scored 0")
+    if held_out:
+        after = greedy_accuracy(str(work / "run" / "model"), held_out, cfg.user_template)
+        print(f"held-out greedy accuracy ({len(held_out)} problems): before {before:.3f}, after {after:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""`r1data train sft|grpo`: TRL's trainers on r1data folders, settings from a recipe and flags."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from r1data.cli import common as c
+
+SETTINGS_HELP = (
+    "Any setting of the recipe can be given as a flag after the options above: --learning-rate 1e-6, "
+    "--reward-funcs accuracy,format, --no-lora. Precedence: defaults < recipe < flags; an unknown setting is "
+    "an error. Multi-GPU: accelerate launch --config_file recipes/accelerate/zero2.yaml -m r1data train ..."
+)
+EXTRA_ARGS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+train_app = typer.Typer(
+    name="train",
+    help="Train on curated shards with TRL: sft (distillation on accepted traces) or grpo (RL with the shared "
+    "rewards). Settings: `r1data train settings sft|grpo` lists them.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+Data = Annotated[
+    list[Path],
+    typer.Option("--data", "-d", help="r1data output folder(s) (or Parquet/JSONL files) to train on."),
+]
+Recipe = Annotated[Path | None, typer.Option("--recipe", "-r", help="YAML recipe (see recipes/).")]
+Out = Annotated[Path, typer.Option("--output", "-o", help="Folder for checkpoints, logs, the model and manifest.")]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Delete OUTPUT's earlier run (checkpoints included) and start over.")
+]
+
+
+def _train(task: str, ctx: typer.Context, data: list[Path], recipe: Path | None, output: Path, overwrite: bool,
+           quiet: bool, json_out: bool) -> None:  # fmt: skip
+    from r1data.config import parse_flags
+    from r1data.train import CONFIGS, load_train_config, train
+
+    overrides = parse_flags(list(ctx.args), CONFIGS[task], where=f"r1data train {task}")
+    cfg = load_train_config(task, recipe, overrides)
+    manifest = train(task, data, output, cfg, overwrite=overwrite, quiet=quiet)
+    if json_out:
+        sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
+    if not quiet:
+        last = manifest.get("last_log", {})
+        c.console.print(
+            f"Trained {manifest['global_step']} steps on {manifest['rows_used']:,} rows in {manifest['seconds']:.0f} s"
+            f"{'; last loss ' + format(last['loss'], '.4g') if 'loss' in last else ''}. "
+            f"Model: {manifest['model_dir']}  (manifest, log.jsonl and checkpoints in {output})"
+        )
+
+
+@train_app.command("sft", context_settings=EXTRA_ARGS, epilog=SETTINGS_HELP)
+@c.handle_errors
+def sft_command(
+    ctx: typer.Context,
+    data: Data,
+    output: Out,
+    recipe: Recipe = None,
+    overwrite: Overwrite = False,
+    quiet: c.Quiet = False,
+    json_out: c.JsonOut = False,
+) -> None:
+    """Supervised fine-tuning on the `messages` of rejection-sample (R1-Distill style): the loss covers the
+    assistant's reply only. Resumes from the newest checkpoint in OUTPUT when rerun with the same settings."""
+    _train("sft", ctx, data, recipe, output, overwrite, quiet, json_out)
+
+
+@train_app.command("grpo", context_settings=EXTRA_ARGS, epilog=SETTINGS_HELP)
+@c.handle_errors
+def grpo_command(
+    ctx: typer.Context,
+    data: Data,
+    output: Out,
+    recipe: Recipe = None,
+    overwrite: Overwrite = False,
+    quiet: c.Quiet = False,
+    json_out: c.JsonOut = False,
+) -> None:
+    """GRPO on problems with gold answers (R1-Zero style), rewarded by the shared reward functions
+    (accuracy, format, ...), optionally with DAPO dynamic sampling. Resumes from the newest checkpoint."""
+    _train("grpo", ctx, data, recipe, output, overwrite, quiet, json_out)
+
+
+@train_app.command("settings")
+@c.handle_errors
+def settings_command(
+    task: Annotated[str, typer.Argument(help="sft or grpo.")],
+    recipe: Recipe = None,
+) -> None:
+    """Print every setting with its default, or with a recipe, the resolved values (stdout, YAML)."""
+    from r1data.config import as_dict, settings_help
+    from r1data.train import CONFIGS, load_train_config
+
+    if recipe is None:
+        if task not in CONFIGS:
+            raise c.R1DataError(f"unknown training task '{task}'; choose sft or grpo")
+        sys.stdout.write(settings_help(CONFIGS[task]) + "\n")
+        return
+    import yaml
+
+    sys.stdout.write(yaml.safe_dump(as_dict(load_train_config(task, recipe, None)), sort_keys=False))

@@ -1,0 +1,81 @@
+"""`r1data run RECIPE`: the chain dedup -> filter -> rejection-sample -> train on a tiny model, resumable."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import run
+
+pytest.importorskip("trl", reason="the pipeline's train step needs the train extra")
+
+
+def test_pipeline_runs_every_step_then_skips_finished_ones(tmp_path, tiny_model):
+    rows = [{"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": "5" if i % 2 else "6"} for i in range(8)]
+    rows.append(dict(rows[0], id="copy"))  # an exact duplicate for dedup
+    src = tmp_path / "problems.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gen = {"engine": "transformers", "model": str(tiny_model), "max_tokens": 8, "temperature": 1.0}
+    recipe = {
+        "input": [str(src)],
+        "output": str(tmp_path / "out"),
+        "steps": [
+            {"dedup": {}},
+            {"filter": {"pass_rate": "0:1", "samples": 8, **gen}},
+            {"rejection-sample": {"samples": 8, "keep": 2, **gen}},
+            {
+                "train": {
+                    "task": "sft",
+                    "model": str(tiny_model),
+                    "max_steps": 2,
+                    "per_device_train_batch_size": 2,
+                    "max_length": 32,
+                    "report_to": ["none"],
+                }
+            },  # fmt: skip
+        ],
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    out = tmp_path / "out"
+
+    r = run("run", path)
+    assert r.exit_code == 0, r.stderr
+    steps = ["01-dedup", "02-filter", "03-rejection-sample", "04-train"]
+    for step in steps:
+        m = json.loads((out / step / "manifest.json").read_text())
+        assert m["status"].startswith("complete"), step
+    assert json.loads((out / "01-dedup" / "manifest.json").read_text())["rows_out"] == 8
+    state = json.loads((out / "pipeline.json").read_text())
+    assert state["steps"]["04-train"]["argv"][:4] == ["train", "sft", "--data", str(out / "03-rejection-sample")]
+    train = json.loads((out / "04-train" / "manifest.json").read_text())
+    assert train["global_step"] == 2 and train["inputs"][0]["path"] == str(out / "03-rejection-sample")
+
+    # Rerun: everything is complete with the same commands, nothing runs again.
+    mtime = (out / "02-filter" / "manifest.json").stat().st_mtime_ns
+    r = run("run", path)
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.count("command: skipped") == 4
+    assert (out / "02-filter" / "manifest.json").stat().st_mtime_ns == mtime
+
+    # A train step that stopped half-way resumes from its checkpoint; the steps before it are skipped.
+    manifest = out / "04-train" / "manifest.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"status": "running"}))
+    r = run("run", path)
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.count("command: skipped") == 3 and "│ resumed" in r.stderr
+    assert json.loads(manifest.read_text())["resumed_from"].endswith("checkpoint-2")
+
+
+def test_pipeline_dry_run_prints_the_commands_and_checks_them(tmp_path):
+    recipe = tmp_path / "p.yaml"
+    recipe.write_text("input: [a.jsonl]\noutput: o\nsteps:\n  - dedup: {threshold: 0.7}\n"
+                      "  - decontaminate: {against: [m=b.jsonl], digits_exact: false}\n")  # fmt: skip
+    r = run("run", recipe, "--dry-run")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "r1data dedup a.jsonl -o o/01-dedup --threshold 0.7",
+        "r1data decontaminate o/01-dedup -o o/02-decontaminate --against m=b.jsonl --no-digits-exact",
+    ]
