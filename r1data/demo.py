@@ -5,6 +5,8 @@
 - `math_style.jsonl`   algebra/arithmetic as {problem, solution with \\boxed{}, level, type}
 - `numina_style.parquet` a mix as {problem, solution, answer, source}
 - `benchmark.jsonl`    a held-out benchmark in MATH-500's layout {problem, solution, answer, unique_id}
+- `code.jsonl`         small programming problems with tests in four layouts (stdin/stdout pairs, APPS
+                       inputs/outputs, call-based with fn_name, MBPP asserts) and a reference solution
 - `arithmetic.jsonl`   easy sums and differences {problem, answer}: GRPO on CPU learns from these in minutes
 - `planted.json`       ground truth: every planted exact duplicate, near duplicate and benchmark copy
 
@@ -591,7 +593,64 @@ def generate(
     }
     (out / "planted.json").write_text(json.dumps(truth, indent=1))
     write_arithmetic(out / "arithmetic.jsonl", 512, seed)
+    write_code_problems(out / "code.jsonl", 40, seed)
     return truth
+
+
+SPREAD = "input()\nx = list(map(int, input().split()))\nprint(max(x) - min(x))"
+
+
+def _fence(code: str) -> str:
+    return f"```python\n{code}\n```"
+
+
+def code_problems(n: int, seed: int = 0) -> list[dict]:
+    """Programming problems with tests in the common layouts and a reference solution each (fenced, so
+    the solution column verifies as a completion)."""
+    rng = random.Random(seed)
+    rows: list[dict] = []
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:  # stdin/stdout pairs (LiveCodeBench / open-r1 style)
+            k = rng.randint(2, 9)
+            pairs = [(rng.randint(-50, 50), rng.randint(-50, 50)) for _ in range(3)]
+            tests = [{"input": f"{a} {b}\n", "output": f"{a * k + b}\n"} for a, b in pairs]
+            rows.append({"id": f"code/{i}", "problem": f"Read two integers a and b from one line of standard "
+                         f"input and print {k}*a + b.", "tests": tests,
+                         "solution": _fence(f"a, b = map(int, input().split())\nprint({k} * a + b)")})  # fmt: skip
+        elif kind == 1:  # APPS inputs/outputs
+            lists = [[rng.randint(-99, 99) for _ in range(rng.randint(1, 6))] for _ in range(3)]
+            tests = {"inputs": [f"{len(x)}\n{' '.join(map(str, x))}\n" for x in lists],
+                     "outputs": [f"{max(x) - min(x)}\n" for x in lists]}  # fmt: skip
+            rows.append({"id": f"code/{i}", "problem": f"Problem {i}: the first line holds n, the second n integers. "
+                         "Print the largest minus the smallest.", "tests": tests,
+                         "solution": _fence(SPREAD)})  # fmt: skip
+        elif kind == 2:  # call-based with fn_name (APPS / LeetCode style)
+            m = rng.randint(2, 7)
+            args = [[rng.randint(0, 100)] for _ in range(3)]
+            tests = {
+                "fn_name": "count_multiples",
+                "inputs": args,
+                "outputs": [[len(range(0, a[0] + 1, m))] for a in args],
+            }
+            rows.append({"id": f"code/{i}", "problem": f"Write a function count_multiples(n) that returns how many "
+                         f"of 0, 1, ..., n are multiples of {m}.", "tests": tests,
+                         "solution": _fence(f"def count_multiples(n):\n    return n // {m} + 1")})  # fmt: skip
+        else:  # MBPP asserts
+            c = rng.randint(1, 9)
+            vals = [rng.randint(-20, 20) for _ in range(3)]
+            tests = [f"assert shift_all({[v] * 2}) == {[v + c] * 2}" for v in vals]
+            rows.append({"id": f"code/{i}", "problem": f"Write a function shift_all(xs) that returns a new list with "
+                         f"{c} added to every element of xs.", "tests": tests,
+                         "solution": _fence(f"def shift_all(xs):\n    return [x + {c} for x in xs]")})  # fmt: skip
+    return rows
+
+
+def write_code_problems(path: str | Path, n: int, seed: int = 0) -> Path:
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in code_problems(n, seed))
+    return path
 
 
 def arithmetic(n: int, seed: int = 0, high: int = 20) -> list[dict]:

@@ -22,6 +22,7 @@ from r1data.engines import Engine, Request, Sampling
 from r1data.errors import ConfigError, EmptyInputError
 from r1data.io import read_inputs
 from r1data.ops import mathcheck
+from r1data.ops.code import golds_for
 from r1data.ops.pass_rate import AdaptiveParams, AdaptiveSampler, Band
 from r1data.prompts import PromptTemplate
 from r1data.steps import IOOptions, JudgeOptions
@@ -60,7 +61,7 @@ def filter_rows(rows: pl.DataFrame, engine: Engine, judge: Any, cfg: FilterConfi
     """Sample, judge and decide every row of one chunk."""
     ids = rows.get_column(schema.ID).to_list()
     messages = {i: cfg.prompt.messages(p) for i, p in zip(ids, rows.get_column(schema.PROBLEM).to_list(), strict=True)}
-    golds = dict(zip(ids, rows.get_column(schema.ANSWER).to_list(), strict=True))
+    golds = dict(zip(ids, golds_for(rows), strict=True))  # code problems: their tests
     params = cfg.adaptive_params if cfg.adaptive else AdaptiveParams(k=cfg.samples, initial=cfg.samples, step=1)
     sampler = AdaptiveSampler(cfg.band, params)
     for i in ids:
@@ -216,7 +217,7 @@ def rejection_rows(rows: pl.DataFrame, engine: Engine | None, judge: Any, cfg: R
 
     ids = rows.get_column(schema.ID).to_list()
     problems = rows.get_column(schema.PROBLEM).to_list()
-    golds = rows.get_column(schema.ANSWER).to_list()
+    golds = golds_for(rows)  # code problems: their tests
     prompts = [cfg.prompt.messages(p) for p in problems]
     if "generations" in rows.columns:
         stored = rows.get_column("generations").to_list()

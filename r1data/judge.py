@@ -111,10 +111,29 @@ class Judge:
         self._pool.stop()
         self._pool.join()
 
-    def verify(self, golds: Sequence[Any], completions: Sequence[Any]) -> list[Verdict]:
-        """Judge completions[i] against golds[i]."""
+    def verify(self, golds: Sequence[Any], completions: Sequence[Any]) -> list:
+        """Judge completions[i] against golds[i]. A gold that is a code TestSuite (a code problem's tests)
+        goes to the code judge, which runs the program in the sandbox (pass/fail: it stops at the first
+        failing test); every other gold is a math answer. The verdicts keep the input order."""
         if len(golds) != len(completions):
             raise ValueError(f"{len(golds)} gold answers for {len(completions)} completions")
+        from r1data.ops.code import TestSuite
+
+        code_at = [i for i, g in enumerate(golds) if isinstance(g, TestSuite)]
+        if code_at:
+            from r1data.codejudge import code_judge_for
+
+            judge = code_judge_for(self.timeout, self.think_prefilled)
+            code_verdicts = judge.verify([golds[i] for i in code_at], [completions[i] for i in code_at], True)
+            taken = set(code_at)
+            rest = [i for i in range(len(golds)) if i not in taken]
+            math_verdicts = self.verify([golds[i] for i in rest], [completions[i] for i in rest]) if rest else []
+            out: list = [None] * len(golds)
+            for i, v in zip(code_at, code_verdicts, strict=True):
+                out[i] = v
+            for i, v in zip(rest, math_verdicts, strict=True):
+                out[i] = v
+            return out
         pairs = [
             (gold_text(g), final_answer_text(c, self.think_prefilled)) for g, c in zip(golds, completions, strict=True)
         ]

@@ -14,9 +14,14 @@ R1_ZERO_SYSTEM = (
 )
 BOXED_USER = "{problem}\nPlease reason step by step, and put your final answer within \\boxed{{}}."
 
+CODE_USER = (
+    "{problem}\n\nSolve this in Python 3. Think it through, then give the complete solution in one "
+    "```python code block at the end."
+)
 BUILTIN = {
     "boxed": (None, BOXED_USER),
     "r1-zero": (R1_ZERO_SYSTEM, "{problem}\nPut the final answer within \\boxed{{}}."),
+    "code": (None, CODE_USER),
 }
 
 

@@ -28,10 +28,12 @@ DROP_REASON = "drop_reason"
 DUPLICATE_OF = "duplicate_of"
 
 # Where common datasets keep each field, in order of preference.
-PROBLEM_CANDIDATES = ("problem", "question", "prompt", "query", "instruction")
+PROBLEM_CANDIDATES = ("problem", "question", "prompt", "query", "instruction", "question_content", "description")
 ANSWER_CANDIDATES = ("answer", "final_answer", "gold", "ground_truth", "expected_answer")
 SOLUTION_CANDIDATES = ("solution", "reasoning", "rationale", "response")
-ID_CANDIDATES = ("id", "unique_id", "uid", "problem_id", "idx")
+ID_CANDIDATES = ("id", "unique_id", "uid", "problem_id", "idx", "task_id", "question_id")
+TESTS = "tests"  # a code problem's test cases (any layout r1data.ops.code reads), as JSON text
+TESTS_CANDIDATES = ("tests", "test_cases", "input_output", "verification_info", "test_list", "public_tests", "test")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class FieldMap:
     answer: str | None = None
     solution: str | None = None
     id: str | None = None
+    tests: str | None = None
 
 
 def _is_gsm8k_answer(df: pl.DataFrame, col: str) -> bool:
@@ -77,6 +80,10 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
     solution_col = _pick(df, fields.solution, SOLUTION_CANDIDATES, "solution", where)
     id_col = _pick(df, fields.id, ID_CANDIDATES, "id", where)
 
+    out_tests = _tests_column(df, fields.tests, where)
+    if out_tests is not None:
+        df = df.drop([c for c in {fields.tests or "", TESTS} if c in df.columns]).with_columns(out_tests)
+
     # GSM8K: the "answer" column is a worked solution; its final answer follows ####.
     if answer_col is not None and solution_col is None and fields.answer is None and _is_gsm8k_answer(df, answer_col):
         solution_col, answer_col = answer_col, None
@@ -109,6 +116,21 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
         out = out.with_columns(pl.lit(source, dtype=pl.String).alias(SOURCE))
     others = [c for c in out.columns if c not in CORE_COLUMNS]
     return out.select([*CORE_COLUMNS, *others])
+
+
+def _tests_column(df: pl.DataFrame, given: str | None, where: str) -> pl.Series | None:
+    """The tests column (given, or recognised) as JSON text under `tests`, whatever its type in the file:
+    files with tests as nested lists and files with JSON strings then combine."""
+    import json
+
+    col = _pick(df, given, TESTS_CANDIDATES, "tests", where)
+    if col is None:
+        return None
+    series = df.get_column(col)
+    if series.dtype == pl.String:
+        return series.alias(TESTS)
+    values = [None if v is None else json.dumps(v, default=str) for v in series.to_list()]
+    return pl.Series(TESTS, values, dtype=pl.String)
 
 
 def hash_id(normalized_problem: str) -> str:

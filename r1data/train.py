@@ -114,7 +114,7 @@ class GRPOTrainConfig(TrainConfig):
     dynamic_sampling_max_rounds: int = field(
         default=4, metadata=_h("Generation rounds per batch at most; then zero-advantage groups fill the rest.")
     )
-    prompt: str = field(default="boxed", metadata=_h("Built-in prompt: boxed or r1-zero."))
+    prompt: str = field(default="boxed", metadata=_h("Built-in prompt: boxed, r1-zero or code."))
     system: str | None = field(default=None, metadata=_h("System message (replaces the built-in prompt's)."))
     user_template: str | None = field(default=None, metadata=_h("User message with {problem}."))
     use_vllm: bool = field(default=False, metadata=_h("Generate with vLLM (GPU)."))
@@ -253,14 +253,27 @@ def sft_rows(data: list[str | Path], cfg: SFTTrainConfig) -> TrainData:
 
 def grpo_rows(data: list[str | Path], cfg: GRPOTrainConfig) -> TrainData:
     """Chat prompts plus every column the rewards read (the gold stays under `answer`, as TRL passes it)."""
-    from r1data.ops.rewards import NEEDS_GOLD
+    from r1data.ops.rewards import NEEDS_GOLD, NEEDS_TESTS
     from r1data.prompts import PromptTemplate
 
     df, sources, fp = _read(data)
     template = PromptTemplate.build(cfg.prompt, cfg.system, cfg.user_template)
     needs_gold = sorted(set(cfg.reward_funcs) & NEEDS_GOLD)
+    needs_tests = sorted(set(cfg.reward_funcs) & NEEDS_TESTS)
     dropped: dict[str, int] = {}
-    if needs_gold:
+    has_tests = schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() < df.height
+    if needs_tests and not has_tests:
+        raise InputError(
+            f"{', '.join(map(str, data))}: reward {', '.join(needs_tests)} needs test cases, and the data has none "
+            f"(columns: {', '.join(df.columns)}). Pass --tests-field when curating, or name the column `tests`."
+        )
+    if needs_gold and has_tests:  # code rows are judged by their tests, math rows by their answers
+        gold = df.get_column(schema.ANSWER) if schema.ANSWER in df.columns else pl.Series([None] * df.height)
+        missing = gold.is_null() & df.get_column(schema.TESTS).is_null()
+        if missing.any():
+            dropped["no_gold_answer"] = int(missing.sum())
+            df = df.filter(~missing)
+    elif needs_gold:
         if schema.ANSWER not in df.columns or df.get_column(schema.ANSWER).null_count() == df.height:
             raise InputError(
                 f"{', '.join(map(str, data))}: reward {', '.join(needs_gold)} needs gold answers, and the data has "

@@ -42,6 +42,13 @@ AnswerField = Annotated[
 SolutionField = Annotated[
     str | None, typer.Option(help="Input column holding a worked solution [default: recognised].")
 ]
+TestsField = Annotated[
+    str | None,
+    typer.Option(
+        help="Input column holding a code problem's tests (stdin/stdout pairs, asserts, ...) "
+        "[default: recognised: tests, test_cases, input_output, verification_info, test_list, ...]."
+    ),
+]
 IdField = Annotated[str | None, typer.Option(help="Input column holding a row id [default: recognised, else a hash].")]
 OnErrorOpt = Annotated[
     str, typer.Option("--on-error", help="fail: stop at the first unreadable line; skip: quarantine it in removed/.")
@@ -111,9 +118,10 @@ def io_options(
     on_error: str,
     overwrite: bool,
     shard_rows: int,
+    tests_field: str | None = None,
 ) -> IOOptions:
     """The shared input/output options of every step command, checked."""
-    fields = schema.FieldMap(problem_field, answer_field, solution_field, id_field)
+    fields = schema.FieldMap(problem_field, answer_field, solution_field, id_field, tests_field)
     return IOOptions(fields, check_on_error(on_error), overwrite, shard_rows)
 
 
@@ -122,7 +130,7 @@ Model = Annotated[str | None, typer.Option(
     help="Local model folder or .gguf file (openai: the served model's name) [default: built-in SmolLM2-135M]."
 )]  # fmt: skip
 EngineOpt = Annotated[str | None, typer.Option("--engine", help="vllm, openai or transformers [default: vllm].")]
-Prompt = Annotated[str, typer.Option(help="Built-in prompt: boxed or r1-zero.")]
+Prompt = Annotated[str, typer.Option(help="Built-in prompt: boxed, r1-zero or code.")]
 System = Annotated[str | None, typer.Option(help="System message (replaces the built-in prompt's).")]
 UserTemplate = Annotated[str | None, typer.Option(help="User message with {problem}.")]
 Temperature = Annotated[float, typer.Option()]

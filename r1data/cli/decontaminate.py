@@ -37,6 +37,7 @@ def decontaminate_command(
     answer_field: c.AnswerField = None,
     solution_field: c.SolutionField = None,
     id_field: c.IdField = None,
+    tests_field: c.TestsField = None,
     on_error: c.OnErrorOpt = "fail",
     shard_rows: c.ShardRows = 100_000,
     quiet: c.Quiet = False,
@@ -48,7 +49,9 @@ def decontaminate_command(
     shared n-gram (OUT/removed/), so every decision can be checked.
     """
     params = DecontamParams(ngram=ngram, min_overlap=min_overlap, digits_exact=digits_exact)
-    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
+    io = c.io_options(
+        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
+    )
     with c.progress("Decontaminating...", quiet):
         result = decontaminate_step(inputs, output, against, params, io)
     m = result.manifest | {"output": str(output)}

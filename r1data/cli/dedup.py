@@ -44,6 +44,7 @@ def dedup_command(
     answer_field: c.AnswerField = None,
     solution_field: c.SolutionField = None,
     id_field: c.IdField = None,
+    tests_field: c.TestsField = None,
     on_error: c.OnErrorOpt = "fail",
     shard_rows: c.ShardRows = 100_000,
     quiet: c.Quiet = False,
@@ -66,7 +67,9 @@ def dedup_command(
         near=not exact_only,
         max_number_changes=None if max_number_changes < 0 else max_number_changes,
     )
-    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
+    io = c.io_options(
+        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
+    )
     with c.progress("Deduplicating...", quiet):
         result = dedup_step(inputs, output, params, io)
     m = result.manifest | {"output": str(output)}

@@ -53,6 +53,7 @@ def filter_command(
     answer_field: c.AnswerField = None,
     solution_field: c.SolutionField = None,
     id_field: c.IdField = None,
+    tests_field: c.TestsField = None,
     on_error: c.OnErrorOpt = "fail",
     shard_rows: c.ShardRows = 100_000,
     quiet: c.Quiet = False,
@@ -82,7 +83,9 @@ def filter_command(
     )  # fmt: skip
     options = c.engine_options(engine, tensor_parallel_size, gpu_memory_utilization, max_model_len, base_url,
                                api_key_env, concurrency, request_timeout, retries)  # fmt: skip
-    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
+    io = c.io_options(
+        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
+    )
     with c.progress("Sampling...", quiet):
         m = filter_step(inputs, output, cfg, engine, model, options, JudgeOptions(timeout=timeout), io, restart)
     if json_out:

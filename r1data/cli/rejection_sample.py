@@ -54,6 +54,7 @@ def rejection_sample_command(
     answer_field: c.AnswerField = None,
     solution_field: c.SolutionField = None,
     id_field: c.IdField = None,
+    tests_field: c.TestsField = None,
     on_error: c.OnErrorOpt = "fail",
     shard_rows: c.ShardRows = 100_000,
     quiet: c.Quiet = False,
@@ -77,7 +78,9 @@ def rejection_sample_command(
     )  # fmt: skip
     options = c.engine_options(engine, tensor_parallel_size, gpu_memory_utilization, max_model_len, base_url,
                                api_key_env, concurrency, request_timeout, retries)  # fmt: skip
-    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
+    io = c.io_options(
+        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
+    )
     judge = JudgeOptions(timeout=timeout, think_prefilled=think_prefilled)
     with c.progress("Rejection sampling...", quiet):
         m = rejection_sample_step(inputs, output, cfg, engine, model, options, judge, io, restart)

@@ -44,6 +44,7 @@ def verify_command(
     answer_field: c.AnswerField = None,
     solution_field: c.SolutionField = None,
     id_field: c.IdField = None,
+    tests_field: c.TestsField = None,
     on_error: c.OnErrorOpt = "fail",
     shard_rows: c.ShardRows = 100_000,
     quiet: c.Quiet = False,
@@ -58,7 +59,9 @@ def verify_command(
     """
     from r1data.ops.verify import parse_checks
 
-    io = c.io_options(problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows)
+    io = c.io_options(
+        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
+    )
     options = {"answer_tags": answer_tags, "language": language, "max_tokens": max_tokens, "cache_tokens": cache_tokens}
     judge = JudgeOptions(workers, timeout, memory_mb, think_prefilled)
     with c.progress("Verifying...", quiet):

@@ -25,17 +25,28 @@ _WORD = re.compile(r"\w+|[^\w\s]")
 
 
 def _judge(
-    completions: Sequence[Any], answer: Sequence[Any] | None, think_prefilled: bool, verdicts: list | None = None
+    completions: Sequence[Any],
+    answer: Sequence[Any] | None,
+    think_prefilled: bool,
+    verdicts: list | None = None,
+    tests: Sequence[Any] | None = None,
+    columns: dict | None = None,
 ) -> list:
-    """Verdicts for the completions: given ones (a caller that already judged), else the shared judge's."""
+    """Verdicts for the completions: given ones (a caller that already judged), else the shared judge's.
+    Rows with tests (code problems) are judged by running them; the others against `answer`."""
     if verdicts is not None:
         if len(verdicts) != len(completions):
             raise ValueError(f"{len(verdicts)} verdicts for {len(completions)} completions")
         return verdicts
     from r1data.judge import shared_judge
 
-    if answer is None:
+    if answer is None and tests is None:
         raise ValueError("accuracy needs the gold answers: pass them as answer=[...] (the `answer` column)")
+    if answer is None:
+        answer = [None] * len(completions)
+    if tests is not None:
+        suites = _suites(tests, columns or {})
+        answer = [s if s is not None else a for s, a in zip(suites, answer, strict=True)]
     judge = shared_judge()
     if judge.think_prefilled != think_prefilled:
         from r1data.judge import configure_shared_judge
@@ -49,12 +60,14 @@ def accuracy(
     answer: Sequence[Any] | None = None,
     think_prefilled: bool = False,
     verdicts: list | None = None,
-    **_: Any,
+    tests: Sequence[Any] | None = None,
+    **columns: Any,
 ) -> list[float | None]:
     """1.0 if the final answer (after `</think>`; math-verify prefers the last `\\boxed{}`) equals the
     gold `answer`, else 0.0 (an unparseable prediction is 0.0). None when the gold cannot be parsed or
-    the check timed out or crashed. Gold first: math-verify's comparison is asymmetric."""
-    return [v.score for v in _judge(completions, answer, think_prefilled, verdicts)]
+    the check timed out or crashed. Gold first: math-verify's comparison is asymmetric. Code problems
+    (rows with `tests`) score 1.0 when the program passes every test (as binary_code)."""
+    return [v.score for v in _judge(completions, answer, think_prefilled, verdicts, tests, columns)]
 
 
 def format_reward(
@@ -231,6 +244,96 @@ def length(
     return out
 
 
+def _suites(tests: Sequence[Any], columns: dict) -> list:
+    """Parsed TestSuites from a tests column (JSON text, any known layout, or suites already); None
+    where a row has no tests. Row fields a layout may need (entry_point, fn_name) come from columns."""
+    from r1data.ops.code import TestsError, TestSuite, parse_tests
+
+    extra = {k: columns[k] for k in ("fn_name", "entry_point", "test_setup_code") if isinstance(columns.get(k), list)}
+    out: list = []
+    for i, t in enumerate(tests):
+        if t is None or isinstance(t, TestSuite):
+            out.append(t)
+            continue
+        try:
+            out.append(parse_tests(t, {k: v[i] for k, v in extra.items()}))
+        except (TestsError, ValueError, TypeError):
+            out.append(TestSuite("stdio", ()))  # unreadable tests: sandbox_error, never a wrong answer
+    return out
+
+
+def _code_verdicts(completions: Sequence[Any], tests: Sequence[Any] | None, stop: bool, think_prefilled: bool,
+                   language: str, columns: dict) -> list:  # fmt: skip
+    if tests is None:
+        raise ValueError("code rewards need the tests: pass them as tests=[...] (the `tests` column)")
+    from r1data.codejudge import shared_code_judge
+
+    judge = shared_code_judge()
+    if judge.think_prefilled != think_prefilled or judge.language != language:
+        judge = shared_code_judge(workers=judge.workers, limits=judge.limits, language=language,
+                                  think_prefilled=think_prefilled)  # fmt: skip
+    suites = _suites(tests, columns)
+    return judge.verify(suites, list(completions), stop_on_failure=stop)
+
+
+def code(
+    completions: Sequence[Any],
+    tests: Sequence[Any] | None = None,
+    think_prefilled: bool = False,
+    language: str = "python",
+    **columns: Any,
+) -> list[float | None]:
+    """Share of the problem's tests the program passes (the last ```python block after the reasoning,
+    run in the sandbox). A timeout, memory or runtime error fails that test; None when the sandbox
+    could not run it (never 0: a broken sandbox must not look like a wrong answer) or the row has no
+    tests."""
+    return [v.share for v in _code_verdicts(completions, tests, False, think_prefilled, language, columns)]
+
+
+def binary_code(
+    completions: Sequence[Any],
+    tests: Sequence[Any] | None = None,
+    think_prefilled: bool = False,
+    language: str = "python",
+    **columns: Any,
+) -> list[float | None]:
+    """1.0 when the program passes every test, else 0.0 (stops at the first failing test); None when
+    the sandbox could not run it or the row has no tests."""
+    return [v.score for v in _code_verdicts(completions, tests, True, think_prefilled, language, columns)]
+
+
+def code_format(
+    completions: Sequence[Any],
+    think_prefilled: bool = False,
+    language: str = "python",
+    require_think: bool = True,
+    **_: Any,
+) -> list[float | None]:
+    """1.0 for a closed think block (unless require_think is off) followed by a fenced ```language block
+    that, for Python, parses; else 0.0."""
+    import ast
+
+    from r1data.ops.code import extract_code
+
+    out: list[float | None] = []
+    for c in completions:
+        if require_think and not format_reward([c], think_prefilled=think_prefilled)[0]:
+            out.append(0.0)
+            continue
+        src = extract_code(c, language, think_prefilled)
+        if src is None:
+            out.append(0.0)
+            continue
+        if language == "python":
+            try:
+                ast.parse(src)
+            except (SyntaxError, ValueError):
+                out.append(0.0)
+                continue
+        out.append(1.0)
+    return out
+
+
 REWARDS: dict[str, Reward] = {
     "accuracy": accuracy,
     "format": format_reward,
@@ -239,8 +342,12 @@ REWARDS: dict[str, Reward] = {
     "repetition": repetition,
     "cosine": cosine,
     "length": length,
+    "code": code,
+    "binary_code": binary_code,
+    "code_format": code_format,
 }
 NEEDS_GOLD = {"accuracy", "cosine", "length"}
+NEEDS_TESTS = {"code", "binary_code"}
 
 
 def get_reward(name: str, **options: Any) -> Reward:

@@ -17,7 +17,8 @@ import polars as pl
 from r1data import schema
 from r1data.errors import ConfigError, SchemaError
 from r1data.ops import mathcheck
-from r1data.ops.rewards import NEEDS_GOLD, REWARDS, get_reward
+from r1data.ops.code import golds_for
+from r1data.ops.rewards import NEEDS_GOLD, NEEDS_TESTS, REWARDS, get_reward
 
 COMPLETION_CANDIDATES = ("generations", "completions", "completion", "response", "output", "generation")
 CORRECT, PRED_ANSWER, STATUS, PASS_RATE, JUDGED = "correct", "pred_answer", "verify_status", "pass_rate", "judged"
@@ -75,7 +76,7 @@ def score_table(
     """Add verdict and check columns to df; return it with summary statistics."""
     options = options or {}
     flat, sizes, is_list = flatten_column(df, completion_col)
-    golds = [g for g, n in zip(df.get_column(schema.ANSWER).to_list(), sizes, strict=True) for _ in range(n)]
+    golds = [g for g, n in zip(golds_for(df), sizes, strict=True) for _ in range(n)]  # code rows: tests
     prompts = [p for p, n in zip(df.get_column(schema.PROBLEM).to_list(), sizes, strict=True) for _ in range(n)]
 
     verdicts = judge.verify(golds, flat)
@@ -86,6 +87,8 @@ def score_table(
             kwargs["verdicts"] = verdicts
         if name in NEEDS_GOLD:
             kwargs["answer"] = golds
+        if name in NEEDS_TESTS:
+            kwargs["tests"] = golds  # parsed suites (code rows); math rows score None
         if name == "length":
             kwargs["prompts"] = prompts
         scores[name] = get_reward(name)(flat, **kwargs)
@@ -123,7 +126,8 @@ def score_table(
     stats = {
         "completions": len(flat),
         "accuracy": sum(known) / len(known) if known else None,
-        "statuses": {s: statuses.get(s, 0) for s in mathcheck.STATUSES},
+        "statuses": {s: statuses.get(s, 0) for s in mathcheck.STATUSES}
+        | {s: n for s, n in statuses.items() if s not in mathcheck.STATUSES},  # code: passed, failed, timeout...
         "check_means": {
             name: (sum(x for x in vals if x is not None) / n if (n := sum(x is not None for x in vals)) else None)
             for name, vals in scores.items()

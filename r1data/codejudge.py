@@ -1,0 +1,250 @@
+"""The code judge: run each completion's program against its problem's tests, in the sandbox, in parallel.
+
+Same discipline as the math judge: a bounded pool (threads that each drive one sandboxed process at a
+time, so `workers` programs run at once), a hard wall-clock limit per run, and a verdict for every
+item however the program misbehaves. A completion's tests run in order in one throwaway folder, each
+in a fresh process; with `stop_on_failure` (pass/fail only) the first failing test ends it, and a
+timeout always ends it (a program that loops on one input rarely finishes the next).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from r1data.ops import code as ops
+from r1data.ops.code import CodeVerdict, TestSuite
+from r1data.sandbox import Limits, RunResult, Sandbox, Session, available_languages
+
+MARK = "\x1er1data-result:"
+
+CALL_HARNESS = """import json, sys
+args = json.loads(sys.stdin.readline())
+ns = {"__name__": "solution"}
+with open("solution.py") as f:
+    exec(compile(f.read(), "solution.py", "exec"), ns)
+fn = ns.get(NAME)
+if fn is None and isinstance(ns.get("Solution"), type):
+    fn = getattr(ns["Solution"](), NAME, None)
+if fn is None:
+    sys.stderr.write("r1data: no function named " + NAME + "\\n")
+    sys.exit(97)
+result = fn(*args)
+sys.stdout.flush()
+sys.stdout.write("\\n" + MARK + json.dumps(result, default=repr) + "\\n")
+"""
+
+ASSERT_HARNESS = """import sys
+token = sys.stdin.readline().strip()
+ns = {"__name__": "solution"}
+with open("solution.py") as f:
+    exec(compile(SETUP + "\\n" + f.read(), "solution.py", "exec"), ns)
+with open("test_case.py") as f:
+    exec(compile(f.read(), "test_case.py", "exec"), ns)
+sys.stdout.flush()
+sys.stdout.write("\\n" + token + "\\n")
+"""
+
+
+def _failure(run: RunResult, asserts: bool = False) -> tuple[str, str] | None:
+    """(status, detail) when a run did not finish normally, else None."""
+    import signal
+
+    err_tail = run.stderr.strip().splitlines()[-1][:200] if run.stderr.strip() else ""
+    if run.error:
+        return ops.SANDBOX_ERROR, run.error
+    if run.timed_out or run.signal == signal.SIGXCPU:
+        return ops.TIMEOUT, "time limit"
+    if "MemoryError" in run.stderr or "bad_alloc" in run.stderr or (run.signal == signal.SIGKILL):
+        return ops.MEMORY, "memory limit"
+    if run.signal == signal.SIGXFSZ:
+        return ops.RUNTIME_ERROR, "file size limit"
+    if run.output_truncated:
+        return ops.RUNTIME_ERROR, "output limit"
+    if run.signal is not None:
+        return ops.RUNTIME_ERROR, f"killed by signal {run.signal}"
+    if run.exit_code not in (0, None) and not (asserts and run.exit_code == 1 and "AssertionError" in err_tail):
+        if run.exit_code == 97 and "r1data: no function" in run.stderr:
+            return ops.FAILED, err_tail
+        return ops.RUNTIME_ERROR, err_tail or f"exit code {run.exit_code}"
+    return None
+
+
+class CodeJudge:
+    """Judges (tests, completion) pairs; `verify` keeps the input order."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        limits: Limits | None = None,
+        language: str = "python",
+        think_prefilled: bool = False,
+        block: str = "last",
+    ) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.limits = limits or Limits()
+        self.language = language
+        self.think_prefilled = think_prefilled
+        self.block = block
+        self.sandbox = Sandbox(self.limits, self.workers)
+        self.languages = available_languages()
+
+    def verify(
+        self, tests: Sequence[TestSuite | None], completions: Sequence[Any], stop_on_failure: bool = False
+    ) -> list[CodeVerdict]:
+        if len(tests) != len(completions):
+            raise ValueError(f"{len(tests)} test suites for {len(completions)} completions")
+        items = list(zip(tests, completions, strict=True))
+        if not items:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+            return list(pool.map(lambda item: self.judge_one(item[0], item[1], stop_on_failure), items))
+
+    def judge_one(self, suite: TestSuite | None, completion: Any, stop_on_failure: bool = False) -> CodeVerdict:
+        started = time.perf_counter()
+        if suite is None or not suite.cases:
+            return CodeVerdict(ops.SANDBOX_ERROR, detail="the problem has no readable tests")
+        language = suite.language or self.language
+        source = ops.extract_code(completion, language, self.think_prefilled, self.block)
+        if source is None:
+            return CodeVerdict(ops.NO_CODE, 0, len(suite.cases), 0, f"no ```{language} block after the reasoning")
+        if language not in self.languages:
+            return CodeVerdict(
+                ops.SANDBOX_ERROR, 0, len(suite.cases), detail=f"no {language} toolchain on this machine"
+            )
+        if language != "python" and suite.kind != ops.STDIO:
+            return CodeVerdict(ops.SANDBOX_ERROR, 0, len(suite.cases), detail=f"{suite.kind} tests run Python only")
+        try:
+            with self.sandbox.session() as session:
+                verdict = self._run_suite(session, suite, language, source, stop_on_failure)
+        except OSError as exc:
+            verdict = CodeVerdict(ops.SANDBOX_ERROR, 0, len(suite.cases), detail=f"sandbox: {exc}")
+        verdict.seconds = round(time.perf_counter() - started, 4)
+        return verdict
+
+    def _argv(self, session: Session, suite: TestSuite, language: str, source: str) -> list[str] | CodeVerdict:
+        """Write the program (compiling it if needed) and return how to run it."""
+        py = self.sandbox.python
+        if language == "python":
+            session.write("solution.py", source)
+            if suite.kind == ops.CALL:
+                harness = CALL_HARNESS.replace("NAME", json.dumps(suite.fn_name)).replace("MARK", json.dumps(MARK))
+                session.write("harness.py", harness)
+                return [py, "-I", "harness.py"]
+            if suite.kind == ops.ASSERT:
+                session.write("harness.py", ASSERT_HARNESS.replace("SETUP", json.dumps(suite.setup)))
+                return [py, "-I", "harness.py"]
+            return [py, "-I", "solution.py"]
+        ext, compiler = {"cpp": ("cpp", "g++"), "c": ("c", "gcc")}[language]
+        session.write(f"solution.{ext}", source)
+        flags = ["-O2", "-std=c++17"] if language == "cpp" else ["-O2"]
+        built = session.run([compiler, *flags, "-o", "prog", f"solution.{ext}"], wall_seconds=60.0)
+        if built.error:
+            return CodeVerdict(ops.SANDBOX_ERROR, 0, len(suite.cases), detail=built.error)
+        if built.exit_code != 0:
+            tail = built.stderr.strip().splitlines()[-1][:200] if built.stderr.strip() else "compile error"
+            return CodeVerdict(ops.FAILED, 0, len(suite.cases), 0, f"compile error: {tail}")
+        return ["./prog"]
+
+    def _run_suite(
+        self, session: Session, suite: TestSuite, language: str, source: str, stop_on_failure: bool
+    ) -> CodeVerdict:
+        argv = self._argv(session, suite, language, source)
+        if isinstance(argv, CodeVerdict):
+            return argv
+        total, passed = len(suite.cases), 0
+        first_fail: tuple[str, int, str] | None = None
+        details = []
+        for i, case in enumerate(suite.cases):
+            status, detail = self._run_case(session, suite, argv, case)
+            details.append({"test": i, "status": status, "detail": detail})
+            if status == ops.PASSED:
+                passed += 1
+                continue
+            if status == ops.SANDBOX_ERROR:
+                return CodeVerdict(ops.SANDBOX_ERROR, passed, total, i, detail, details=details)
+            if first_fail is None:
+                first_fail = (status, i, detail)
+            if stop_on_failure or status == ops.TIMEOUT:
+                break
+        if first_fail is None:
+            return CodeVerdict(ops.PASSED, passed, total, details=details)
+        status, index, detail = first_fail
+        return CodeVerdict(status, passed, total, index, detail, details=details)
+
+    def _run_case(self, session: Session, suite: TestSuite, argv: list[str], case: Any) -> tuple[str, str]:
+        if suite.kind == ops.STDIO:
+            stdin, expected = case
+            run = session.run(argv, stdin)
+            bad = _failure(run)
+            if bad:
+                return bad
+            return (ops.PASSED, "") if ops.outputs_match(run.stdout, expected) else (ops.FAILED, "wrong output")
+        if suite.kind == ops.CALL:
+            args, expected = case
+            run = session.run(argv, json.dumps(args) + "\n")
+            bad = _failure(run)
+            if bad:
+                return bad
+            lines = [ln for ln in run.stdout.split("\n") if ln.startswith(MARK)]  # not splitlines: MARK holds \x1e
+            if not lines:
+                return ops.FAILED, "no return value"
+            try:
+                got = json.loads(lines[-1][len(MARK) :])
+            except json.JSONDecodeError:
+                return ops.FAILED, "return value is not JSON-serialisable"
+            return (ops.PASSED, "") if ops.values_match(got, expected) else (ops.FAILED, "wrong return value")
+        token = secrets.token_hex(16)
+        session.write("test_case.py", case)
+        run = session.run(argv, token + "\n")
+        bad = _failure(run, asserts=True)
+        if bad:
+            return bad
+        if run.exit_code == 1:
+            return ops.FAILED, "assertion failed"
+        lines = [ln for ln in run.stdout.splitlines() if ln.strip()]
+        return (ops.PASSED, "") if lines and lines[-1] == token else (ops.FAILED, "the test did not finish")
+
+
+_shared: CodeJudge | None = None
+_lock = threading.Lock()
+
+
+def shared_code_judge(**options: Any) -> CodeJudge:
+    """One judge per process (its sandbox slots are what bound concurrency); options replace it."""
+    global _shared
+    with _lock:
+        if _shared is None or options:
+            _shared = CodeJudge(**options)
+        return _shared
+
+
+def code_judge_for(timeout: float, think_prefilled: bool) -> CodeJudge:
+    """The shared code judge with these settings (made again only when they change)."""
+    global _shared
+    with _lock:
+        want = (timeout, think_prefilled)
+        if _shared is None or (_shared.limits.wall_seconds, _shared.think_prefilled) != want:
+            limits = Limits(wall_seconds=timeout, cpu_seconds=max(1, int(round(timeout))))
+            _shared = CodeJudge(limits=limits, think_prefilled=think_prefilled)
+        return _shared
+
+
+def parse_row_tests(values: Sequence[Any], rows: Sequence[dict] | None = None) -> list[TestSuite | None]:
+    """Test suites from a tests column; a row whose tests cannot be read gets None (sandbox_error, not wrong)."""
+    out: list[TestSuite | None] = []
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            out.append(ops.parse_tests(v, rows[i] if rows else None))
+        except (ops.TestsError, ValueError, TypeError):
+            out.append(None)
+    return out

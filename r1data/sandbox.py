@@ -1,0 +1,279 @@
+"""Run untrusted code: a fresh process per run, with limits, in a throwaway folder, without network.
+
+What each run gets (Linux; `isolation()` reports what is in force on this machine):
+- its own process group, killed as a group on the wall-clock timeout and again after it exits;
+- resource limits: CPU seconds, address space, file size (which also caps captured output), number of
+  processes and open files (setrlimit in the child, before the program starts);
+- a fresh working folder (also HOME and TMPDIR), deleted afterwards, and an environment with only
+  PATH, HOME, TMPDIR and LANG: no tokens, keys or credentials from the caller's environment;
+- with `unshare` available and permitted: its own network namespace (no interface but a downed
+  loopback, so nothing outside is reachable, not even the host's 127.0.0.1) and its own PID namespace
+  (every process it started dies with it, even one that left the process group);
+- when r1data runs as root: a separate unprivileged uid per concurrent slot (60000 + slot), so the
+  program cannot read private files (mode 0700 homes such as /root), the process limit applies, and
+  every process left behind under that uid is killed after the run.
+Without unshare the network is not isolated, and without root the program runs as the calling user
+(it can read what that user can read); `isolation()` says so and the README lists it per platform.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import queue
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+UID_BASE = 60000
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_seconds: float = 5.0
+    cpu_seconds: int = 5
+    memory_mb: int = 1024
+    file_size_mb: int = 16
+    processes: int = 64
+    open_files: int = 64
+    output_bytes: int = 1 << 20
+
+
+@dataclass
+class RunResult:
+    exit_code: int | None  # None when killed by a signal or never started
+    signal: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    timed_out: bool = False
+    output_truncated: bool = False
+    error: str | None = None  # the sandbox itself failed (never the program's fault)
+
+
+@functools.cache
+def _unshare_works() -> bool:
+    exe = shutil.which("unshare")
+    if exe is None or sys.platform != "linux":
+        return False
+    try:
+        probe = subprocess.run(
+            [exe, "--net", "--pid", "--fork", "--kill-child", "true"], capture_output=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def _world_executable(path: Path) -> bool:
+    """Can a user with no rights of its own run this file (o+x on it and o+x on every folder above)?"""
+    try:
+        path = path.resolve()
+        if not path.stat().st_mode & stat.S_IXOTH:
+            return False
+        return all(p.stat().st_mode & stat.S_IXOTH for p in path.parents)
+    except OSError:
+        return False
+
+
+@functools.cache
+def _python_for(drop_uid: bool) -> str | None:
+    """A Python the sandbox user may run: this one, or a system one when this one lives in a private home."""
+    candidates = [sys.executable, shutil.which("python3"), "/usr/bin/python3", "/usr/local/bin/python3"]
+    for c in candidates:
+        if c and Path(c).exists() and (not drop_uid or _world_executable(Path(c))):
+            return str(Path(c).resolve()) if drop_uid else c
+    return None
+
+
+@functools.cache
+def isolation() -> dict[str, str]:
+    """What isolation a run gets on this machine, in words (recorded in manifests and the closing note)."""
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    drop = root and _python_for(True) is not None
+    ns = _unshare_works()
+    return {
+        "process_group": "own process group, killed as a group on timeout and after exit",
+        "limits": "CPU time, address space, file size, processes, open files (setrlimit)",
+        "workdir": "fresh folder per completion (HOME, TMPDIR), deleted afterwards",
+        "environment": "only PATH, HOME, TMPDIR, LANG",
+        "network": "isolated (own network namespace, via unshare)" if ns else "NOT isolated (unshare unavailable)",
+        "pid_namespace": "yes: leftover processes die with the run" if ns else "no",
+        "user": f"unprivileged uid {UID_BASE}+slot (private files unreadable)"
+        if drop
+        else "same user as r1data (the program can read what this user can read)",
+        "python": _python_for(drop) or "none found",
+    }
+
+
+def available_languages() -> dict[str, str]:
+    """Languages whose interpreter or compiler is on this machine."""
+    langs = {}
+    py = _python_for(hasattr(os, "geteuid") and os.geteuid() == 0)
+    if py:
+        langs["python"] = py
+    for name, exe in (("cpp", "g++"), ("c", "gcc")):
+        path = shutil.which(exe)
+        if path:
+            langs[name] = path
+    return langs
+
+
+class Sandbox:
+    """Runs programs under the limits; `workers` concurrent slots, each its own uid when running as root."""
+
+    def __init__(self, limits: Limits | None = None, workers: int = 1) -> None:
+        self.limits = limits or Limits()
+        self.root = hasattr(os, "geteuid") and os.geteuid() == 0
+        self.drop_uid = self.root and _python_for(True) is not None
+        self.namespaces = _unshare_works()
+        self.python = _python_for(self.drop_uid) or sys.executable
+        self._slots: queue.Queue[int] = queue.Queue()
+        for i in range(max(1, workers)):
+            self._slots.put(i)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A working folder and a slot for the runs of one completion; everything is cleaned up after."""
+        slot = self._slots.get()
+        uid = UID_BASE + slot if self.drop_uid else None
+        workdir = Path(tempfile.mkdtemp(prefix="r1data-sbx-"))
+        try:
+            os.chmod(workdir, 0o700)
+            if uid is not None:
+                os.chown(workdir, uid, uid)
+            yield Session(self, workdir, uid)
+        finally:
+            if uid is not None:
+                _kill_uid(uid)
+            shutil.rmtree(workdir, ignore_errors=True)
+            self._slots.put(slot)
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process owned by uid (a leftover that escaped the group and namespace)."""
+    for _ in range(3):
+        found = False
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if entry.stat().st_uid == uid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    found = True
+            except (OSError, ProcessLookupError):
+                continue
+        if not found:
+            return
+        time.sleep(0.01)
+
+
+class Session:
+    def __init__(self, sandbox: Sandbox, workdir: Path, uid: int | None) -> None:
+        self.sandbox, self.workdir, self.uid = sandbox, workdir, uid
+
+    def write(self, name: str, content: str | bytes, mode: int = 0o644) -> Path:
+        path = self.workdir / name
+        data = content.encode() if isinstance(content, str) else content
+        path.write_bytes(data)
+        os.chmod(path, mode)
+        if self.uid is not None:
+            os.chown(path, self.uid, self.uid)
+        return path
+
+    def _limits(self) -> None:  # runs in the child, before exec
+        lim = self.sandbox.limits
+        mb = 1024 * 1024
+        cap = max(lim.file_size_mb * mb, lim.output_bytes + 4096)
+        for res, value in (
+            (resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 1)),
+            (resource.RLIMIT_AS, (lim.memory_mb * mb, lim.memory_mb * mb)),
+            (resource.RLIMIT_FSIZE, (cap, cap)),
+            (resource.RLIMIT_NOFILE, (lim.open_files, lim.open_files)),
+            (resource.RLIMIT_CORE, (0, 0)),
+        ):
+            resource.setrlimit(res, value)
+        if self.uid is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
+            if not self.sandbox.namespaces:  # unshare drops the uid itself, after making the namespaces
+                os.setgroups([])
+                os.setgid(self.uid)
+                os.setuid(self.uid)
+
+    def run(self, argv: list[str], stdin: str = "", wall_seconds: float | None = None) -> RunResult:
+        """Run argv in the working folder with stdin; output beyond the cap is cut and flagged."""
+        lim = self.sandbox.limits
+        wall = wall_seconds or lim.wall_seconds
+        tag = f"{time.monotonic_ns()}"
+        stdin_path = self.write(f".stdin-{tag}", stdin, 0o444)
+        out_path, err_path = self.workdir / f".stdout-{tag}", self.workdir / f".stderr-{tag}"
+        env = {"PATH": SANDBOX_PATH, "HOME": str(self.workdir), "TMPDIR": str(self.workdir), "LANG": "C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}  # fmt: skip
+        status_r = status_w = None
+        cmd = list(argv)
+        if self.sandbox.namespaces:
+            # sh is PID 1 of the new namespace: when it exits every process the program left dies with it.
+            # The exit status travels on a pipe the program itself runs without.
+            status_r, status_w = os.pipe()
+            ids = ["--setuid", str(self.uid), "--setgid", str(self.uid)] if self.uid is not None else []
+            cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *ids, "--",
+                   "/bin/sh", "-c", f'"$@" {status_w}>&-; echo $? >&{status_w}', "sh", *argv]  # fmt: skip
+        started = time.perf_counter()
+        try:
+            with open(stdin_path, "rb") as fin, open(out_path, "wb") as fout, open(err_path, "wb") as ferr:
+                proc = subprocess.Popen(
+                    cmd, cwd=self.workdir, stdin=fin, stdout=fout, stderr=ferr, env=env,
+                    start_new_session=True, preexec_fn=self._limits, close_fds=True,
+                    pass_fds=(status_w,) if status_w is not None else (),
+                )  # fmt: skip
+        except OSError as exc:
+            for fd in (status_r, status_w):
+                if fd is not None:
+                    os.close(fd)
+            return RunResult(None, None, "", "", 0.0, error=f"could not start {argv[0]}: {exc}")
+        if status_w is not None:
+            os.close(status_w)
+        timed_out = False
+        try:
+            proc.wait(timeout=wall)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group, also after a normal exit (children left running)
+        proc.wait()
+        seconds = time.perf_counter() - started
+        code: int | None = proc.returncode
+        if status_r is not None:
+            with os.fdopen(status_r) as f:
+                reported = f.read().strip()
+            code = int(reported) if reported.isdigit() else None
+            if code is None and not timed_out:
+                return RunResult(None, None, "", _read(err_path, lim.output_bytes)[0], seconds,
+                                 error="the sandbox wrapper exited without a status")  # fmt: skip
+        sig = None
+        if code is not None and code < 0:
+            sig, code = -code, None
+        elif code is not None and code > 128 and self.sandbox.namespaces:
+            sig, code = code - 128, None
+        stdout, cut = _read(out_path, lim.output_bytes)
+        stderr, _ = _read(err_path, 64 * 1024)
+        return RunResult(code, sig, stdout, stderr, seconds, timed_out, cut)
+
+
+def _read(path: Path, cap: int) -> tuple[str, bool]:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(cap + 1)
+    except OSError:
+        return "", False
+    return data[:cap].decode("utf-8", errors="replace"), len(data) > cap
