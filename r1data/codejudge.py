@@ -63,7 +63,7 @@ def _failure(run: RunResult, asserts: bool = False) -> tuple[str, str] | None:
         return ops.TIMEOUT, "time limit"
     if "MemoryError" in run.stderr or "bad_alloc" in run.stderr or (run.signal == signal.SIGKILL):
         return ops.MEMORY, "memory limit"
-    if run.signal == signal.SIGXFSZ:
+    if run.signal == signal.SIGXFSZ or "File too large" in run.stderr:  # Python ignores SIGXFSZ: EFBIG
         return ops.RUNTIME_ERROR, "file size limit"
     if run.output_truncated:
         return ops.RUNTIME_ERROR, "output limit"

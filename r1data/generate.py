@@ -244,6 +244,9 @@ def rejection_rows(rows: pl.DataFrame, engine: Engine | None, judge: Any, cfg: R
         if judged and all(v.status == mathcheck.GOLD_UNPARSEABLE for *_, v in judged):
             out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: GOLD_BAD, "candidates": len(judged)})
             continue
+        if judged and all(v.correct is None for *_, v in judged):  # timeouts, crashes, sandbox errors
+            out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: UNJUDGED, "candidates": len(judged)})
+            continue
         accepted, rejected = [], {}
         for j, text, finish, v in judged:
             if v.correct is not True:
@@ -273,7 +276,7 @@ def rejection_rows(rows: pl.DataFrame, engine: Engine | None, judge: Any, cfg: R
                 OUTCOME: KEPT, schema.DROP_REASON: None, "prompt": user, "completion": text,
                 "messages": [*prompts[r], {"role": "assistant", "content": text}],
                 "candidate_index": j, "candidates": len(judged), "pred_answer": v.pred_answer,
-                "reward_accuracy": 1.0, "tokens": count_tokens(text), **scores,
+                "reward_accuracy": 1.0, "tokens": count_tokens(text), **scores, "verify_status": v.status,
                 "model": getattr(engine, "model", None), "sampling": json.dumps(asdict(cfg.sampling)),
             })  # fmt: skip
     return pl.from_dicts(out, infer_schema_length=None)

@@ -129,14 +129,19 @@ def _frame(rows: list[dict], path: Path) -> pl.DataFrame:
     try:
         return pl.from_dicts(rows, infer_schema_length=None)
     except Exception:
-        # Mixed types in one column (a number here, a string there): keep every value as text.
+        # Mixed types in one column (a number here, a string there; a code problem's tests as a list here
+        # and a mapping there): that column keeps every value as JSON text, the others keep their types.
         cols = list(dict.fromkeys(k for r in rows for k in r))
-        data = {
-            c: [None if r.get(c) is None else (r[c] if isinstance(r[c], str) else json.dumps(r[c])) for r in rows]
-            for c in cols
-        }
+        series = []
+        for c in cols:
+            values = [r.get(c) for r in rows]
+            try:
+                series.append(pl.Series(c, values, strict=True))
+            except Exception:
+                text = [None if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values]
+                series.append(pl.Series(c, text, dtype=pl.String))
         try:
-            return pl.DataFrame(data, schema={c: pl.String for c in cols})
+            return pl.DataFrame(series)
         except Exception as exc:  # pragma: no cover - defensive
             raise InputError(f"{path}: rows cannot form one table ({exc})") from exc
 

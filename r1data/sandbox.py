@@ -199,10 +199,11 @@ class Session:
             (resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 1)),
             (resource.RLIMIT_AS, (lim.memory_mb * mb, lim.memory_mb * mb)),
             (resource.RLIMIT_FSIZE, (cap, cap)),
-            (resource.RLIMIT_NOFILE, (lim.open_files, lim.open_files)),
             (resource.RLIMIT_CORE, (0, 0)),
         ):
             resource.setrlimit(res, value)
+        if not self.sandbox.namespaces:  # else the wrapper shell sets it, once it holds the status pipe
+            resource.setrlimit(resource.RLIMIT_NOFILE, (lim.open_files, lim.open_files))
         if self.uid is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
             if not self.sandbox.namespaces:  # unshare drops the uid itself, after making the namespaces
@@ -219,30 +220,23 @@ class Session:
         out_path, err_path = self.workdir / f".stdout-{tag}", self.workdir / f".stderr-{tag}"
         env = {"PATH": SANDBOX_PATH, "HOME": str(self.workdir), "TMPDIR": str(self.workdir), "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}  # fmt: skip
-        status_r = status_w = None
         cmd = list(argv)
         if self.sandbox.namespaces:
-            # sh is PID 1 of the new namespace: when it exits every process the program left dies with it.
-            # The exit status travels on a pipe the program itself runs without.
-            status_r, status_w = os.pipe()
+            # sh is PID 1 of the new namespace: when it exits every process the program left dies with it. It
+            # exits with the program's status (128 + signal when killed); unshare passes that on.
             ids = ["--setuid", str(self.uid), "--setgid", str(self.uid)] if self.uid is not None else []
+            script = f'ulimit -n {lim.open_files}; "$@"; exit $?'
             cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *ids, "--",
-                   "/bin/sh", "-c", f'"$@" {status_w}>&-; echo $? >&{status_w}', "sh", *argv]  # fmt: skip
+                   "/bin/sh", "-c", script, "sh", *argv]  # fmt: skip
         started = time.perf_counter()
         try:
             with open(stdin_path, "rb") as fin, open(out_path, "wb") as fout, open(err_path, "wb") as ferr:
                 proc = subprocess.Popen(
                     cmd, cwd=self.workdir, stdin=fin, stdout=fout, stderr=ferr, env=env,
                     start_new_session=True, preexec_fn=self._limits, close_fds=True,
-                    pass_fds=(status_w,) if status_w is not None else (),
                 )  # fmt: skip
         except OSError as exc:
-            for fd in (status_r, status_w):
-                if fd is not None:
-                    os.close(fd)
             return RunResult(None, None, "", "", 0.0, error=f"could not start {argv[0]}: {exc}")
-        if status_w is not None:
-            os.close(status_w)
         timed_out = False
         try:
             proc.wait(timeout=wall)
@@ -253,13 +247,10 @@ class Session:
         proc.wait()
         seconds = time.perf_counter() - started
         code: int | None = proc.returncode
-        if status_r is not None:
-            with os.fdopen(status_r) as f:
-                reported = f.read().strip()
-            code = int(reported) if reported.isdigit() else None
-            if code is None and not timed_out:
-                return RunResult(None, None, "", _read(err_path, lim.output_bytes)[0], seconds,
-                                 error="the sandbox wrapper exited without a status")  # fmt: skip
+        if self.sandbox.namespaces and not timed_out and code == 1:
+            err = _read(err_path, 4096)[0]
+            if err.startswith("unshare:"):  # the wrapper itself failed, not the program
+                return RunResult(None, None, "", err, seconds, error=err.strip())
         sig = None
         if code is not None and code < 0:
             sig, code = -code, None

@@ -80,6 +80,15 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
+def _json_or_text(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
 def _call_args(raw: Any) -> list:
     """LiveCodeBench functional input: one JSON value per line, each an argument."""
     if isinstance(raw, list):
@@ -119,7 +128,7 @@ def parse_tests(value: Any, row: dict | None = None) -> TestSuite:
             if functional:
                 if not fn:
                     raise TestsError("functional tests need the function's name (a fn_name column or field)")
-                cases = tuple((_call_args(v["input"]), _unwrap(_maybe_json(v["output"]))) for v in value)
+                cases = tuple((_call_args(v["input"]), _unwrap(_json_or_text(v["output"]))) for v in value)
                 return TestSuite(CALL, cases, fn)
             return TestSuite(STDIO, tuple((_text(v["input"]), _text(v["output"])) for v in value))
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
