@@ -148,8 +148,9 @@ class CodeJudge:
         if built.error:
             return CodeVerdict(ops.SANDBOX_ERROR, 0, len(suite.cases), detail=built.error)
         if built.exit_code != 0:
-            tail = built.stderr.strip().splitlines()[-1][:200] if built.stderr.strip() else "compile error"
-            return CodeVerdict(ops.FAILED, 0, len(suite.cases), 0, f"compile error: {tail}")
+            lines = built.stderr.strip().splitlines()
+            first = next((ln for ln in lines if "error" in ln), lines[-1] if lines else "")
+            return CodeVerdict(ops.FAILED, 0, len(suite.cases), 0, f"compile error: {first[:200]}")
         return ["./prog"]
 
     def _run_suite(

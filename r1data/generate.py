@@ -158,8 +158,13 @@ def filter_step(
         return filter_rows(rows, engine, judge, cfg)
 
     def stats(run: ChunkedRun) -> dict:
-        drawn = sum(pl.read_parquet(run.chunk_path(int(i))).get_column("samples").sum() for i in run.state["chunks"])
-        return {"samples_drawn": int(drawn)}
+        chunks = [pl.read_parquet(run.chunk_path(int(i))) for i in run.state["chunks"]]
+        out = {"samples_drawn": int(sum(c.get_column("samples").sum() for c in chunks))}
+        if any(schema.TESTS in c.columns for c in chunks):  # code problems ran: say what isolation they had
+            from r1data.sandbox import isolation
+
+            out["sandbox"] = isolation()
+        return out
 
     return _run_generation(
         "filter", inputs, out, config, cfg.chunk_rows, cfg.sampling.seed, work, stats, engine_kind, model,

@@ -158,6 +158,10 @@ def verify_step(
         column = find_completion_column(read.records, completion_field, ", ".join(map(str, inputs)))
         with Judge(judge.workers, judge.timeout, judge.memory_mb, think_prefilled=judge.think_prefilled) as j:
             scored, stats = score_table(read.records, column, checks, j, options)
+        if schema.TESTS in read.records.columns:  # code problems ran: say what isolation they had
+            from r1data.sandbox import isolation
+
+            stats["sandbox"] = isolation()
         return scored, read.records.clear(), stats | {"completion_field": column}
 
     config = {"verify": {"checks": checks, "completion_field": completion_field, "options": options},

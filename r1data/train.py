@@ -391,6 +391,10 @@ def train(
             "num_processes": num_processes,
         }
     )
+    if any(r.get(schema.TESTS) for r in rows.rows):  # code rewards run programs: record the isolation
+        from r1data.sandbox import isolation
+
+        manifest["sandbox"] = isolation()
     if old is not None:
         manifest["started_at"] = old.get("started_at", manifest["started_at"])
         manifest["runs"] = old.get("runs", 1) + 1

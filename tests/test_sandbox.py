@@ -4,6 +4,7 @@ normal completion is judged correctly. Tests only ever address 127.0.0.1."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -187,3 +188,12 @@ def test_unreadable_tests_are_a_sandbox_error_not_a_wrong_answer(judge):
 
     v = judge.judge_one(TestSuite("stdio", ()), GOOD)
     assert v.status == "sandbox_error" and v.correct is None and v.share is None
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler on this machine")
+def test_cpp_programs_compile_and_run_in_the_sandbox(judge):
+    suite = parse_tests({"language": "cpp", "test_cases": [{"input": "2 3\n", "output": "5\n"}]})
+    good = "```cpp\n#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b; }\n```"
+    assert judge.judge_one(suite, good).status == "passed"
+    broken = judge.judge_one(suite, "```cpp\nint main() { return }\n```")
+    assert broken.status == "failed" and broken.detail.startswith("compile error") and "error" in broken.detail
