@@ -281,7 +281,7 @@ def rejection_rows(rows: pl.DataFrame, engine: Engine | None, judge: Any, cfg: R
                 OUTCOME: KEPT, schema.DROP_REASON: None, "prompt": user, "completion": text,
                 "messages": [*prompts[r], {"role": "assistant", "content": text}],
                 "candidate_index": j, "candidates": len(judged), "pred_answer": v.pred_answer,
-                "reward_accuracy": 1.0, "tokens": count_tokens(text), **scores, "verify_status": v.status,
+                "reward_accuracy": 1.0, "tokens": count_tokens(text), **scores, "candidate_status": v.status,
                 "model": getattr(engine, "model", None), "sampling": json.dumps(asdict(cfg.sampling)),
             })  # fmt: skip
     return pl.from_dicts(out, infer_schema_length=None)

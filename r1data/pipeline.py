@@ -162,6 +162,17 @@ def load_pipeline(recipe: str | Path, inputs: list[str] | None = None, output: s
     return Pipeline(recipe, given, out, steps)
 
 
+def _run_streaming(cmd: list[str]) -> tuple[int, list[str]]:
+    """Run a step, passing its stderr through as it comes; returns the exit code and the last lines."""
+    tail: list[str] = []
+    with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, errors="replace") as proc:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            sys.stderr.write(line)
+            tail = [*tail[-19:], line.rstrip()]
+    return proc.returncode, tail
+
+
 def _complete(out: Path) -> bool:
     manifest = out / "manifest.json"
     if not manifest.is_file():
@@ -199,14 +210,15 @@ def run_pipeline(pipe: Pipeline, echo: Any = print) -> list[dict]:
         save()
         echo(f"[{key}] r1data {shlex.join(step.argv)}")
         started = time.perf_counter()
-        code = subprocess.call([sys.executable, "-m", "r1data", *step.argv])
+        code, tail = _run_streaming([sys.executable, "-m", "r1data", *step.argv])
         seconds = round(time.perf_counter() - started, 1)
         if code != 0:
             state["steps"][key]["status"] = f"failed (exit {code})"
             save()
+            said = next((ln for ln in reversed(tail) if ln.startswith("Error:")), tail[-1] if tail else "")
             raise R1DataError(
-                f"step {key} failed (exit {code}); its message is above. Fix the cause and run the same "
-                f"`r1data run` again: finished steps are skipped and this one resumes."
+                f"step {key} failed (exit {code}): {said.removeprefix('Error:').strip() or 'see above'} "
+                "Fix the cause and run the same `r1data run` again: finished steps are skipped and this one resumes."
             )
         state["steps"][key] = {"argv": step.argv, "status": "complete", "seconds": seconds}
         save()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -41,8 +42,8 @@ def demo_command(
         bool,
         typer.Option(
             "--generate/--no-generate",
-            help="Also run filter --adaptive and rejection-sample on a slice with the built-in model "
-            "[default: when vllm or transformers is installed].",
+            help="Also run filter --adaptive and rejection-sample on a slice with the built-in model, then 4 GRPO "
+            "steps on the demo's arithmetic [default: when vllm or transformers is installed].",
         ),
     ] = True,
     problems: Annotated[int, typer.Option(help="Problems the generation steps take (CPU: keep it small).")] = 16,
@@ -50,7 +51,8 @@ def demo_command(
 ) -> None:
     """Generate the demo set and run the pipeline on it: dedup, decontaminate against its benchmark,
     verify that every worked solution reaches its gold answer, CoT statistics, then (with an engine
-    installed) pass-rate filtering and rejection sampling with the built-in SmolLM2-135M."""
+    installed) pass-rate filtering and rejection sampling with the built-in SmolLM2-135M, and (with TRL)
+    a few GRPO steps of the CPU recipe."""
     from r1data.cli.stats import stats_command
     from r1data.demo import TRAIN_FILES
     from r1data.demo import generate as generate_demo_data  # not `generate`: that is the flag
@@ -65,10 +67,10 @@ def demo_command(
     raw = workdir / "raw"
     generate_demo_data(raw, seed)
     io = IOOptions()
-    with c.progress("1/6 dedup...", quiet):
+    with c.progress("1/7 dedup...", quiet):
         d = dedup_step([raw / f for f in TRAIN_FILES], workdir / "01-dedup", DedupParams(workers=1), io)
-    c.summary(d.manifest | {"output": str(workdir / "01-dedup")}, "1/6 r1data dedup", quiet=quiet)
-    with c.progress("2/6 decontaminate...", quiet):
+    c.summary(d.manifest | {"output": str(workdir / "01-dedup")}, "1/7 r1data dedup", quiet=quiet)
+    with c.progress("2/7 decontaminate...", quiet):
         x = decontaminate_step(
             [workdir / "01-dedup"],
             workdir / "02-decontaminate",
@@ -76,12 +78,12 @@ def demo_command(
             DecontamParams(digits_exact=True),
             io,
         )
-    c.summary(x.manifest | {"output": str(workdir / "02-decontaminate")}, "2/6 r1data decontaminate", quiet=quiet)
-    with c.progress("3/6 verify...", quiet):
+    c.summary(x.manifest | {"output": str(workdir / "02-decontaminate")}, "2/7 r1data decontaminate", quiet=quiet)
+    with c.progress("3/7 verify...", quiet):
         v = verify_step([workdir / "02-decontaminate"], workdir / "03-verify", ["accuracy"], io,
                         completion_field="solution")  # fmt: skip
     acc = v.manifest["stats"]["accuracy"]
-    c.summary(v.manifest | {"output": str(workdir / "03-verify")}, "3/6 r1data verify (solutions against gold)",
+    c.summary(v.manifest | {"output": str(workdir / "03-verify")}, "3/7 r1data verify (solutions against gold)",
               [("solutions reaching their gold answer", f"{acc:.1%}")], quiet=quiet)  # fmt: skip
     if not quiet:
         stats_command([str(workdir / "03-verify")], tokenizer=None, completion_field=None, think_prefilled=False,
@@ -119,15 +121,39 @@ def _generate(workdir: Path, problems: int, io, quiet: bool) -> None:  # noqa: A
     try:
         cfg = FilterConfig(Band(0.0, 1.0), samples=8, adaptive=True, sampling=sampling,
                            adaptive_params=AdaptiveParams(k=8, initial=4, step=1), keep_generations=True)  # fmt: skip
-        with c.progress("5/6 filter --pass-rate 0:1 --adaptive...", quiet):
+        with c.progress("5/7 filter --pass-rate 0:1 --adaptive...", quiet):
             f = filter_step([subset], workdir / "05-filter", cfg, None, None, io=io, engine=engine)
-        c.summary(f | {"output": str(workdir / "05-filter")}, "5/6 r1data filter (built-in model)",
+        c.summary(f | {"output": str(workdir / "05-filter")}, "5/7 r1data filter (built-in model)",
                   [("samples drawn", f["stats"]["samples_drawn"])], quiet=quiet)  # fmt: skip
-        with c.progress("6/6 rejection-sample...", quiet):
+        with c.progress("6/7 rejection-sample...", quiet):
             r = rejection_sample_step([subset], workdir / "06-rejection-sample",
                                       RejectionConfig(samples=4, keep=1, sampling=sampling), None, None, io=io,
                                       engine=engine)  # fmt: skip
-        c.summary(r | {"output": str(workdir / "06-rejection-sample")}, "6/6 r1data rejection-sample",
+        c.summary(r | {"output": str(workdir / "06-rejection-sample")}, "6/7 r1data rejection-sample",
                   [("problems with accepted traces", r["inputs_kept"])], quiet=quiet)  # fmt: skip
     finally:
         engine.close()
+    _train(workdir, quiet)
+
+
+def _train(workdir: Path, quiet: bool) -> None:
+    """A few GRPO steps of the CPU recipe on the demo's arithmetic: the training link of the chain."""
+    import importlib.util
+
+    if importlib.util.find_spec("trl") is None:
+        if not quiet:
+            c.console.print("TRL not installed: skipped train (pip install -e '.[train]').")
+        return
+    from r1data.train import load_train_config, train
+
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "smollm2-135m" / "grpo" / "cpu.yaml"
+    if not recipe.is_file():  # an installed copy without the repository's recipes
+        return
+    cfg = load_train_config("grpo", recipe, {"max_steps": 4, "save_steps": 4, "report_to": ["none"]})
+    with c.progress("7/7 train grpo (4 steps of the CPU recipe on arithmetic.jsonl)...", quiet):
+        m = train("grpo", [workdir / "raw" / "arithmetic.jsonl"], workdir / "07-train-grpo", cfg, quiet=True)
+    if not quiet:
+        logs = [json.loads(line) for line in (workdir / "07-train-grpo" / "log.jsonl").read_text().splitlines()]
+        rewards = [f"{h['rewards/accuracy/mean']:.2f}" for h in logs if "rewards/accuracy/mean" in h]
+        c.console.print(f"7/7 r1data train grpo: {m['global_step']} steps in {m['seconds']:.0f} s, accuracy reward "
+                        f"per step {' '.join(rewards)}; model in {m['model_dir']}")  # fmt: skip

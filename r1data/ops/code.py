@@ -36,6 +36,7 @@ LANGUAGE_ALIASES = {"python": ("python", "py", "python3"), "cpp": ("cpp", "c++",
 
 @dataclass(frozen=True)
 class TestSuite:
+    __test__ = False  # not a pytest class
     kind: str  # stdio | call | assert
     cases: tuple  # stdio: (stdin, expected); call: (args list, expected); assert: source text
     fn_name: str | None = None
@@ -55,6 +56,8 @@ class TestSuite:
 
 class TestsError(ValueError):
     """The tests of a row are in no layout r1data knows; the message says which layouts it reads."""
+
+    __test__ = False
 
 
 KNOWN = (

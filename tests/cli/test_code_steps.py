@@ -72,7 +72,7 @@ def test_rejection_sample_keeps_programs_that_pass(code_file, tmp_path):
     kept = pl.read_parquet(out / "data" / "*.parquet").sort("id")
     assert kept.get_column("id").to_list() == ["code/0", "code/1", "code/2"]
     assert kept.get_column("candidate_index").to_list() == [2, 2, 2]
-    assert set(kept.get_column("verify_status")) == {"passed"}
+    assert set(kept.get_column("candidate_status")) == {"passed"}
     assert kept.get_column("messages")[0].to_list()[-1]["content"].startswith("<think>plan 0</think>")
     removed = pl.read_parquet(out / "removed" / "*.parquet")
     assert removed.get_column("id").to_list() == ["code/3"]
