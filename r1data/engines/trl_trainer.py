@@ -6,10 +6,12 @@ checked without them is checked in `r1data.train` first.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -334,7 +336,8 @@ def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manif
     manifest["trl_args"] = _json_safe(args.to_dict())
     write_manifest(out, manifest)  # status "running": the resolved settings are on disk before the first step
     checkpoint = get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None
-    result = trainer.train(resume_from_checkpoint=checkpoint)
+    with contextlib.redirect_stdout(sys.stderr):  # TRL prints its log lines; stdout is for data (--json)
+        result = trainer.train(resume_from_checkpoint=checkpoint)
     model_dir = out / "model"
     trainer.save_model(str(model_dir))
     if is_main():

@@ -3,9 +3,13 @@ and the samples of one prompt share its prefix cache."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from vllm import LLM, SamplingParams
+# vLLM logs to stdout by default; r1data keeps stdout for data (--json), so its talk goes to stderr.
+os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+
+from vllm import LLM, SamplingParams  # noqa: E402
 
 from r1data.engines import Generation, Request, Sampling
 
