@@ -9,7 +9,8 @@ What each run gets (Linux; `isolation()` reports what is in force on this machin
 - with `unshare` available and permitted: its own network namespace (no interface but a downed
   loopback, so nothing outside is reachable, not even the host's 127.0.0.1) and its own PID namespace
   (every process it started dies with it, even one that left the process group);
-- when r1data runs as root: a separate unprivileged uid per concurrent slot (60000 + slot), so the
+- when r1data runs as root: a separate unprivileged uid per concurrent slot (from 60000 up, each held
+  with a lock so that two r1data jobs on one machine never share one), so the
   program cannot read private files (mode 0700 homes such as /root), the process limit applies, and
   every process left behind under that uid is killed after the run.
 Without unshare the network is not isolated, and without root the program runs as the calling user
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 UID_BASE = 60000
+UID_RANGE = 4096
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
@@ -109,7 +111,7 @@ def isolation() -> dict[str, str]:
         "environment": "only PATH, HOME, TMPDIR, LANG",
         "network": "isolated (own network namespace, via unshare)" if ns else "NOT isolated (unshare unavailable)",
         "pid_namespace": "yes: leftover processes die with the run" if ns else "no",
-        "user": f"unprivileged uid {UID_BASE}+slot (private files unreadable)"
+        "user": f"unprivileged uid per slot, from {UID_BASE} (private files unreadable)"
         if drop
         else "same user as r1data (the program can read what this user can read)",
         "python": _python_for(drop) or "none found",
@@ -139,20 +141,51 @@ class Sandbox:
         self.namespaces = _unshare_works()
         self.python = _python_for(self.drop_uid) or sys.executable
         self._slots: queue.Queue[int] = queue.Queue()
+        self._locks: list[int] = []  # open lock files: a uid stays this process's while its lock is held
         for i in range(max(1, workers)):
-            self._slots.put(i)
+            self._slots.put(self._claim_uid() if self.drop_uid else i)
+
+    def close(self) -> None:
+        """Give the uids back (their locks); also done when the process exits."""
+        while self._locks:
+            os.close(self._locks.pop())
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def _claim_uid(self) -> int:
+        """A sandbox uid no other r1data process on this machine is using (an flock per uid), so two jobs
+        never kill each other's programs when they clean up a uid."""
+        import fcntl
+
+        folder = Path(tempfile.gettempdir()) / "r1data-sandbox-uids"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for uid in range(UID_BASE, UID_BASE + UID_RANGE):
+            fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self._locks.append(fd)
+            _kill_uid(uid)  # a crashed earlier run may have left processes under it
+            return uid
+        raise OSError(f"all {UID_RANGE} sandbox uids are in use")
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A working folder and a slot for the runs of one completion; everything is cleaned up after."""
         slot = self._slots.get()
-        uid = UID_BASE + slot if self.drop_uid else None
+        uid = slot if self.drop_uid else None
+        # Without a uid of its own the process limit counts all of this user's processes: allow those running.
+        nproc = self.limits.processes + (0 if uid is not None else _count_processes(os.getuid()))
         workdir = Path(tempfile.mkdtemp(prefix="r1data-sbx-"))
         try:
             os.chmod(workdir, 0o700)
             if uid is not None:
                 os.chown(workdir, uid, uid)
-            yield Session(self, workdir, uid)
+            yield Session(self, workdir, uid, nproc)
         finally:
             if uid is not None:
                 _kill_uid(uid)
@@ -160,27 +193,41 @@ class Sandbox:
             self._slots.put(slot)
 
 
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process owned by uid (a leftover that escaped the group and namespace)."""
-    for _ in range(3):
+def _count_processes(uid: int) -> int:
+    n = 0
+    if not Path("/proc").is_dir():  # macOS: no /proc; the limit then counts from zero
+        return 0
+    for entry in Path("/proc").iterdir():
+        try:
+            n += entry.name.isdigit() and entry.stat().st_uid == uid
+        except OSError:
+            continue
+    return n
+
+
+def _kill_uid(uid: int, patience: float = 3.0) -> None:
+    """SIGKILL every process owned by uid (a leftover that escaped the group and namespace), and wait until
+    they are gone, zombies included: they still count against the next run's process limit."""
+    deadline = time.monotonic() + patience
+    while True:
         found = False
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 if entry.stat().st_uid == uid:
-                    os.kill(int(entry.name), signal.SIGKILL)
                     found = True
+                    os.kill(int(entry.name), signal.SIGKILL)
             except (OSError, ProcessLookupError):
                 continue
-        if not found:
+        if not found or time.monotonic() > deadline:
             return
-        time.sleep(0.01)
+        time.sleep(0.02)
 
 
 class Session:
-    def __init__(self, sandbox: Sandbox, workdir: Path, uid: int | None) -> None:
-        self.sandbox, self.workdir, self.uid = sandbox, workdir, uid
+    def __init__(self, sandbox: Sandbox, workdir: Path, uid: int | None, nproc: int) -> None:
+        self.sandbox, self.workdir, self.uid, self.nproc = sandbox, workdir, uid, nproc
 
     def write(self, name: str, content: str | bytes, mode: int = 0o644) -> Path:
         path = self.workdir / name
@@ -199,17 +246,15 @@ class Session:
             (resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 1)),
             (resource.RLIMIT_AS, (lim.memory_mb * mb, lim.memory_mb * mb)),
             (resource.RLIMIT_FSIZE, (cap, cap)),
+            (resource.RLIMIT_NOFILE, (lim.open_files, lim.open_files)),
             (resource.RLIMIT_CORE, (0, 0)),
         ):
             resource.setrlimit(res, value)
-        if not self.sandbox.namespaces:  # else the wrapper shell sets it, once it holds the status pipe
-            resource.setrlimit(resource.RLIMIT_NOFILE, (lim.open_files, lim.open_files))
-        if self.uid is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
-            if not self.sandbox.namespaces:  # unshare drops the uid itself, after making the namespaces
-                os.setgroups([])
-                os.setgid(self.uid)
-                os.setuid(self.uid)
+        resource.setrlimit(resource.RLIMIT_NPROC, (self.nproc, self.nproc))
+        if self.uid is not None and not self.sandbox.namespaces:  # else unshare drops it, after the namespaces
+            os.setgroups([])
+            os.setgid(self.uid)
+            os.setuid(self.uid)
 
     def run(self, argv: list[str], stdin: str = "", wall_seconds: float | None = None) -> RunResult:
         """Run argv in the working folder with stdin; output beyond the cap is cut and flagged."""
@@ -225,7 +270,7 @@ class Session:
             # sh is PID 1 of the new namespace: when it exits every process the program left dies with it. It
             # exits with the program's status (128 + signal when killed); unshare passes that on.
             ids = ["--setuid", str(self.uid), "--setgid", str(self.uid)] if self.uid is not None else []
-            script = f'ulimit -n {lim.open_files}; "$@"; exit $?'
+            script = '"$@"; exit $?'
             cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *ids, "--",
                    "/bin/sh", "-c", script, "sh", *argv]  # fmt: skip
         started = time.perf_counter()
