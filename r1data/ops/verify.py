@@ -17,7 +17,7 @@ import polars as pl
 from r1data import schema
 from r1data.errors import ConfigError, SchemaError
 from r1data.ops import mathcheck
-from r1data.ops.code import golds_for
+from r1data.ops.code import CodeVerdict, golds_for
 from r1data.ops.rewards import NEEDS_GOLD, NEEDS_TESTS, REWARDS, get_reward
 
 COMPLETION_CANDIDATES = ("generations", "completions", "completion", "response", "output", "generation")
@@ -110,6 +110,14 @@ def score_table(
         column(STATUS, [v.status for v in verdicts], pl.String),
     ]
     columns += [column(f"reward_{name}", values, pl.Float64) for name, values in scores.items()]
+    if any(isinstance(v, CodeVerdict) for v in verdicts):  # code rows: which test failed, and why
+        code = [v if isinstance(v, CodeVerdict) else None for v in verdicts]
+        columns += [
+            column("tests_passed", [c and c.passed for c in code], pl.Int64),
+            column("tests_total", [c and c.total for c in code], pl.Int64),
+            column("failed_test", [c and c.failed_test for c in code], pl.Int64),
+            column("verify_detail", [(c.detail or None) if c else None for c in code], pl.String),
+        ]
     if is_list:
         rates, judged = [], []
         for row in regroup(correct):

@@ -43,6 +43,9 @@ def test_verify_reference_solutions_and_wrong_ones(code_file, tmp_path):
     assert df.get_column("correct").to_list() == [False] * 8
     assert set(df.get_column("verify_status")) <= {"failed", "runtime_error"}
     assert all(x < 1.0 for x in df.get_column("reward_code").to_list())
+    first = df.row(0, named=True)  # a stdin/stdout problem given an APPS-layout program
+    assert first["failed_test"] == 0 and first["tests_passed"] == 0 and first["tests_total"] == 3
+    assert first["verify_detail"]
 
 
 def test_math_and_code_rows_in_one_file_are_each_judged_their_way(code_file, tmp_path):
