@@ -55,28 +55,14 @@ def coerce(value: Any, tp: Any, key: str, where: str) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
             return value.lower() in ("true", "yes", "1")
         raise bad
-    if base is int:
-        if isinstance(value, bool):
+    if base in (int, float):
+        usable = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        if not usable or (base is int and isinstance(value, float)):
             raise bad
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                raise bad from None
-        raise bad
-    if base is float:
-        if isinstance(value, bool):
-            raise bad
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                raise bad from None
-        raise bad
+        try:
+            return base(value)
+        except ValueError:
+            raise bad from None
     if base is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)

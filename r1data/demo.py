@@ -647,10 +647,7 @@ def code_problems(n: int, seed: int = 0) -> list[dict]:
 
 
 def write_code_problems(path: str | Path, n: int, seed: int = 0) -> Path:
-    path = Path(path)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in code_problems(n, seed))
-    return path
+    return _write_jsonl(path, code_problems(n, seed))
 
 
 def arithmetic(n: int, seed: int = 0, high: int = 20) -> list[dict]:
@@ -668,11 +665,15 @@ def arithmetic(n: int, seed: int = 0, high: int = 20) -> list[dict]:
     return rows
 
 
-def write_arithmetic(path: str | Path, n: int, seed: int = 0) -> Path:
+def _write_jsonl(path: str | Path, rows: list[dict]) -> Path:
     path = Path(path)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r) + "\n" for r in arithmetic(n, seed))
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
     return path
+
+
+def write_arithmetic(path: str | Path, n: int, seed: int = 0) -> Path:
+    return _write_jsonl(path, arithmetic(n, seed))
 
 
 TRAIN_FILES = ("gsm8k_style.jsonl", "math_style.jsonl", "numina_style.parquet")

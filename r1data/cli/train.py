@@ -56,36 +56,36 @@ def _train(task: str, ctx: typer.Context, data: list[Path], recipe: Path | None,
         )
 
 
-@train_app.command("sft", context_settings=EXTRA_ARGS, epilog=SETTINGS_HELP)
-@c.handle_errors
-def sft_command(
-    ctx: typer.Context,
-    data: Data,
-    output: Out,
-    recipe: Recipe = None,
-    overwrite: Overwrite = False,
-    quiet: c.Quiet = False,
-    json_out: c.JsonOut = False,
-) -> None:
+def _command(task: str, doc: str):  # noqa: ANN202 - a Typer command
+    """One command per task: the same options, its own help text."""
+
+    @c.handle_errors
+    def command(
+        ctx: typer.Context,
+        data: Data,
+        output: Out,
+        recipe: Recipe = None,
+        overwrite: Overwrite = False,
+        quiet: c.Quiet = False,
+        json_out: c.JsonOut = False,
+    ) -> None:
+        _train(task, ctx, data, recipe, output, overwrite, quiet, json_out)
+
+    command.__doc__ = doc
+    command.__name__ = f"{task}_command"
+    return train_app.command(task, context_settings=EXTRA_ARGS, epilog=SETTINGS_HELP)(command)
+
+
+sft_command = _command(
+    "sft",
     """Supervised fine-tuning on the `messages` of rejection-sample (R1-Distill style): the loss covers the
-    assistant's reply only. Resumes from the newest checkpoint in OUTPUT when rerun with the same settings."""
-    _train("sft", ctx, data, recipe, output, overwrite, quiet, json_out)
-
-
-@train_app.command("grpo", context_settings=EXTRA_ARGS, epilog=SETTINGS_HELP)
-@c.handle_errors
-def grpo_command(
-    ctx: typer.Context,
-    data: Data,
-    output: Out,
-    recipe: Recipe = None,
-    overwrite: Overwrite = False,
-    quiet: c.Quiet = False,
-    json_out: c.JsonOut = False,
-) -> None:
-    """GRPO on problems with gold answers (R1-Zero style), rewarded by the shared reward functions
-    (accuracy, format, ...), optionally with DAPO dynamic sampling. Resumes from the newest checkpoint."""
-    _train("grpo", ctx, data, recipe, output, overwrite, quiet, json_out)
+    assistant's reply only. Resumes from the newest checkpoint in OUTPUT when rerun with the same settings.""",
+)
+grpo_command = _command(
+    "grpo",
+    """GRPO on problems with gold answers or tests (R1-Zero style), rewarded by the shared reward functions
+    (accuracy, format, code, ...), optionally with DAPO dynamic sampling. Resumes from the newest checkpoint.""",
+)
 
 
 @train_app.command("settings")

@@ -28,6 +28,12 @@ from r1data.ops.rewards import get_reward
 
 GOLD_REWARDS_WITH_THINK = ("accuracy", "format", "cosine", "length")
 LENGTH_REWARDS = ("overlong", "cosine")
+# r1data's GRPO settings that TRL's GRPOConfig takes under the same name, unchanged.
+GRPO_SAME_NAME = (
+    "use_vllm", "num_generations", "max_completion_length", "temperature", "top_p", "beta", "epsilon",
+    "epsilon_high", "loss_type", "scale_rewards", "mask_truncated_completions", "num_iterations",
+    "steps_per_generation", "log_completions",
+)  # fmt: skip
 
 
 def num_processes() -> int:
@@ -303,25 +309,8 @@ def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manif
             vllm = {"vllm_mode": cfg.vllm_mode, "vllm_gpu_memory_utilization": cfg.vllm_gpu_memory_utilization}
             if cfg.vllm_server_base_url:
                 vllm["vllm_server_base_url"] = cfg.vllm_server_base_url
-        args = GRPOConfig(
-            **common,
-            **vllm,
-            use_vllm=cfg.use_vllm,
-            num_generations=cfg.num_generations,
-            max_completion_length=cfg.max_completion_length,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            beta=cfg.beta,
-            epsilon=cfg.epsilon,
-            epsilon_high=cfg.epsilon_high,
-            loss_type=cfg.loss_type,
-            scale_rewards=cfg.scale_rewards,
-            mask_truncated_completions=cfg.mask_truncated_completions,
-            num_iterations=cfg.num_iterations,
-            steps_per_generation=cfg.steps_per_generation,
-            reward_weights=weights,
-            log_completions=cfg.log_completions,
-        )
+        same = {name: getattr(cfg, name) for name in GRPO_SAME_NAME}
+        args = GRPOConfig(**common, **vllm, **same, reward_weights=weights)
         trainer = R1GRPOTrainer(
             model=model_path,
             reward_funcs=funcs,
