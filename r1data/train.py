@@ -377,6 +377,7 @@ def train(
     old = _check_out(out, config, overwrite)
     from r1data.engines import trl_trainer  # heavy: torch, transformers, trl
 
+    trl_trainer.check_device(cfg)
     num_processes = trl_trainer.num_processes()
     check_config(cfg, num_processes)
     out.mkdir(parents=True, exist_ok=True)

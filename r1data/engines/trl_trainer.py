@@ -36,6 +36,12 @@ GRPO_SAME_NAME = (
 )  # fmt: skip
 
 
+def check_device(cfg: Any) -> None:
+    """Settings this machine cannot run, before anything is written."""
+    if getattr(cfg, "use_vllm", False) and not torch.cuda.is_available():
+        raise ConfigError("use_vllm needs a GPU and this machine has none; set use_vllm: false")
+
+
 def num_processes() -> int:
     return PartialState().num_processes
 
@@ -85,8 +91,6 @@ def _report_to(cfg: Any) -> list[str]:
 
 def _common_args(cfg: Any, out: Path) -> dict:
     bf16 = cfg.bf16 if cfg.bf16 is not None else bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if getattr(cfg, "use_vllm", False) and not torch.cuda.is_available():
-        raise ConfigError("use_vllm needs a GPU and this machine has none; set use_vllm: false")
     return {
         "output_dir": str(out),
         "seed": cfg.seed,
