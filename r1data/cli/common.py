@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import json
 import os
 import sys
@@ -108,6 +109,38 @@ def summary(
 def progress(message: str, quiet: bool) -> contextlib.AbstractContextManager:
     """A spinner on stderr while a step runs (nothing with --quiet)."""
     return contextlib.nullcontext() if quiet else console.status(message, spinner="dots")
+
+
+_IO_OPTIONS = (  # (name, annotation, default): the input/output options every step command takes
+    ("overwrite", Overwrite, False),
+    ("problem_field", ProblemField, None),
+    ("answer_field", AnswerField, None),
+    ("solution_field", SolutionField, None),
+    ("id_field", IdField, None),
+    ("tests_field", TestsField, None),
+    ("on_error", OnErrorOpt, "fail"),
+    ("shard_rows", ShardRows, 100_000),
+)
+
+
+def with_io_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a step command the shared input/output options (--overwrite, --problem-field, ..., --shard-rows)
+    and pass them to it checked, as one `io: IOOptions` argument. Typer reads options from the signature,
+    so the wrapper's signature is the command's own, without `io`, plus these options before --quiet."""
+    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "io"]
+    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in _IO_OPTIONS]
+    at = next((i for i, p in enumerate(own) if p.name == "quiet"), len(own))
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    params[at:at] = added
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name, _, _ in _IO_OPTIONS}
+        return fn(**kwargs, io=io_options(**values))
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
 
 
 def io_options(

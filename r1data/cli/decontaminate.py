@@ -12,6 +12,7 @@ from r1data.steps import decontaminate_step
 
 
 @c.handle_errors
+@c.with_io_options
 def decontaminate_command(
     inputs: c.Inputs,
     output: c.Output,
@@ -32,14 +33,7 @@ def decontaminate_command(
             help="Also drop rows equal to a benchmark problem once digits are masked.",
         ),
     ] = DecontamParams.digits_exact,
-    overwrite: c.Overwrite = False,
-    problem_field: c.ProblemField = None,
-    answer_field: c.AnswerField = None,
-    solution_field: c.SolutionField = None,
-    id_field: c.IdField = None,
-    tests_field: c.TestsField = None,
-    on_error: c.OnErrorOpt = "fail",
-    shard_rows: c.ShardRows = 100_000,
+    io: c.IOOptions = None,  # the input/output options, added by with_io_options
     quiet: c.Quiet = False,
     json_out: c.JsonOut = False,
 ) -> None:
@@ -49,9 +43,6 @@ def decontaminate_command(
     shared n-gram (OUT/removed/), so every decision can be checked.
     """
     params = DecontamParams(ngram=ngram, min_overlap=min_overlap, digits_exact=digits_exact)
-    io = c.io_options(
-        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
-    )
     with c.progress("Decontaminating...", quiet):
         result = decontaminate_step(inputs, output, against, params, io)
     m = result.manifest | {"output": str(output)}

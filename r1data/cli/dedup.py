@@ -16,6 +16,7 @@ from r1data.steps import dedup_step
 
 
 @c.handle_errors
+@c.with_io_options
 def dedup_command(
     inputs: c.Inputs,
     output: c.Output,
@@ -39,14 +40,7 @@ def dedup_command(
     workers: Annotated[int | None, typer.Option(help="Threads of the signature kernel [default: CPU count].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the MinHash permutations.")] = DedupParams.seed,
     show_clusters: Annotated[int, typer.Option(help="Print N example near-duplicate clusters.")] = 0,
-    overwrite: c.Overwrite = False,
-    problem_field: c.ProblemField = None,
-    answer_field: c.AnswerField = None,
-    solution_field: c.SolutionField = None,
-    id_field: c.IdField = None,
-    tests_field: c.TestsField = None,
-    on_error: c.OnErrorOpt = "fail",
-    shard_rows: c.ShardRows = 100_000,
+    io: c.IOOptions = None,  # the input/output options, added by with_io_options
     quiet: c.Quiet = False,
     json_out: c.JsonOut = False,
 ) -> None:
@@ -66,9 +60,6 @@ def dedup_command(
         workers=workers or os.cpu_count() or 1,
         near=not exact_only,
         max_number_changes=None if max_number_changes < 0 else max_number_changes,
-    )
-    io = c.io_options(
-        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
     )
     with c.progress("Deduplicating...", quiet):
         result = dedup_step(inputs, output, params, io)

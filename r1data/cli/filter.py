@@ -12,6 +12,7 @@ from r1data.cli import common as c
 
 
 @c.handle_errors
+@c.with_io_options
 def filter_command(
     inputs: c.Inputs,
     output: c.Output,
@@ -48,14 +49,7 @@ def filter_command(
     retries: c.Retries = 4,
     restart: c.Restart = False,
     timeout: c.JudgeTimeout = 5.0,
-    overwrite: c.Overwrite = False,
-    problem_field: c.ProblemField = None,
-    answer_field: c.AnswerField = None,
-    solution_field: c.SolutionField = None,
-    id_field: c.IdField = None,
-    tests_field: c.TestsField = None,
-    on_error: c.OnErrorOpt = "fail",
-    shard_rows: c.ShardRows = 100_000,
+    io: c.IOOptions = None,  # the input/output options, added by with_io_options
     quiet: c.Quiet = False,
     json_out: c.JsonOut = False,
 ) -> None:
@@ -83,9 +77,6 @@ def filter_command(
     )  # fmt: skip
     options = c.engine_options(engine, tensor_parallel_size, gpu_memory_utilization, max_model_len, base_url,
                                api_key_env, concurrency, request_timeout, retries)  # fmt: skip
-    io = c.io_options(
-        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
-    )
     with c.progress("Sampling...", quiet):
         m = filter_step(inputs, output, cfg, engine, model, options, JudgeOptions(timeout=timeout), io, restart)
     if json_out:

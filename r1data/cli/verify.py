@@ -13,6 +13,7 @@ from r1data.steps import JudgeOptions, verify_step
 
 
 @c.handle_errors
+@c.with_io_options
 def verify_command(
     inputs: c.Inputs,
     output: c.Output,
@@ -39,14 +40,7 @@ def verify_command(
     timeout: Annotated[float, typer.Option(help="Seconds per verification before it is killed (timeout).")] = 5.0,
     workers: Annotated[int | None, typer.Option(help="Verification processes [default: CPU count + 1].")] = None,
     memory_mb: Annotated[int, typer.Option(help="Address-space limit per verification process (MiB).")] = 4096,
-    overwrite: c.Overwrite = False,
-    problem_field: c.ProblemField = None,
-    answer_field: c.AnswerField = None,
-    solution_field: c.SolutionField = None,
-    id_field: c.IdField = None,
-    tests_field: c.TestsField = None,
-    on_error: c.OnErrorOpt = "fail",
-    shard_rows: c.ShardRows = 100_000,
+    io: c.IOOptions = None,  # the input/output options, added by with_io_options
     quiet: c.Quiet = False,
     json_out: c.JsonOut = False,
 ) -> None:
@@ -59,9 +53,6 @@ def verify_command(
     """
     from r1data.ops.verify import parse_checks
 
-    io = c.io_options(
-        problem_field, answer_field, solution_field, id_field, on_error, overwrite, shard_rows, tests_field
-    )
     options = {"answer_tags": answer_tags, "language": language, "max_tokens": max_tokens, "cache_tokens": cache_tokens}
     judge = JudgeOptions(workers, timeout, memory_mb, think_prefilled)
     with c.progress("Verifying...", quiet):
