@@ -41,10 +41,10 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=200)
     args = ap.parse_args()
 
-    from r1data.codejudge import CodeJudge
     from r1data.demo import code_problems
+    from r1data.judge.code import CodeJudge
+    from r1data.judge.sandbox import isolation
     from r1data.ops.code import STDIO, extract_code, parse_tests
-    from r1data.sandbox import isolation
 
     rows = code_problems(args.problems, seed=7)
     suites = [parse_tests(r["tests"], r) for r in rows]

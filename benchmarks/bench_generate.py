@@ -30,9 +30,11 @@ def main() -> None:
     from corpus import DATA
 
     from r1data.engines import Request, Sampling, load_engine
-    from r1data.generate import RejectionConfig, rejection_sample_step, sample_seed
     from r1data.io import read_inputs
     from r1data.prompts import PromptTemplate
+    from r1data.steps import IOConfig, run_step
+    from r1data.steps.generation import sample_seed
+    from r1data.steps.rejection_sample import Config
 
     rows = read_inputs([DATA / "gsm8k_test.jsonl"]).records.head(args.problems)
     sampling = Sampling(temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, seed=0)
@@ -59,9 +61,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "problems.parquet"
         rows.write_parquet(src)
-        cfg = RejectionConfig(samples=args.samples, keep=1, sampling=sampling, prompt=prompt, chunk_rows=args.problems)
+        cfg = Config(samples=args.samples, keep=1, temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, seed=0,
+                     prompt="boxed", chunk_rows=args.problems, engine="vllm", model=args.model)  # fmt: skip
         t = time.perf_counter()
-        m = rejection_sample_step([src], Path(tmp) / "out", cfg, "vllm", args.model, engine=engine)
+        m = run_step("rejection-sample", [src], Path(tmp) / "out", cfg, IOConfig(), engine=engine).manifest
         ours = time.perf_counter() - t
     print(f"{len(requests)} prompts x {args.samples} samples, max {args.max_tokens} tokens; {tokens:,} tokens")
     print(f"bare vllm LLM.chat:        {bare:7.1f} s  ({tokens / bare:,.0f} tokens/s)")

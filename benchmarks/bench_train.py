@@ -29,7 +29,9 @@ def greedy_accuracy(model_dir: str, rows: list[dict], user_template: str) -> flo
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from r1data.ops.rewards import accuracy
+    from r1data.judge.rewards import get_reward
+
+    accuracy = get_reward("accuracy")
 
     tok = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(model_dir)
@@ -63,7 +65,8 @@ def main() -> None:
 
     from r1data.demo import arithmetic, write_arithmetic
     from r1data.models import resolve_model
-    from r1data.train import load_train_config, train
+    from r1data.steps import IOConfig, run_step
+    from r1data.train import load_train_config
 
     work = args.out or Path(tempfile.mkdtemp(prefix="bench-train-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -73,7 +76,7 @@ def main() -> None:
     before = greedy_accuracy(resolve_model(cfg.model), held_out, cfg.user_template) if held_out else None
 
     started = time.perf_counter()
-    manifest = train("grpo", [data], work / "run", cfg, overwrite=True, quiet=True)
+    manifest = run_step("train-grpo", [data], work / "run", cfg, IOConfig(overwrite=True)).manifest
     seconds = time.perf_counter() - started
     logs = [json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()]
     rewards = [h["rewards/accuracy/mean"] for h in logs if "rewards/accuracy/mean" in h]
@@ -93,7 +96,8 @@ def main() -> None:
 
 def dynamic_cost(steps: int, out: Path | None) -> None:
     from r1data.demo import write_arithmetic
-    from r1data.train import load_train_config, train
+    from r1data.steps import IOConfig, run_step
+    from r1data.train import load_train_config
 
     work = out or Path(tempfile.mkdtemp(prefix="bench-dapo-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -103,7 +107,7 @@ def dynamic_cost(steps: int, out: Path | None) -> None:
         cfg = load_train_config("grpo", RECIPE, overrides)
         run = work / ("dynamic" if dynamic else "plain")
         started = time.perf_counter()
-        train("grpo", [data], run, cfg, overwrite=True, quiet=True)
+        run_step("train-grpo", [data], run, cfg, IOConfig(overwrite=True))
         seconds = time.perf_counter() - started
         logs = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
         steps_logged = [h for h in logs if "rewards/accuracy/mean" in h]

@@ -20,9 +20,29 @@ from r1data.errors import ConfigError
 C = TypeVar("C")
 
 
+def setting(default: Any = dataclasses.MISSING, help: str = "", **meta: Any) -> Any:  # noqa: A002
+    """A config field with its help text (and, for the CLI, `flag`, `sep`, `resume_safe`, `cli`). A list or dict
+    default is copied per instance. No default: the setting is required."""
+    metadata = {"help": help, **meta}
+    if isinstance(default, (list, dict)):
+        value = default
+        return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
 def field_types(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def settings_of(cls: type) -> list[dataclasses.Field]:
+    """The settings of a config class, in declaration order (the CLI's options follow it)."""
+    return [f for f in dataclasses.fields(cls) if f.init]
+
+
+def resume_safe(cls: type) -> set[str]:
+    """Settings a resumed run may change (how it runs, not what it computes)."""
+    return {f.name for f in dataclasses.fields(cls) if f.metadata.get("resume_safe")}
 
 
 def _unknown(key: str, known: list[str], where: str) -> ConfigError:
@@ -166,8 +186,16 @@ def build(cls: type[C], *layers: tuple[dict[str, Any], str]) -> C:
             merged[key] = coerce(value, types_[key], key, where)
     try:
         return cls(**merged)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(exc)) from None
+
+
+def check(condition: bool, name: str, message: str) -> None:
+    """For `__post_init__`: a ConfigError naming the setting and the fix when condition is false."""
+    if not condition:
+        raise ConfigError(f"{name} (--{name.replace('_', '-')}): {message}")
 
 
 def load_recipe(

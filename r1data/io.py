@@ -18,6 +18,7 @@ import xxhash
 
 from r1data import schema
 from r1data.errors import EmptyInputError, InputError, R1DataError
+from r1data.manifest import MANIFEST, is_complete
 from r1data.ops.normalize import normalize_series
 
 OnError = Literal["fail", "skip"]
@@ -46,6 +47,17 @@ class ReadResult:
     sources: list[dict] = field(default_factory=list)
     fingerprint: str = ""
     normalized: pl.Series | None = None  # normalised problems, row-aligned with records (computed once)
+    repeated_ids: int = 0  # rows whose given id an earlier row already has (legal: rows are keyed by position)
+
+    @property
+    def warnings(self) -> list[str]:
+        out = []
+        if self.repeated_ids:
+            out.append(
+                f"{self.repeated_ids} rows repeat an id of an earlier row (e.g. ids 0..n in each merged file); "
+                "r1data keys rows by their position, and ids are kept as given"
+            )
+        return out
 
     @property
     def rows_in(self) -> int:
@@ -53,13 +65,12 @@ class ReadResult:
 
 
 def is_r1data_dir(path: Path) -> bool:
-    return (path / "manifest.json").is_file() and (path / "data").is_dir()
+    return (path / MANIFEST).is_file() and (path / "data").is_dir()
 
 
 def _dir_sources(path: Path) -> list[InputSource]:
     if is_r1data_dir(path):
-        manifest = json.loads((path / "manifest.json").read_text())
-        if not str(manifest.get("status", "")).startswith("complete"):
+        if not is_complete(path, allow_failures=True):
             raise InputError(f"{path}: this r1data output is incomplete (its step did not finish). Rerun that step.")
         return [InputSource(path, "r1data", path.name)]
     if (path / "dataset_dict.json").is_file():
@@ -244,8 +255,12 @@ def read_inputs(
     specs: list[str | Path],
     fields: schema.FieldMap | None = None,
     on_error: OnError = "fail",
+    limit: int | None = None,
 ) -> ReadResult:
-    """Read every input, map it onto the schema, assign ids, and set aside rows with no problem text."""
+    """Read every input, map it onto the schema, assign ids, and set aside rows with no problem text.
+
+    Every row gets `_row`, its position in the input (the key steps account and resume by). `limit` keeps only
+    the first rows (a trial run on a slice)."""
     fields = fields or schema.FieldMap()
     sources = resolve_inputs(specs)
     tables, bad, described = [], [], []
@@ -258,10 +273,16 @@ def read_inputs(
             continue
         tables.append(schema.to_records(df, fields, src.name, str(src.path)))
     records = pl.concat(tables, how="diagonal_relaxed") if tables else pl.DataFrame()
+    if limit is not None and records.height > limit:
+        records = records.head(limit)
     if records.height == 0 and not bad:
         raise EmptyInputError(f"{', '.join(str(s) for s in specs)}: no rows to work on (the input is empty)")
     normalized = None
+    repeated = 0
     if records.height:
+        records = records.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(schema.ROW))
+        given = records.get_column(schema.ID).drop_nulls()
+        repeated = given.len() - given.n_unique()
         normalized = normalize_series(records.get_column(schema.PROBLEM))
         records = schema.assign_ids(records, normalized)
         empty = normalized == ""
@@ -274,4 +295,4 @@ def read_inputs(
         if (bad or dropped.height)
         else pl.DataFrame()
     )
-    return ReadResult(records, quarantined, described, fingerprint(sources), normalized)
+    return ReadResult(records, quarantined, described, fingerprint(sources), normalized, repeated)

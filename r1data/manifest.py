@@ -1,13 +1,21 @@
-"""What each step records beside its shards, so every output says how it was made."""
+"""What each step records beside its shards, so every output says how it was made; and the one test of
+whether an output is complete."""
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 
 import r1data
+
+RUNNING = "running"
+COMPLETE = "complete"
+COMPLETE_WITH_FAILURES = "complete_with_failures"  # finished, but some rows failed (server errors): rerun retries
+MANIFEST = "manifest.json"
 
 # Packages whose versions change results; recorded when installed.
 TRACKED_PACKAGES = (
@@ -26,6 +34,7 @@ TRACKED_PACKAGES = (
     "trl",
     "peft",
     "accelerate",
+    "ray",
 )
 
 
@@ -49,8 +58,29 @@ def new_manifest(command: str, config: dict, inputs: list[dict], fingerprint: st
         "inputs": inputs,
         "input_fingerprint": fingerprint,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "status": "running",
+        "status": RUNNING,
     }
+
+
+def read_manifest(folder: str | Path) -> dict | None:
+    """The manifest of an output folder, or None when there is none or it cannot be read (a damaged file is
+    the same as no output: never trusted)."""
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_complete(folder: str | Path, allow_failures: bool = False) -> bool:
+    """Is this an output whose step finished? `complete_with_failures` counts only with allow_failures: its rows
+    are all accounted for and can be read, but `r1data run` reruns the step to retry the failed ones."""
+    m = read_manifest(folder)
+    if m is None:
+        return False
+    ok = {COMPLETE, COMPLETE_WITH_FAILURES} if allow_failures else {COMPLETE}
+    return m.get("status") in ok
 
 
 def dataset_card(manifest: dict) -> str:
@@ -58,6 +88,7 @@ def dataset_card(manifest: dict) -> str:
     drops = manifest.get("drops", {})
     drop_lines = "\n".join(f"| {reason} | {n} |" for reason, n in sorted(drops.items())) or "| (none) | 0 |"
     inputs = "\n".join(f"- `{i['path']}` ({i['format']}, {i.get('rows', '?')} rows)" for i in manifest["inputs"])
+    warnings = "".join(f"\n> {w}\n" for w in manifest.get("warnings", []))
     return f"""---
 configs:
 - config_name: default
@@ -69,7 +100,7 @@ Made by r1data {manifest["r1data_version"]} with `r1data {" ".join(manifest["arg
 
 Rows in: {manifest["rows_in"]} · rows out: {manifest["rows_out"]} · removed: {manifest["rows_removed"]} \
 · {manifest["seconds"]:.1f} s
-
+{warnings}
 | drop reason | rows |
 | --- | --- |
 {drop_lines}

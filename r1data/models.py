@@ -48,7 +48,9 @@ def convert_gguf(gguf: Path) -> Path:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as exc:
         raise MissingExtraError("transformers", "train", "converting a GGUF model") from exc
-    tmp = target.with_name(target.name + ".partial")
+    from r1data import publish
+
+    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")  # two processes may convert at once
     shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
@@ -58,7 +60,11 @@ def convert_gguf(gguf: Path) -> Path:
     model.hf_quantizer, model.is_quantized, model.quantization_method = None, False, None
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    tmp.rename(target)
+    publish.fsync_tree(tmp)
+    try:
+        tmp.rename(target)
+    except OSError:  # another process finished first: its copy is the same
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

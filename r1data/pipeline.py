@@ -7,26 +7,28 @@ A pipeline recipe:
     output: out/pipeline                                             # step i writes OUTPUT/NN-<step>
     steps:
       - dedup: {}
-      - decontaminate: {benchmark: [demo/raw/benchmark.jsonl]}
+      - decontaminate: {against: [demo/raw/benchmark.jsonl]}
       - filter: {pass_rate: "0.1:0.9", samples: 8}
       - rejection-sample: {samples: 4}
       - train: {task: sft, recipe: recipes/smollm2-135m/sft/cpu.yaml, max_steps: 20}
 
-Step options are the command's own options (`pass_rate` is `--pass-rate`); `train` takes `task`,
-`recipe` and any training setting. Every step runs as its own `r1data` process (so an engine's memory
-is returned between steps) and records its exact command in OUTPUT/pipeline.json. A rerun skips a
-step whose output is complete and whose command is unchanged; a step that stopped half-way resumes
-(filter and rejection-sample from their chunks, train from its newest checkpoint); once a step runs,
-every later step runs again from scratch, since its input changed.
+Step options are the step's settings by name (its Config's fields and the input/output settings, exactly the
+command's options: `pass_rate` is `--pass-rate`); `inputs: [...]` makes a step read other files instead of
+the step before; `train` takes `task`, `recipe` and any training setting. Every step's command line is built
+and checked before the first step starts. By default every step runs as its own `r1data` process (so an
+engine's memory is returned between steps); `in_process` runs them in this process and lets consecutive
+generation steps with the same engine settings share one loaded model (the demo does). Each step's command is
+recorded in OUTPUT/pipeline.json. A rerun skips a step whose output is complete and whose command is unchanged;
+a step that stopped half-way resumes (filter and rejection-sample from their chunks, train from its newest
+checkpoint); a step `complete_with_failures` runs again to retry its failed rows; once a step runs, every later
+step runs again (replacing its output once the new one is complete), since its input changed.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import os
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -34,11 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1data.config import read_yaml
+from r1data import publish
+from r1data.config import read_yaml, settings_of
 from r1data.errors import ConfigError, R1DataError
+from r1data.manifest import is_complete, read_manifest
 
-STEPS = ("dedup", "decontaminate", "filter", "rejection-sample", "verify", "train")
+STEP_NAMES = ("dedup", "decontaminate", "verify", "stats", "filter", "rejection-sample", "train")
 STATE_FILE = "pipeline.json"
+PIPELINE_KEYS = ("input", "output", "steps", "description")
 
 
 @dataclass
@@ -47,7 +52,16 @@ class Step:
     name: str
     options: dict[str, Any]
     out: Path
+    inputs: list[str] = field(default_factory=list)
     argv: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.index + 1:02d}-{self.name}"
+
+    @property
+    def registry_name(self) -> str:
+        return f"train-{self.options['task']}" if self.name == "train" else self.name
 
 
 @dataclass
@@ -64,63 +78,67 @@ def _flag(key: str) -> str:
 
 def _value(value: Any) -> str:
     if isinstance(value, (list, dict)):
-        return json.dumps(value)  # YAML flow syntax: read back by the train settings parser
+        return json.dumps(value)  # YAML flow syntax: read back by the settings parsers
     return str(value)
 
 
-def _option_names(command: str) -> dict[str, tuple[bool, str | None]]:
-    """The command's long options: name -> (is a true/false switch, its --no- form), from the CLI itself."""
-    import typer.main
+def _settings(name: str) -> dict[str, Any]:
+    """The settings a step takes: its Config's fields and the input/output settings."""
+    from r1data.steps.base import IOConfig, get_step
 
-    from r1data.cli import app
-
-    group = typer.main.get_command(app)
-    cmd = group.commands[command]  # type: ignore[attr-defined]
-    names: dict[str, tuple[bool, str | None]] = {}
-    for param in cmd.params:
-        negative = next((o for o in getattr(param, "secondary_opts", []) if o.startswith("--")), None)
-        for opt in getattr(param, "opts", []):
-            if opt.startswith("--"):
-                names[opt] = (bool(getattr(param, "is_flag", False)), negative)
-    return names
+    fields = {f.name: f for f in settings_of(get_step(name).config)}
+    return fields | {f.name: f for f in settings_of(IOConfig)}
 
 
-def _step_argv(step: Step, inputs: list[str]) -> list[str]:
+def _train_argv(step: Step, where: str) -> list[str]:
+    from r1data.config import parse_flags
+    from r1data.train import CONFIGS, load_train_config
+
     opts = dict(step.options)
+    task = opts.pop("task", None)
+    if task not in CONFIGS:
+        raise ConfigError(f"{where}: set task: sft or task: grpo")
+    recipe = opts.pop("recipe", None)
+    argv = ["train", task, *(a for i in step.inputs for a in ("--data", i)), "-o", str(step.out)]
+    if recipe is not None:
+        argv += ["--recipe", str(recipe)]
+    flags = []
+    for key, value in opts.items():
+        flags += [_flag(key), _value(value)]
+    load_train_config(task, recipe, parse_flags(flags, CONFIGS[task], where=where))  # checked now, not later
+    return argv + flags
+
+
+def _step_argv(step: Step) -> list[str]:
+    """The step's command line, each option checked against the step's settings."""
+    from r1data.cli.common import build_config
+    from r1data.steps.base import IOConfig, get_step
+
     where = f"step {step.index + 1} ({step.name})"
     if step.name == "train":
-        from r1data.config import parse_flags
-        from r1data.train import CONFIGS, load_train_config
-
-        task = opts.pop("task", None)
-        if task not in CONFIGS:
-            raise ConfigError(f"{where}: set task: sft or task: grpo")
-        recipe = opts.pop("recipe", None)
-        argv = ["train", task, *(a for i in inputs for a in ("--data", i)), "-o", str(step.out)]
-        if recipe is not None:
-            argv += ["--recipe", str(recipe)]
-        flags = []
-        for key, value in opts.items():
-            flags += [_flag(key), _value(value)]
-        load_train_config(task, recipe, parse_flags(flags, CONFIGS[task], where=where))  # checked now, not later
-        return argv + flags
-    known = _option_names(step.name)
-    argv = [step.name, *inputs, "-o", str(step.out)]
-    for key, value in opts.items():
+        return _train_argv(step, where)
+    known = _settings(step.name)
+    for key in step.options:
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where}: '{key}' is not a setting of r1data {step.name}.{hint}")
+    cfg_names = {f.name for f in settings_of(get_step(step.name).config)}
+    try:  # the values are checked now, not when the step's turn comes
+        build_config(get_step(step.name).config, {k: v for k, v in step.options.items() if k in cfg_names}, where)
+        build_config(IOConfig, {k: v for k, v in step.options.items() if k not in cfg_names}, where)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    argv = [step.name, *step.inputs, "-o", str(step.out)]
+    for key, value in step.options.items():
         flag = _flag(key)
-        if flag not in known or flag in ("--output", "--help"):
-            close = difflib.get_close_matches(flag, list(known), n=1)
-            hint = f" Did you mean '{close[0][2:].replace('-', '_')}'?" if close else ""
-            raise ConfigError(f"{where}: '{key}' is not an option of r1data {step.name}.{hint}")
-        is_switch, negative = known[flag]
-        if is_switch:
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}: '{key}' is a switch; write true or false")
-            if value or negative:
-                argv.append(flag if value else negative)
+        if isinstance(value, bool):
+            argv.append(flag if value else f"--no-{flag[2:]}")
         elif isinstance(value, list):
             for v in value:
                 argv += [flag, str(v)]
+        elif value is None:
+            continue  # every optional setting defaults to none
         else:
             argv += [flag, _value(value)]
     return argv
@@ -130,7 +148,7 @@ def load_pipeline(recipe: str | Path, inputs: list[str] | None = None, output: s
     """Read and check a pipeline recipe: every step's command line is built and checked before any runs."""
     recipe = Path(recipe)
     data = read_yaml(recipe)
-    unknown = set(data) - {"input", "output", "steps", "description"}
+    unknown = set(data) - set(PIPELINE_KEYS)
     if unknown:
         raise ConfigError(f"{recipe}: unknown keys {sorted(unknown)}; a pipeline has input, output and steps")
     given = inputs or data.get("input")
@@ -148,8 +166,8 @@ def load_pipeline(recipe: str | Path, inputs: list[str] | None = None, output: s
         if not isinstance(entry, dict) or len(entry) != 1:
             raise ConfigError(f"{recipe}: step {i + 1} must be one mapping such as `- dedup: {{}}`")
         ((name, options),) = entry.items()
-        if name not in STEPS:
-            raise ConfigError(f"{recipe}: step {i + 1} '{name}' is not a step; choose from {', '.join(STEPS)}")
+        if name not in STEP_NAMES:
+            raise ConfigError(f"{recipe}: step {i + 1} '{name}' is not a step; choose from {', '.join(STEP_NAMES)}")
         if options is not None and not isinstance(options, dict):
             raise ConfigError(f"{recipe}: step {i + 1} ({name}): options must be a mapping")
         steps.append(Step(i, name, dict(options or {}), out / f"{i + 1:02d}-{name}"))
@@ -157,7 +175,9 @@ def load_pipeline(recipe: str | Path, inputs: list[str] | None = None, output: s
         raise ConfigError(f"{recipe}: train must be the last step")
     previous = given
     for s in steps:
-        s.argv = _step_argv(s, previous)
+        own = s.options.pop("inputs", None)
+        s.inputs = [str(p) for p in own] if own else previous
+        s.argv = _step_argv(s)
         previous = [str(s.out)]
     return Pipeline(recipe, given, out, steps)
 
@@ -173,55 +193,153 @@ def _run_streaming(cmd: list[str]) -> tuple[int, list[str]]:
     return proc.returncode, tail
 
 
-def _complete(out: Path) -> bool:
-    manifest = out / "manifest.json"
-    if not manifest.is_file():
-        return False
+def _same_input(step: Step, pipe: Pipeline) -> bool:
+    """Inputs from outside the pipeline (the first step's, or a step's own `inputs`) are unchanged since the step's
+    output was made (the fingerprint its manifest recorded); inputs from earlier steps are covered by their reruns."""
+    from r1data.io import fingerprint, resolve_inputs
+
+    inside = {str(s.out) for s in pipe.steps}
+    if all(i in inside for i in step.inputs):
+        return True
+    manifest = read_manifest(step.out) or {}
     try:
-        return str(json.loads(manifest.read_text()).get("status", "")).startswith("complete")
-    except json.JSONDecodeError:
+        return manifest.get("input_fingerprint") == fingerprint(resolve_inputs(step.inputs))
+    except R1DataError:
         return False
 
 
-def run_pipeline(pipe: Pipeline, echo: Any = print) -> list[dict]:
-    """Run the steps in order; returns what happened to each (ran / skipped, seconds)."""
-    pipe.output.mkdir(parents=True, exist_ok=True)
+class LazyEngine:
+    """An engine loaded on its first request, so a step that needs none (stored generations) loads none."""
+
+    def __init__(self, cfg: Any) -> None:
+        self.cfg = cfg
+        self.engine: Any = None
+
+    @property
+    def model(self) -> str | None:
+        return getattr(self.engine, "model", None)
+
+    def generate(self, requests: list, sampling: Any) -> list:
+        if self.engine is None:
+            self.engine = self.cfg.load_engine()
+        return self.engine.generate(requests, sampling)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+            self.engine = None
+
+
+def _engine_key(step: Step) -> tuple | None:
+    """The engine settings of a generation step (steps with equal keys share one loaded model)."""
+    if step.name not in ("filter", "rejection-sample"):
+        return None
+    from r1data.cli.common import build_config
+    from r1data.steps.base import get_step
+
+    definition = get_step(step.name)
+    names = {f.name for f in settings_of(definition.config)}
+    return build_config(definition.config, {k: v for k, v in step.options.items() if k in names}, step.key).engine_key()
+
+
+def _refresh_flags(step: Step) -> list[str]:
+    """What makes a step replace its earlier output (its input, or its own command, changed)."""
+    if step.name in ("filter", "rejection-sample"):
+        return ["--restart"]
+    return ["--overwrite"]
+
+
+def _run_in_process(step: Step, refresh: bool, engines: dict) -> None:
+    from r1data.cli.common import build_config
+    from r1data.steps.base import IOConfig, get_step, run_step
+    from r1data.train import CONFIGS, load_train_config
+
+    if step.name == "train":
+        from r1data.config import parse_flags
+
+        opts = dict(step.options)
+        task, recipe = opts.pop("task"), opts.pop("recipe", None)
+        flags = [a for k, v in opts.items() for a in (_flag(k), _value(v))]
+        cfg = load_train_config(task, recipe, parse_flags(flags, CONFIGS[task], where=step.key))
+        run_step(step.registry_name, step.inputs, step.out, cfg, IOConfig(overwrite=refresh))
+        return
+    definition = get_step(step.name)
+    cfg_names = {f.name for f in settings_of(definition.config)}
+    options = dict(step.options)
+    if refresh:
+        options["restart" if step.name in ("filter", "rejection-sample") else "overwrite"] = True
+    cfg = build_config(definition.config, {k: v for k, v in options.items() if k in cfg_names}, step.key)
+    io = build_config(IOConfig, {k: v for k, v in options.items() if k not in cfg_names}, step.key)
+    engine = None
+    if hasattr(cfg, "engine_key"):
+        engine = engines.setdefault(cfg.engine_key(), LazyEngine(cfg))
+    run_step(step.name, step.inputs, step.out, cfg, io, engine=engine)
+
+
+def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on_step: Any = None) -> list[dict]:
+    """Run the steps in order; returns what happened to each (ran / resumed / skipped, seconds). `on_step(step,
+    manifest)` is called after each step that ran."""
+    publish.mkdir(pipe.output)
     state_path = pipe.output / STATE_FILE
-    state = json.loads(state_path.read_text()) if state_path.is_file() else {"steps": {}}
+    try:
+        state = json.loads(state_path.read_text()) if state_path.is_file() else {"steps": {}}
+    except ValueError:
+        state = {"steps": {}}  # a damaged record: every step is checked against its output again
     report, upstream_ran = [], False
+    engines: dict = {}
 
     def save() -> None:
-        tmp = state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, state_path)
+        publish.write_json(state_path, state)
 
-    for step in pipe.steps:
-        key = f"{step.index + 1:02d}-{step.name}"
-        record = state["steps"].get(key)
-        same = record is not None and record.get("argv") == step.argv
-        if same and not upstream_ran and _complete(step.out):
-            echo(f"[{key}] complete with the same command: skipped")
-            report.append({"step": key, "action": "skipped", "seconds": 0.0})
-            continue
-        if step.out.exists() and (not same or upstream_ran):
-            shutil.rmtree(step.out)  # another command, or its input changed: its old output is stale
-        action = "resumed" if step.out.exists() else "ran"
-        state["steps"][key] = {"argv": step.argv, "status": "running"}
-        save()
-        echo(f"[{key}] r1data {shlex.join(step.argv)}")
-        started = time.perf_counter()
-        code, tail = _run_streaming([sys.executable, "-m", "r1data", *step.argv])
-        seconds = round(time.perf_counter() - started, 1)
-        if code != 0:
-            state["steps"][key]["status"] = f"failed (exit {code})"
+    try:
+        for i, step in enumerate(pipe.steps):
+            if in_process:  # a model nobody after this step uses is given back now, not at the end
+                needed = {_engine_key(s) for s in pipe.steps[i:]}
+                for key in [k for k in engines if k not in needed]:
+                    engines.pop(key).close()
+            record = state["steps"].get(step.key)
+            same = record is not None and record.get("argv") == step.argv
+            if same and not upstream_ran and is_complete(step.out) and _same_input(step, pipe):
+                echo(f"[{step.key}] complete with the same command: skipped")
+                report.append({"step": step.key, "action": "skipped", "seconds": 0.0})
+                continue
+            work = publish.work_dir(step.out)
+            earlier = work.exists() or step.out.exists()
+            refresh = (not same or upstream_ran) and earlier
+            action = "resumed" if (earlier and not refresh) else "ran"
+            argv = step.argv + (_refresh_flags(step) if refresh else [])
+            state["steps"][step.key] = {"argv": step.argv, "status": "running"}
             save()
-            said = next((ln for ln in reversed(tail) if ln.startswith("Error:")), tail[-1] if tail else "")
-            raise R1DataError(
-                f"step {key} failed (exit {code}): {said.removeprefix('Error:').strip() or 'see above'} "
-                "Fix the cause and run the same `r1data run` again: finished steps are skipped and this one resumes."
-            )
-        state["steps"][key] = {"argv": step.argv, "status": "complete", "seconds": seconds}
-        save()
-        report.append({"step": key, "action": action, "seconds": seconds})
-        upstream_ran = True
+            echo(f"[{step.key}] r1data {shlex.join(argv)}")
+            started = time.perf_counter()
+            if in_process:
+                try:
+                    _run_in_process(step, refresh, engines)
+                except R1DataError as exc:
+                    state["steps"][step.key]["status"] = "failed"
+                    save()
+                    raise R1DataError(f"step {step.key} failed: {exc} Fix the cause and run the pipeline again: "
+                                      "finished steps are skipped and this one resumes.") from None  # fmt: skip
+            else:
+                code, tail = _run_streaming([sys.executable, "-m", "r1data", *argv])
+                if code != 0:
+                    state["steps"][step.key]["status"] = f"failed (exit {code})"
+                    save()
+                    said = next((ln for ln in reversed(tail) if ln.startswith("Error:")), tail[-1] if tail else "")
+                    raise R1DataError(
+                        f"step {step.key} failed (exit {code}): {said.removeprefix('Error:').strip() or 'see above'} "
+                        "Fix the cause and run the same `r1data run` again: finished steps are skipped and this one "
+                        "resumes."
+                    )
+            seconds = round(time.perf_counter() - started, 1)
+            status = "complete" if is_complete(step.out) else "complete_with_failures"
+            state["steps"][step.key] = {"argv": step.argv, "status": status, "seconds": seconds}
+            save()
+            report.append({"step": step.key, "action": action, "seconds": seconds})
+            upstream_ran = True
+            if on_step is not None:
+                on_step(step, read_manifest(step.out) or {})
+    finally:
+        for engine in engines.values():
+            engine.close()
     return report

@@ -26,14 +26,22 @@ CORE_COLUMNS = (ID, PROBLEM, ANSWER, SOLUTION, SOURCE)
 # Audit columns that steps add to rows they drop.
 DROP_REASON = "drop_reason"
 DUPLICATE_OF = "duplicate_of"
+# A row's position in the input (inputs in the order given, rows in file order): the key every step accounts
+# and resumes by, since ids may repeat across inputs. Internal: never written to the published shards.
+ROW = "_row"
 
 # Where common datasets keep each field, in order of preference.
 PROBLEM_CANDIDATES = ("problem", "question", "prompt", "query", "instruction", "question_content", "description")
 ANSWER_CANDIDATES = ("answer", "final_answer", "gold", "ground_truth", "expected_answer")
-SOLUTION_CANDIDATES = ("solution", "reasoning", "rationale", "response")
+SOLUTION_CANDIDATES = ("solution", "reasoning", "rationale")
 ID_CANDIDATES = ("id", "unique_id", "uid", "problem_id", "idx", "task_id", "question_id")
 TESTS = "tests"  # a code problem's test cases (any layout r1data.ops.code reads), as JSON text
 TESTS_CANDIDATES = ("tests", "test_cases", "input_output", "verification_info", "test_list", "public_tests", "test")
+# Completions to judge (verify) and traces to measure (stats: a worked solution when there is nothing else).
+COMPLETION_CANDIDATES = ("generations", "completions", "completion", "response", "output", "generation")
+TEXT_CANDIDATES = (*COMPLETION_CANDIDATES, SOLUTION)
+# Row fields a code problem's tests may need (HumanEval's entry_point, APPS' fn_name, MBPP's setup code).
+TEST_EXTRA_FIELDS = ("fn_name", "entry_point", "test_setup_code")
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class FieldMap:
     solution: str | None = None
     id: str | None = None
     tests: str | None = None
+    reserved: tuple[str, ...] = ()  # columns a step reads itself (verify's --completion-field): never remapped
 
 
 def _is_gsm8k_answer(df: pl.DataFrame, col: str) -> bool:
@@ -63,6 +72,23 @@ def _pick(df: pl.DataFrame, given: str | None, candidates: tuple[str, ...], fiel
     return next((c for c in candidates if c in df.columns), None)
 
 
+def find_column(
+    df: pl.DataFrame, given: str | None, candidates: tuple[str, ...], option: str, where: str, what: str = "completion"
+) -> str:
+    """The column a step reads: the one named by `option` (checked), else the first candidate present."""
+    if given is not None:
+        if given not in df.columns:
+            raise SchemaError(f"{where}: {option} '{given}' is not a column. Columns present: {', '.join(df.columns)}")
+        return given
+    found = next((c for c in candidates if c in df.columns), None)
+    if found is None:
+        raise SchemaError(
+            f"{where}: no {what} column ({', '.join(candidates)}). Columns present: "
+            f"{', '.join(df.columns)}. Name it with {option} COLUMN."
+        )
+    return found
+
+
 def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> pl.DataFrame:
     """Map an input table onto the schema: `id`, `problem`, `answer`, `solution`, `source` first.
 
@@ -70,6 +96,9 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
     ending in `#### N`; the worked text becomes `solution`), MATH-500 and NuminaMath/OpenR1
     (`problem`, `solution`, `answer`). Mapped columns take the schema's name; others stay as they are.
     """
+    reserved = [c for c in fields.reserved if c in df.columns]
+    if reserved:  # a column the step reads itself survives as it is, even when it also feeds a schema field
+        df = df.with_columns(pl.col(c).alias(f"\x00{c}") for c in reserved)
     problem_col = _pick(df, fields.problem, PROBLEM_CANDIDATES, "problem", where)
     if problem_col is None:
         raise SchemaError(
@@ -114,6 +143,8 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
         out = out.with_columns(pl.col(SOURCE).cast(pl.String).fill_null(source))
     else:
         out = out.with_columns(pl.lit(source, dtype=pl.String).alias(SOURCE))
+    for c in reserved:
+        out = out.drop(f"\x00{c}") if c in out.columns else out.rename({f"\x00{c}": c})
     others = [c for c in out.columns if c not in CORE_COLUMNS]
     return out.select([*CORE_COLUMNS, *others])
 

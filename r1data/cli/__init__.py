@@ -52,4 +52,7 @@ app.command("run")(run_command)
 
 
 def main() -> None:
+    from r1data.cli.common import install_signal_handlers
+
+    install_signal_handlers()
     app()

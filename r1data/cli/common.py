@@ -1,13 +1,17 @@
-"""What every command shares: the stderr console, common options, error handling, summaries."""
+"""What every command shares: the stderr console, error handling, signals, summaries, and the one factory that
+turns a step's Config (plus `IOConfig`) into a command's options, so options and settings cannot drift apart."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import json
 import os
+import signal
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,51 +20,62 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from r1data import schema
-from r1data.errors import R1DataError
-from r1data.steps import IOOptions
+from r1data.config import _parts, build, settings_of
+from r1data.errors import R1DataError, Terminated, os_error
 
 console = Console(stderr=True, highlight=False)
 
-# Options every step takes. Annotated aliases keep them identical across commands.
-Inputs = Annotated[
-    list[str],
-    typer.Argument(
-        help="Input files, globs or directories (JSONL, JSON, CSV, Parquet, "
-        "a datasets save_to_disk folder, or an r1data output folder)."
-    ),
-]
-Output = Annotated[
-    Path, typer.Option("--output", "-o", help="Output directory (data/, removed/, manifest.json, README.md).")
-]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]
 Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Replace OUT if it exists (only once the new output is complete).")
 ]
-ProblemField = Annotated[str | None, typer.Option(help="Input column holding the problem text [default: recognised].")]
-AnswerField = Annotated[
-    str | None, typer.Option(help="Input column holding the gold final answer [default: recognised].")
-]
-SolutionField = Annotated[
-    str | None, typer.Option(help="Input column holding a worked solution [default: recognised].")
-]
-TestsField = Annotated[
-    str | None,
-    typer.Option(
-        help="Input column holding a code problem's tests (stdin/stdout pairs, asserts, ...) "
-        "[default: recognised: tests, test_cases, input_output, verification_info, test_list, ...]."
-    ),
-]
-IdField = Annotated[str | None, typer.Option(help="Input column holding a row id [default: recognised, else a hash].")]
-OnErrorOpt = Annotated[
-    str, typer.Option("--on-error", help="fail: stop at the first unreadable line; skip: quarantine it in removed/.")
-]
-ShardRows = Annotated[int, typer.Option(help="Rows per Parquet shard.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]
+DISPLAY = (("quiet", Quiet, False), ("json_out", JsonOut, False))  # options of every step command
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of pid (Linux /proc), deepest last."""
+    kids: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_children() -> None:
+    """Stop every process this one started (judge workers, engine processes, sandboxed programs)."""
+    for pid in _children(os.getpid()):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM is handled like Ctrl-C: every `finally` runs (staging removed, pools and engines stopped)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn an R1DataError into one line on stderr and exit 1 (R1DATA_DEBUG=1 shows the traceback)."""
+    """An R1DataError or OSError becomes one line on stderr and exit 1 (R1DATA_DEBUG=1 shows the traceback);
+    Ctrl-C exits 130 and SIGTERM 143, each after cleaning up."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -71,22 +86,27 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             console.print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
             raise typer.Exit(1) from None
+        except OSError as exc:
+            if os.environ.get("R1DATA_DEBUG"):
+                raise
+            console.print(f"[bold red]Error:[/] {os_error(exc, action='working')}", markup=True, soft_wrap=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            console.print("[bold red]Interrupted.[/] Nothing was published; earlier outputs are untouched.")
+            kill_children()
+            console.print("[bold red]Interrupted.[/] Nothing was published; earlier outputs are untouched. "
+                          "Rerun the same command to continue.")  # fmt: skip
             raise typer.Exit(130) from None
+        except Terminated:
+            kill_children()
+            console.print("[bold red]Terminated (SIGTERM).[/] Nothing was published; earlier outputs are untouched. "
+                          "Rerun the same command to continue.")  # fmt: skip
+            raise typer.Exit(143) from None
 
     return wrapper
 
 
-def check_on_error(value: str) -> str:
-    if value not in ("fail", "skip"):
-        raise R1DataError(f"--on-error must be 'fail' or 'skip' (got '{value}')")
-    return value
-
-
-def summary(
-    manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False, as_json: bool = False
-) -> None:
+def summary(manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False,
+            as_json: bool = False) -> None:  # fmt: skip
     """Counts on stderr (a rich table); the whole manifest on stdout with --json."""
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
@@ -98,12 +118,15 @@ def summary(
     table.add_row("rows in", f"{manifest['rows_in']:,}")
     for label, value in extra:
         table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
-    for reason, n in sorted(manifest["drops"].items()):
+    for reason, n in sorted(manifest.get("drops", {}).items()):
         table.add_row(f"removed: {reason}", f"{n:,}")
     table.add_row("kept", f"[green]{manifest['rows_out']:,}[/]")
     table.add_row("seconds", f"{manifest['seconds']:.2f}")
     console.print(table)
-    console.print(f"Wrote {manifest.get('output', '')}  (audit of every removed row in removed/)")
+    for warning in manifest.get("warnings", []):
+        console.print(f"[yellow]Warning:[/] {warning}", soft_wrap=True)
+    if manifest.get("output"):
+        console.print(f"Wrote {manifest['output']}  (audit of every removed row in removed/)")
 
 
 def progress(message: str, quiet: bool) -> contextlib.AbstractContextManager:
@@ -111,92 +134,116 @@ def progress(message: str, quiet: bool) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext() if quiet else console.status(message, spinner="dots")
 
 
-_IO_OPTIONS = (  # (name, annotation, default): the input/output options every step command takes
-    ("overwrite", Overwrite, False),
-    ("problem_field", ProblemField, None),
-    ("answer_field", AnswerField, None),
-    ("solution_field", SolutionField, None),
-    ("id_field", IdField, None),
-    ("tests_field", TestsField, None),
-    ("on_error", OnErrorOpt, "fail"),
-    ("shard_rows", ShardRows, 100_000),
-)
+# ---------------------------------------------------------------------------------------------------------------
+# Commands from configs
 
 
-def with_io_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a step command the shared input/output options (--overwrite, --problem-field, ..., --shard-rows)
-    and pass them to it checked, as one `io: IOOptions` argument. Typer reads options from the signature,
-    so the wrapper's signature is the command's own, without `io`, plus these options before --quiet."""
-    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "io"]
-    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for n, a, d in _IO_OPTIONS]
-    at = next((i for i, p in enumerate(own) if p.name == "quiet"), len(own))
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
-    params[at:at] = added
-
-    @functools.wraps(fn)
-    def wrapper(**kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name, _, _ in _IO_OPTIONS}
-        return fn(**kwargs, io=io_options(**values))
-
-    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in params}
-    return wrapper
-
-
-def io_options(
-    problem_field: str | None,
-    answer_field: str | None,
-    solution_field: str | None,
-    id_field: str | None,
-    on_error: str,
-    overwrite: bool,
-    shard_rows: int,
-    tests_field: str | None = None,
-) -> IOOptions:
-    """The shared input/output options of every step command, checked."""
-    fields = schema.FieldMap(problem_field, answer_field, solution_field, id_field, tests_field)
-    return IOOptions(fields, check_on_error(on_error), overwrite, shard_rows)
+def option_for(f: dataclasses.Field, tp: Any) -> tuple[Any, Any]:
+    """(Annotated type, default) of the option that sets field f. Lists repeat (or take commas, with `sep`);
+    mappings are YAML text; true/false settings get --x/--no-x."""
+    base, optional = _parts(tp)
+    flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+    helptext = f.metadata.get("help", "")
+    default: Any = inspect.Parameter.empty
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        default = f.default_factory()  # type: ignore[misc]
+    origin = typing.get_origin(base)
+    if base is bool:
+        return Annotated[bool, typer.Option(f"{flag}/--no-{flag[2:]}", help=helptext)], default
+    if origin is list:
+        return Annotated[list[str] | None if optional else list[str], typer.Option(flag, help=helptext)], default
+    if origin is dict or base is dict:
+        text_default = default if default is inspect.Parameter.empty else (json.dumps(default) if default else None)
+        return Annotated[str | None, typer.Option(flag, help=helptext + " (YAML mapping)")], text_default
+    kind = base if base in (int, float, str) else str
+    return Annotated[kind | None if optional else kind, typer.Option(flag, help=helptext)], default
 
 
-# Options of the generation steps (filter, rejection-sample).
-Model = Annotated[str | None, typer.Option(
-    help="Local model folder or .gguf file (openai: the served model's name) [default: built-in SmolLM2-135M]."
-)]  # fmt: skip
-EngineOpt = Annotated[str | None, typer.Option("--engine", help="vllm, openai or transformers [default: vllm].")]
-Prompt = Annotated[str, typer.Option(help="Built-in prompt: boxed, r1-zero or code.")]
-System = Annotated[str | None, typer.Option(help="System message (replaces the built-in prompt's).")]
-UserTemplate = Annotated[str | None, typer.Option(help="User message with {problem}.")]
-Temperature = Annotated[float, typer.Option()]
-TopP = Annotated[float, typer.Option()]
-MaxTokens = Annotated[int, typer.Option(help="Tokens per sample.")]
-Seed = Annotated[int, typer.Option()]
-ChunkRows = Annotated[int, typer.Option(help="Problems per persisted chunk (the unit of resume).")]
-TensorParallel = Annotated[int, typer.Option(help="vllm: GPUs per model.")]
-GpuMemory = Annotated[float | None, typer.Option(help="vllm: memory share (on CPU: of RAM) [default: 0.9, CPU 0.2].")]
-MaxModelLen = Annotated[int | None, typer.Option(help="vllm: context length.")]
-BaseUrl = Annotated[str | None, typer.Option(help="openai: e.g. http://127.0.0.1:8000/v1.")]
-ApiKeyEnv = Annotated[str, typer.Option(help="openai: variable holding the API key.")]
-Concurrency = Annotated[int, typer.Option(help="openai: requests in flight.")]
-RequestTimeout = Annotated[float, typer.Option(help="openai: seconds per request.")]
-Retries = Annotated[int, typer.Option(help="openai: retries on 429/5xx/connection errors.")]
-Restart = Annotated[bool, typer.Option("--restart", help="Discard a run of another configuration in OUT.")]
-JudgeTimeout = Annotated[float, typer.Option("--timeout", help="Judge: seconds per verification.")]
+def _cli_values(cls: type, values: dict) -> dict:
+    """Values from the command line as a config takes them (lists split at their separator)."""
+    out = {}
+    for f in settings_of(cls):
+        if f.name not in values:
+            continue
+        value = values[f.name]
+        sep = f.metadata.get("sep")
+        if sep and isinstance(value, list):
+            value = [part.strip() for item in value for part in str(item).split(sep) if part.strip()]
+        out[f.name] = value
+    return out
 
 
-def engine_options(
-    engine: str | None,
-    tensor_parallel_size: int,
-    gpu_memory_utilization: float | None,
-    max_model_len: int | None,
-    base_url: str | None,
-    api_key_env: str,
-    concurrency: int,
-    request_timeout: float,
-    retries: int,
-) -> dict:
-    """The options of the chosen engine only, so the configuration (and its resume check) holds no noise."""
-    if engine == "openai":
-        return {"base_url": base_url, "api_key_env": api_key_env, "concurrency": concurrency,
-                "request_timeout": request_timeout, "retries": retries}  # fmt: skip
-    return {"tensor_parallel_size": tensor_parallel_size, "gpu_memory_utilization": gpu_memory_utilization,
-            "max_model_len": max_model_len}  # fmt: skip
+def build_config(cls: type, values: dict, where: str = "command line") -> Any:
+    return build(cls, (_cli_values(cls, values), where))
+
+
+def step_command(
+    name: str,
+    summarize: Callable[[Any, Any, dict], None],
+    display: tuple = (),
+    inputs_help: str = "Input files, globs or directories (JSONL, JSON, CSV, Parquet, a datasets save_to_disk "
+    "folder, or an r1data output folder).",
+    output_required: bool = True,
+) -> Callable[..., Any]:
+    """The command of a registered step: INPUTS, -o OUT, one option per Config field, then the IOConfig options,
+    then display options (`display`: (name, Annotated type, default) of this command's own, plus --quiet and
+    --json). It builds the configs (a bad value is one line naming the setting), runs the step and hands the
+    result to `summarize(result, cfg, display_values)`."""
+    from r1data.steps.base import IOConfig, get_step, run_step
+
+    step = get_step(name)
+    hints_cfg = typing.get_type_hints(step.config)
+    hints_io = typing.get_type_hints(IOConfig)
+    kw = inspect.Parameter.KEYWORD_ONLY
+    out_help = "Output directory (data/, removed/, manifest.json, README.md)."
+    params = [
+        inspect.Parameter("inputs", kw, annotation=Annotated[list[str], typer.Argument(help=inputs_help)]),
+        inspect.Parameter(
+            "output", kw,
+            annotation=Annotated[Path | None if not output_required else Path,
+                                 typer.Option("--output", "-o", help=out_help)],
+            default=inspect.Parameter.empty if output_required else None,
+        ),
+    ]  # fmt: skip
+    cfg_names = [f.name for f in settings_of(step.config)]
+    io_names = [f.name for f in settings_of(IOConfig)]
+    for cls, hints in ((step.config, hints_cfg), (IOConfig, hints_io)):
+        for f in settings_of(cls):
+            annotation, default = option_for(f, hints[f.name])
+            params.append(inspect.Parameter(f.name, kw, annotation=annotation, default=default))
+    shown = [*display, *DISPLAY]
+    for opt, annotation, default in shown:
+        params.append(inspect.Parameter(opt, kw, annotation=annotation, default=default))
+    # Required options first (Python's signature rules), the order of the rest kept.
+    params = [p for p in params if p.default is inspect.Parameter.empty] + [
+        p for p in params if p.default is not inspect.Parameter.empty
+    ]
+
+    def command(**kwargs: Any) -> None:
+        io = build_config(IOConfig, {k: kwargs[k] for k in io_names})
+        cfg_values = {k: kwargs[k] for k in cfg_names}
+        for f in settings_of(step.config):
+            if f.name in cfg_values and isinstance(cfg_values[f.name], str) and _parts(hints_cfg[f.name])[0] is dict:
+                import yaml
+
+                cfg_values[f.name] = yaml.safe_load(cfg_values[f.name])
+        cfg = build_config(step.config, cfg_values)
+        shown_values = {opt: kwargs[opt] for opt, _, _ in shown}
+        with progress(f"r1data {name}...", shown_values.get("quiet", False)):
+            result = run_step(name, kwargs["inputs"], kwargs["output"], cfg, io)
+        if result.out is not None:
+            result.manifest["output"] = str(result.out)
+        summarize(result, cfg, shown_values)
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = step.help
+    command.__name__ = f"{name.replace('-', '_')}_command"
+    return handle_errors(command)
+
+
+def option_names(fn: Callable[..., Any]) -> list[str]:
+    """The parameter names of a command (what a test holds equal to its Config's fields)."""
+    return list(inspect.signature(fn).parameters)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -11,62 +10,16 @@ from rich.table import Table
 
 from r1data import schema
 from r1data.cli import common as c
-from r1data.ops.dedup import NEAR, SIMILARITY, DedupParams
-from r1data.steps import dedup_step
+from r1data.ops.dedup import NEAR, SIMILARITY
+
+ShowClusters = Annotated[int, typer.Option(help="Print N example near-duplicate clusters.")]
 
 
-@c.handle_errors
-@c.with_io_options
-def dedup_command(
-    inputs: c.Inputs,
-    output: c.Output,
-    ngram: Annotated[int, typer.Option(help="Shingle size: n words (or characters with --char).")] = DedupParams.ngram,
-    char: Annotated[bool, typer.Option("--char", help="Character n-grams instead of word n-grams.")] = False,
-    num_perm: Annotated[int, typer.Option(help="MinHash permutations.")] = DedupParams.num_perm,
-    threshold: Annotated[
-        float, typer.Option(help="Estimated Jaccard at or above which two rows are duplicates.")
-    ] = DedupParams.threshold,
-    bands: Annotated[int | None, typer.Option(help="LSH bands [default: chosen from --threshold].")] = None,
-    rows: Annotated[int | None, typer.Option(help="LSH rows per band (with --bands).")] = None,
-    max_number_changes: Annotated[
-        int,
-        typer.Option(
-            help="A pair whose numbers differ in more places is not a duplicate (templated siblings); -1: off."
-        ),
-    ] = 1,
-    exact_only: Annotated[
-        bool, typer.Option("--exact-only", help="Only exact duplicates of the normalised text.")
-    ] = False,
-    workers: Annotated[int | None, typer.Option(help="Threads of the signature kernel [default: CPU count].")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the MinHash permutations.")] = DedupParams.seed,
-    show_clusters: Annotated[int, typer.Option(help="Print N example near-duplicate clusters.")] = 0,
-    io: c.IOOptions = None,  # the input/output options, added by with_io_options
-    quiet: c.Quiet = False,
-    json_out: c.JsonOut = False,
-) -> None:
-    """Remove exact duplicates (normalised text), then near duplicates (MinHash LSH over n-grams).
-
-    In each duplicate cluster the row with a gold answer, earliest in input order, is kept; the
-    others go to OUT/removed/ with drop_reason, duplicate_of (the kept id) and similarity.
-    """
-    params = DedupParams(
-        ngram=ngram,
-        ngram_kind="char" if char else "word",
-        num_perm=num_perm,
-        threshold=threshold,
-        bands=bands,
-        rows=rows,
-        seed=seed,
-        workers=workers or os.cpu_count() or 1,
-        near=not exact_only,
-        max_number_changes=None if max_number_changes < 0 else max_number_changes,
-    )
-    with c.progress("Deduplicating...", quiet):
-        result = dedup_step(inputs, output, params, io)
-    m = result.manifest | {"output": str(output)}
+def summarize(result: Any, cfg: Any, shown: dict) -> None:
+    m = result.manifest
     stats = m["stats"]
     extra = [("exact duplicates", stats["exact_duplicates"])]
-    if params.near:
+    if not cfg.exact_only:
         extra += [
             ("near duplicates", stats["near_duplicates"]),
             ("near-duplicate clusters", stats["near_clusters"]),
@@ -74,9 +27,12 @@ def dedup_command(
         ]
     if stats["exact_groups_with_conflicting_answers"]:
         extra.append(("identical problems, different answers", stats["exact_groups_with_conflicting_answers"]))
-    c.summary(m, "r1data dedup", extra, quiet, json_out)
-    if show_clusters and not quiet:
-        print_clusters(result.kept, result.removed, show_clusters)
+    c.summary(m, "r1data dedup", extra, shown["quiet"], shown["json_out"])
+    if shown["show_clusters"] and not shown["quiet"]:
+        print_clusters(result.kept, result.removed, shown["show_clusters"])
+
+
+dedup_command = c.step_command("dedup", summarize, display=(("show_clusters", ShowClusters, 0),))
 
 
 def print_clusters(kept: pl.DataFrame, removed: pl.DataFrame, n: int, width: int = 70) -> None:

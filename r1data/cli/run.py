@@ -21,6 +21,14 @@ def run_command(
         Path | None, typer.Option("--output", "-o", help="Folder for every step's output [default: the recipe's].")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the recipe and print the commands only.")] = False,
+    in_process: Annotated[
+        bool,
+        typer.Option(
+            "--in-process",
+            help="Run the steps in this process: consecutive generation steps with the same engine settings share "
+            "one loaded model [default: each step in its own process, which returns the engine's memory].",
+        ),
+    ] = False,
 ) -> None:
     """Run dedup -> decontaminate -> filter -> rejection-sample -> train (or any sequence of steps) as a
     recipe describes, each step reading the one before. Every command line is checked before the first
@@ -34,7 +42,7 @@ def run_command(
         for step in pipe.steps:
             typer.echo("r1data " + shlex.join(step.argv))
         return
-    report = run_pipeline(pipe, echo=lambda m: c.console.print(m, markup=False))
+    report = run_pipeline(pipe, echo=lambda m: c.console.print(m, markup=False), in_process=in_process)
     table = Table(title=f"r1data run {recipe}", title_justify="left")
     for col in ("step", "action", "seconds"):
         table.add_column(col)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import numpy as np
+import polars as pl
 import typer
 from rich.table import Table
 
 from r1data.cli import common as c
 from r1data.errors import MissingExtraError
+
+Plot = Annotated[Path | None, typer.Option(help="Write overlaid think-length histograms to this PNG.")]
 
 
 def _fmt(x: object, pct: bool = False) -> str:
@@ -22,48 +26,43 @@ def _fmt(x: object, pct: bool = False) -> str:
     return f"{x:,.0f}" if isinstance(x, int | float) else str(x)
 
 
-@c.handle_errors
-def stats_command(
-    inputs: Annotated[
-        list[str], typer.Argument(help="One or more datasets (each: a file, glob or folder), side by side.")
-    ],
-    tokenizer: Annotated[
-        str | None,
-        typer.Option(help="Local tokenizer.json or model folder for token counts [default: words and punctuation]."),
-    ] = None,
-    completion_field: Annotated[
-        str | None, typer.Option(help="Column with the traces [default: generations, completion, ..., else solution].")
-    ] = None,
-    think_prefilled: Annotated[bool, typer.Option("--think-prefilled", help="Traces start inside <think>.")] = False,
-    plot: Annotated[Path | None, typer.Option(help="Write overlaid think-length histograms to this PNG.")] = None,
-    json_out: c.JsonOut = False,
-    quiet: c.Quiet = False,
-) -> None:
-    """Token lengths of the think part and the answer (mean, median, p90, p99, max), share truncated,
-    accuracy and pass-rate distribution, per dataset and per source."""
-    from r1data.io import read_inputs
-    from r1data.ops.stats import histogram, load_counter, summarize, text_column, traces
+def _lengths(rows: pl.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+    """Per dataset, the think lengths (the answer lengths where no trace has a think block)."""
+    out = {}
+    for name in names:
+        part = rows.filter(pl.col("dataset") == name)
+        think, answer = part.get_column("think_tokens"), part.get_column("answer_tokens")
+        if think.dtype.base_type() == pl.List:
+            think, answer = think.explode().drop_nulls(), answer.explode().drop_nulls()
+        think, answer = think.to_numpy().astype(np.int64), answer.to_numpy().astype(np.int64)
+        out[name] = think if think.any() else answer
+    return out
 
-    count, counted_by = load_counter(tokenizer)
-    report: dict = {"tokens": counted_by, "datasets": {}}
-    lengths = {}
-    for spec in inputs:
-        read = read_inputs([spec])
-        df = read.records
-        col = text_column(df, completion_field, spec)
-        t = traces(df, col, count, think_prefilled)
-        rates = df.get_column("pass_rate").to_list() if "pass_rate" in df.columns else None
-        name = Path(spec.rstrip("/")).name
-        report["datasets"][name] = {"path": spec, "field": col, "rows": df.height, **summarize(t, rates)}
-        lengths[name] = t.think if t.think.any() else t.answer
-    if json_out:
+
+def summarize(result: Any, cfg: Any, shown: dict) -> None:
+    from r1data.ops.stats import histogram
+
+    report = result.manifest["stats"]
+    if shown["json_out"]:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
-    if not quiet:
+    lengths = _lengths(result.kept, list(report["datasets"]))
+    if not shown["quiet"]:
         _print(report, lengths, histogram)
-    if plot is not None:
-        _plot(lengths, plot, report["tokens"])
-        if not quiet:
-            c.console.print(f"Wrote {plot}")
+        if result.out is not None:
+            c.console.print(f"Wrote {result.out}")
+    if shown["plot"] is not None:
+        _plot(lengths, shown["plot"], report["tokens"])
+        if not shown["quiet"]:
+            c.console.print(f"Wrote {shown['plot']}")
+
+
+stats_command = c.step_command(
+    "stats",
+    summarize,
+    display=(("plot", Plot, None),),
+    inputs_help="One or more datasets (each: a file, glob or folder), side by side.",
+    output_required=False,
+)
 
 
 def _print(report: dict, lengths: dict, histogram) -> None:  # noqa: ANN001

@@ -40,11 +40,12 @@ Overwrite = Annotated[
 def _train(task: str, ctx: typer.Context, data: list[Path], recipe: Path | None, output: Path, overwrite: bool,
            quiet: bool, json_out: bool) -> None:  # fmt: skip
     from r1data.config import parse_flags
-    from r1data.train import CONFIGS, load_train_config, train
+    from r1data.steps import IOConfig
+    from r1data.train import CONFIGS, load_train_config, run
 
     overrides = parse_flags(list(ctx.args), CONFIGS[task], where=f"r1data train {task}")
     cfg = load_train_config(task, recipe, overrides)
-    manifest = train(task, data, output, cfg, overwrite=overwrite, quiet=quiet)
+    manifest = run(data, output, cfg, IOConfig(overwrite=overwrite), quiet=quiet).manifest
     if json_out:
         sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
     if not quiet:

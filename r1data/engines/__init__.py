@@ -1,8 +1,10 @@
 """Generation engines: the only modules that import vllm, transformers or talk HTTP.
 
 Every engine takes a batch of requests (chat messages, how many samples, a seed) and returns, per
-request, its generations. `load_engine` imports an engine on demand, so `r1data --help` and the
-curation steps never pay for them; a missing package names the extra to install.
+request, its generations, or a `Failure` saying why that request failed after its retries (transient: the
+row is marked failed, with the detail, and a rerun retries it). A failure no rerun can fix (a wrong key, an
+unknown model) raises `EngineError` and stops the run. `load_engine` imports an engine on demand, so
+`r1data --help` and the curation steps never pay for them; a missing package names the extra to install.
 """
 
 from __future__ import annotations
@@ -38,11 +40,18 @@ class Generation:
     reasoning: str | None = None  # a server's separate reasoning field, when it has one
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A request the engine gave up on after its retries (a server's 503, a timeout): transient."""
+
+    detail: str
+
+
 class Engine(Protocol):
     name: str
     model: str
 
-    def generate(self, requests: list[Request], sampling: Sampling) -> list[list[Generation]]: ...
+    def generate(self, requests: list[Request], sampling: Sampling) -> list[list[Generation] | Failure]: ...
 
     def close(self) -> None: ...
 

@@ -1,6 +1,6 @@
 """Code problems: test-case layouts, code extraction from a completion, and output comparison.
 
-Pure functions; running code is `r1data.sandbox` and `r1data.codejudge`.
+Pure functions; running code is `r1data.judge.code` (and its sandbox).
 
 A problem's tests (the `tests` column, or `--tests-field`) are recognised in these layouts and
 normalised to a `TestSuite`:
@@ -23,14 +23,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from r1data import schema
 from r1data.ops.completions import completion_text, split_think
 
 STDIO, CALL, ASSERT = "stdio", "call", "assert"
-TEST_FIELDS = ("tests", "test_cases", "input_output", "verification_info", "test_list", "test")
 LANGUAGE_ALIASES = {"python": ("python", "py", "python3"), "cpp": ("cpp", "c++", "cc", "cxx"), "c": ("c",)}
 
 
@@ -42,16 +42,6 @@ class TestSuite:
     fn_name: str | None = None
     language: str = "python"
     setup: str = ""  # code that runs before the tests (HumanEval's imports); assert kind only
-
-    def to_json(self) -> str:
-        return json.dumps({"kind": self.kind, "cases": list(self.cases), "fn_name": self.fn_name,
-                           "language": self.language, "setup": self.setup})  # fmt: skip
-
-    @classmethod
-    def from_json(cls, text: str) -> TestSuite:
-        d = json.loads(text)
-        cases = tuple(tuple(c) if isinstance(c, list) and d["kind"] != ASSERT else c for c in d["cases"])
-        return cls(d["kind"], cases, d.get("fn_name"), d.get("language", "python"), d.get("setup", ""))
 
 
 class TestsError(ValueError):
@@ -240,65 +230,27 @@ def values_match(got: Any, expected: Any, float_tolerance: float = 1e-6) -> bool
     return got == expected
 
 
-@dataclass
-class CodeVerdict:
-    """Outcome of one completion against its tests.
-
-    status: passed | failed | no_code | timeout | memory | runtime_error | sandbox_error.
-    `failed` names the first failing test. timeout, memory and runtime_error are the program's own
-    failures and count as not passing that test; sandbox_error (the sandbox could not run it) is never
-    counted either way: score None."""
-
-    status: str
-    passed: int = 0
-    total: int = 0
-    failed_test: int | None = None
-    detail: str = ""
-    seconds: float = 0.0
-    details: list = field(default_factory=list)
-
-    @property
-    def correct(self) -> bool | None:
-        if self.status == "sandbox_error":
-            return None
-        return self.status == "passed"
-
-    @property
-    def score(self) -> float | None:
-        c = self.correct
-        return None if c is None else float(c)
-
-    @property
-    def pred_answer(self) -> str | None:
-        return None  # a program has no final answer to show; `detail` says what happened
-
-    @property
-    def share(self) -> float | None:
-        if self.status == "sandbox_error":
-            return None
-        return self.passed / self.total if self.total else 0.0
-
-
-PASSED, FAILED, NO_CODE = "passed", "failed", "no_code"
-TIMEOUT, MEMORY, RUNTIME_ERROR, SANDBOX_ERROR = "timeout", "memory", "runtime_error", "sandbox_error"
-CODE_STATUSES = (PASSED, FAILED, NO_CODE, TIMEOUT, MEMORY, RUNTIME_ERROR, SANDBOX_ERROR)
-
-
-def golds_for(df: Any) -> list:
-    """Per row what its completions are judged against: the parsed tests of a code problem, else the
-    gold answer. A code row whose tests cannot be read gets an empty suite (judged sandbox_error)."""
-    answers = df.get_column(schema.ANSWER).to_list() if schema.ANSWER in df.columns else [None] * df.height
-    if schema.TESTS not in df.columns:
-        return answers
-    extra = [c for c in ("fn_name", "entry_point", "test_setup_code") if c in df.columns]
-    rows = df.select(extra).to_dicts() if extra else [{}] * df.height
-    out = []
-    for answer, tests, row in zip(answers, df.get_column(schema.TESTS).to_list(), rows, strict=True):
-        if tests is None:
-            out.append(answer)
+def suites_for(tests: Sequence[Any], rows: Sequence[dict] | None = None) -> list[TestSuite | None]:
+    """Parsed suites from a tests column (JSON text, any known layout, or suites already); None where a row has no
+    tests. A row whose tests cannot be read gets an empty suite: judged sandbox_error, never a wrong answer."""
+    out: list[TestSuite | None] = []
+    for i, t in enumerate(tests):
+        if t is None or isinstance(t, TestSuite):
+            out.append(t)
             continue
         try:
-            out.append(parse_tests(tests, row))
+            out.append(parse_tests(t, rows[i] if rows else None))
         except (TestsError, ValueError, TypeError):
             out.append(TestSuite(STDIO, ()))
     return out
+
+
+def golds_for(df: Any) -> list:
+    """Per row what its completions are judged against: the parsed tests of a code problem, else the gold answer."""
+    answers = df.get_column(schema.ANSWER).to_list() if schema.ANSWER in df.columns else [None] * df.height
+    if schema.TESTS not in df.columns:
+        return answers
+    extra = [c for c in schema.TEST_EXTRA_FIELDS if c in df.columns]
+    rows = df.select(extra).to_dicts() if extra else None
+    suites = suites_for(df.get_column(schema.TESTS).to_list(), rows)
+    return [s if s is not None else a for s, a in zip(suites, answers, strict=True)]

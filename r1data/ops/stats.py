@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from r1data import schema
-from r1data.errors import InputError, MissingExtraError
 from r1data.ops.completions import THINK_OPEN, completion_text, split_think
-from r1data.ops.rewards import count_tokens
+from r1data.ops.quality import count_tokens
 from r1data.ops.verify import flatten_column
 
 Counter = Callable[[list[str]], list[int]]
-TEXT_CANDIDATES = ("generations", "completions", "completion", "response", "output", "generation", "solution")
 PASS_RATE_BINS = ("0", "(0, .25]", "(.25, .5]", "(.5, .75]", "(.75, 1)", "1")
 
 
@@ -37,32 +34,6 @@ def word_counter(texts: list[str]) -> list[int]:
     return [count_tokens(t) for t in texts]
 
 
-def load_counter(path: str | None) -> tuple[Counter, str]:
-    """A token counter from a local tokenizer (a tokenizer.json file, or a model/tokenizer folder),
-    and its description. Never downloads: the path must exist."""
-    if path is None:
-        return word_counter, "words and punctuation (no --tokenizer)"
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"--tokenizer {path}: no such file or folder (give a local tokenizer.json or model folder)")
-    if p.is_dir():
-        try:
-            from transformers import AutoTokenizer
-        except ImportError:
-            p = p / "tokenizer.json"
-            if not p.is_file():
-                raise MissingExtraError("transformers", "train", "--tokenizer with a model folder") from None
-        else:
-            tok = AutoTokenizer.from_pretrained(str(p), local_files_only=True)
-            return (lambda texts: [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]), str(p)
-    try:
-        from tokenizers import Tokenizer
-    except ImportError:
-        raise MissingExtraError("tokenizers", "train", "--tokenizer") from None
-    tok = Tokenizer.from_file(str(p))
-    return (lambda texts: [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]), str(p)
-
-
 def describe(values: list[int] | np.ndarray) -> dict[str, float | int | None]:
     a = np.asarray(values, dtype=np.float64)
     if a.size == 0:
@@ -77,17 +48,6 @@ def describe(values: list[int] | np.ndarray) -> dict[str, float | int | None]:
     }
 
 
-def text_column(df: pl.DataFrame, given: str | None, where: str) -> str:
-    if given is not None:
-        if given not in df.columns:
-            raise InputError(f"{where}: --completion-field '{given}' is not a column. Columns: {', '.join(df.columns)}")
-        return given
-    for c in TEXT_CANDIDATES:
-        if c in df.columns:
-            return c
-    raise InputError(f"{where}: no completion or solution column. Columns: {', '.join(df.columns)}")
-
-
 @dataclass
 class Traces:
     """One entry per completion: its source, lengths, truncation, correctness."""
@@ -97,10 +57,12 @@ class Traces:
     answer: np.ndarray
     truncated: np.ndarray
     correct: list[bool | None]
+    sizes: list[int]  # completions per row
+    is_list: bool  # rows hold lists of completions
 
 
 def traces(df: pl.DataFrame, col: str, count: Counter, think_prefilled: bool = False) -> Traces:
-    flat, sizes, _ = flatten_column(df, col)
+    flat, sizes, is_list = flatten_column(df, col)
     texts = [completion_text(c) for c in flat]
     parts = [split_think(t, think_prefilled) for t in texts]
     think = np.array(count([p[0] for p in parts]), dtype=np.int64)
@@ -116,7 +78,7 @@ def traces(df: pl.DataFrame, col: str, count: Counter, think_prefilled: bool = F
         correct, _, _ = flatten_column(df, "correct")
     sources = df.get_column(schema.SOURCE).cast(pl.String).fill_null("").to_list()
     source = [s for s, n in zip(sources, sizes, strict=True) for _ in range(n)]
-    return Traces(source, think, answer, truncated, correct)
+    return Traces(source, think, answer, truncated, correct, sizes, is_list)
 
 
 def summarize(t: Traces, pass_rates: list[float | None] | None = None) -> dict:

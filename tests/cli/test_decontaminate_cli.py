@@ -22,7 +22,9 @@ def test_decontaminate_finds_every_planted_benchmark_copy(demo_dir, tmp_path):
     assert removed.get_column("contaminated_item").str.starts_with("bench/").all()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["stats"]["rows_matched"] == {"demo": len(copies)}
-    assert manifest["config"]["decontaminate"] == {"ngram": 8, "min_overlap": 0.5, "digits_exact": False}
+    config = manifest["config"]
+    assert (config["ngram"], config["min_overlap"], config["digits_exact"]) == (8, 0.5, False)
+    assert config["against"] == [f"demo={demo_dir / 'benchmark.jsonl'}"] and config["io"]["on_error"] == "fail"
 
 
 def test_decontaminate_needs_a_benchmark_and_reads_it_in_any_format(demo_dir, tmp_path):

@@ -19,7 +19,7 @@ def test_dedup_end_to_end_writes_shards_audit_manifest_and_card(demo_dir, tmp_pa
     assert manifest["status"] == "complete" and manifest["command"] == "dedup"
     assert manifest["rows_in"] == manifest["rows_out"] + manifest["rows_removed"]
     assert set(manifest["drops"]) == {"exact_duplicate", "near_duplicate"}
-    assert manifest["config"]["dedup"]["threshold"] == 0.6
+    assert manifest["config"]["threshold"] == 0.6
     assert {"polars", "datasketch", "numpy"} <= set(manifest["versions"])
     assert len(manifest["inputs"]) == 3 and manifest["input_fingerprint"]
     assert [s["path"] for s in manifest["shards"]] == ["data/train-00000-of-00001.parquet"]
@@ -66,11 +66,11 @@ def test_existing_output_is_refused_then_replaced_with_overwrite(demo_dir, tmp_p
 
 def test_bad_options_are_one_line_errors(demo_dir, tmp_path):
     r = run("dedup", demo_dir / TRAIN[1], "-o", tmp_path / "x", "--threshold", "1.5")
-    assert r.exit_code == 1 and "--threshold must be in (0, 1]" in r.stderr and "Traceback" not in r.stderr
+    assert r.exit_code == 1 and "(--threshold): must be in (0, 1]" in r.stderr and "Traceback" not in r.stderr
     r = run("dedup", demo_dir / TRAIN[1], "-o", tmp_path / "x", "--bands", "4")
     assert r.exit_code == 1 and "--bands and --rows go together" in r.stderr
     r = run("dedup", demo_dir / TRAIN[1], "-o", tmp_path / "x", "--on-error", "maybe")
-    assert r.exit_code == 1 and "--on-error must be" in r.stderr
+    assert r.exit_code == 1 and "(--on-error): must be fail or skip" in r.stderr
     assert not (tmp_path / "x").exists()
 
 
@@ -96,7 +96,7 @@ def test_bad_input_errors_through_the_cli(tmp_path):
 
 
 def test_a_crash_while_publishing_leaves_the_old_output_intact(demo_dir, tmp_path, monkeypatch):
-    from r1data import output
+    from r1data.steps import base
 
     out = tmp_path / "o"
     assert run("dedup", demo_dir / TRAIN[1], "-o", out).exit_code == 0
@@ -105,7 +105,7 @@ def test_a_crash_while_publishing_leaves_the_old_output_intact(demo_dir, tmp_pat
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(output, "dataset_card", explode)
+    monkeypatch.setattr(base, "dataset_card", explode)
     with contextlib.suppress(OSError):
         run("dedup", demo_dir / TRAIN[0], "-o", out, "--overwrite")
     assert (out / "manifest.json").read_text() == before

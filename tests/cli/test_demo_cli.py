@@ -13,7 +13,12 @@ def test_demo_runs_the_pipeline(tmp_path):
     assert final["rows_in"] == first["rows_out"] and final["rows_removed"] == 30
     assert final["inputs"][0]["format"] == "r1data"
     assert not (tmp_path / "demo" / "05-filter").exists()  # --no-generate: no model was run
-    assert run("demo", tmp_path / "demo", "--no-generate").exit_code == 1  # refuses to clobber
+    again = run("demo", tmp_path / "demo", "--no-generate")  # the demo is a pipeline: finished steps are skipped
+    assert again.exit_code == 0 and again.stderr.count("complete with the same command: skipped") == 4
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    refused = run("demo", tmp_path / "other", "--no-generate")
+    assert refused.exit_code == 1 and "not a demo folder" in refused.stderr  # never clobbers a folder of yours
 
 
 def test_demo_data_is_deterministic(tmp_path):

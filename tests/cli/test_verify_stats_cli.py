@@ -85,3 +85,16 @@ def test_stats_counts_words_by_default_and_reads_solutions(shared_data):
     d = json.loads(r.stdout)["datasets"]["gsm8k_test.jsonl"]
     assert d["field"] == "solution" and d["all"]["completions"] == 1319
     assert 80 < d["all"]["answer_tokens"]["mean"] < 130 and d["all"]["think_tokens"]["max"] == 0
+
+
+def test_verify_reads_the_completion_field_it_is_given_even_a_schema_candidate(tmp_path):
+    """`response` is also a name datasets use for worked solutions: named as the completion, it stays one."""
+    path = tmp_path / "r.jsonl"
+    rows = [{"problem": "2+3?", "answer": "5", "response": GOOD}, {"problem": "1+1?", "answer": "2",
+                                                                    "response": "\\boxed{3}"}]  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = run("verify", path, "-o", tmp_path / "o", "--completion-field", "response", "-q")
+    assert r.exit_code == 0, r.stderr
+    df = pl.read_parquet(tmp_path / "o" / "data" / "*.parquet")
+    assert df.get_column("response").to_list() == [GOOD, "\\boxed{3}"] and df.get_column("correct").to_list() == [
+        True, False]  # fmt: skip

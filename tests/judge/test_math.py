@@ -7,7 +7,7 @@ import time
 import pytest
 
 from r1data.judge import Judge
-from r1data.ops import mathcheck
+from r1data.judge import verdict as mathcheck
 from r1data.ops.completions import final_answer_text, gold_text
 
 TIMEOUT = 2.0
@@ -109,3 +109,17 @@ def test_agreement_with_math_verify_test_cases(judge, shared_data):
         print(f"  differs ({case['test_function']}, {case['call_kwargs']}): {verdict.status}")
     assert all(not default_options(c) for c, _ in disagree)
     assert len(cases) - len(disagree) >= 262
+
+
+def test_a_checker_bug_is_judge_error_with_its_cause_never_out_of_memory(judge, monkeypatch):
+    from r1data.judge import math as mathjudge
+
+    # In the worker: an exception in the checker is reported as judge_error, naming it.
+    monkeypatch.setattr(mathjudge, "check", lambda gold, pred: (_ for _ in ()).throw(ValueError("a bug")))
+    status, answer, _, detail = mathjudge._check("5", "\\boxed{5}")
+    assert status == mathcheck.JUDGE_ERROR and detail == "ValueError: a bug"
+    # In the pool: a task that fails outside the checker (here it cannot even be sent) is judge_error too; only a
+    # worker that dies (killed for memory, a crash in C) is crash_or_oom.
+    verdicts = judge.math.verify([("\\boxed{5}", lambda: 1), ("5", "\\boxed{5}")])
+    assert verdicts[0].status == mathcheck.JUDGE_ERROR and "pickle" in verdicts[0].detail
+    assert verdicts[1].status == mathcheck.CORRECT

@@ -14,9 +14,9 @@ from textwrap import dedent
 
 import pytest
 
-from r1data.codejudge import CodeJudge
+from r1data.judge.code import CodeJudge
+from r1data.judge.sandbox import Limits, isolation
 from r1data.ops.code import parse_tests
-from r1data.sandbox import Limits, isolation
 
 ADD = parse_tests([{"input": "2 3\n", "output": "5\n"}, {"input": "10 -4\n", "output": "6\n"}])
 GOOD = "<think>sum them</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"

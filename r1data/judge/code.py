@@ -12,15 +12,23 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from r1data.ops import code as ops
-from r1data.ops.code import CodeVerdict, TestSuite
-from r1data.sandbox import Limits, RunResult, Sandbox, Session, available_languages
+from r1data.judge.sandbox import Limits, RunResult, Sandbox, Session, available_languages
+from r1data.judge.verdict import (
+    FAILED,
+    MEMORY,
+    NO_CODE,
+    PASSED,
+    RUNTIME_ERROR,
+    SANDBOX_ERROR,
+    TIMEOUT,
+    CodeVerdict,
+)
+from r1data.ops.code import ASSERT, CALL, STDIO, TestSuite, extract_code, outputs_match, values_match
 
 MARK = "\x1er1data-result:"
 
@@ -58,73 +66,75 @@ def _failure(run: RunResult, asserts: bool = False) -> tuple[str, str] | None:
 
     err_tail = run.stderr.strip().splitlines()[-1][:200] if run.stderr.strip() else ""
     if run.error:
-        return ops.SANDBOX_ERROR, run.error
+        return SANDBOX_ERROR, run.error
     if run.timed_out or run.signal == signal.SIGXCPU:
-        return ops.TIMEOUT, "time limit"
+        return TIMEOUT, "time limit"
     if "MemoryError" in run.stderr or "bad_alloc" in run.stderr or (run.signal == signal.SIGKILL):
-        return ops.MEMORY, "memory limit"
+        return MEMORY, "memory limit"
     if run.signal == signal.SIGXFSZ or "File too large" in run.stderr:  # Python ignores SIGXFSZ: EFBIG
-        return ops.RUNTIME_ERROR, "file size limit"
+        return RUNTIME_ERROR, "file size limit"
     if run.output_truncated:
-        return ops.RUNTIME_ERROR, "output limit"
+        return RUNTIME_ERROR, "output limit"
     if run.signal is not None:
-        return ops.RUNTIME_ERROR, f"killed by signal {run.signal}"
+        return RUNTIME_ERROR, f"killed by signal {run.signal}"
     if run.exit_code not in (0, None) and not (asserts and run.exit_code == 1 and "AssertionError" in err_tail):
         if run.exit_code == 97 and "r1data: no function" in run.stderr:
-            return ops.FAILED, err_tail
-        return ops.RUNTIME_ERROR, err_tail or f"exit code {run.exit_code}"
+            return FAILED, err_tail
+        return RUNTIME_ERROR, err_tail or f"exit code {run.exit_code}"
     return None
 
 
 class CodeJudge:
     """Judges (tests, completion) pairs; `verify` keeps the input order."""
 
-    def __init__(
-        self,
-        workers: int | None = None,
-        limits: Limits | None = None,
-        language: str = "python",
-        think_prefilled: bool = False,
-        block: str = "last",
-    ) -> None:
+    def __init__(self, workers: int | None = None, limits: Limits | None = None, block: str = "last") -> None:
         self.workers = workers or os.cpu_count() or 1
         self.limits = limits or Limits()
-        self.language = language
-        self.think_prefilled = think_prefilled
         self.block = block
         self.sandbox = Sandbox(self.limits, self.workers)
         self.languages = available_languages()
 
+    def close(self) -> None:
+        self.sandbox.close()
+
     def verify(
-        self, tests: Sequence[TestSuite | None], completions: Sequence[Any], stop_on_failure: bool = False
+        self,
+        tests: Sequence[TestSuite | None],
+        completions: Sequence[Any],
+        stop_on_failure: bool = False,
+        think_prefilled: bool = False,
+        language: str = "python",
     ) -> list[CodeVerdict]:
         if len(tests) != len(completions):
             raise ValueError(f"{len(tests)} test suites for {len(completions)} completions")
         items = list(zip(tests, completions, strict=True))
         if not items:
             return []
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-            return list(pool.map(lambda item: self.judge_one(item[0], item[1], stop_on_failure), items))
 
-    def judge_one(self, suite: TestSuite | None, completion: Any, stop_on_failure: bool = False) -> CodeVerdict:
+        def one(item: tuple) -> CodeVerdict:
+            return self.judge_one(item[0], item[1], stop_on_failure, think_prefilled, language)
+
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+            return list(pool.map(one, items))
+
+    def judge_one(self, suite: TestSuite | None, completion: Any, stop_on_failure: bool = False,
+                  think_prefilled: bool = False, language: str = "python") -> CodeVerdict:  # fmt: skip
         started = time.perf_counter()
         if suite is None or not suite.cases:
-            return CodeVerdict(ops.SANDBOX_ERROR, detail="the problem has no readable tests")
-        language = suite.language or self.language
-        source = ops.extract_code(completion, language, self.think_prefilled, self.block)
+            return CodeVerdict(SANDBOX_ERROR, detail="the problem has no readable tests")
+        language = suite.language or language
+        source = extract_code(completion, language, think_prefilled, self.block)
         if source is None:
-            return CodeVerdict(ops.NO_CODE, 0, len(suite.cases), 0, f"no ```{language} block after the reasoning")
+            return CodeVerdict(NO_CODE, 0, len(suite.cases), 0, f"no ```{language} block after the reasoning")
         if language not in self.languages:
-            return CodeVerdict(
-                ops.SANDBOX_ERROR, 0, len(suite.cases), detail=f"no {language} toolchain on this machine"
-            )
-        if language != "python" and suite.kind != ops.STDIO:
-            return CodeVerdict(ops.SANDBOX_ERROR, 0, len(suite.cases), detail=f"{suite.kind} tests run Python only")
+            return CodeVerdict(SANDBOX_ERROR, 0, len(suite.cases), detail=f"no {language} toolchain on this machine")
+        if language != "python" and suite.kind != STDIO:
+            return CodeVerdict(SANDBOX_ERROR, 0, len(suite.cases), detail=f"{suite.kind} tests run Python only")
         try:
             with self.sandbox.session() as session:
                 verdict = self._run_suite(session, suite, language, source, stop_on_failure)
         except OSError as exc:
-            verdict = CodeVerdict(ops.SANDBOX_ERROR, 0, len(suite.cases), detail=f"sandbox: {exc}")
+            verdict = CodeVerdict(SANDBOX_ERROR, 0, len(suite.cases), detail=f"sandbox: {exc}")
         verdict.seconds = round(time.perf_counter() - started, 4)
         return verdict
 
@@ -133,11 +143,11 @@ class CodeJudge:
         py = self.sandbox.python
         if language == "python":
             session.write("solution.py", source)
-            if suite.kind == ops.CALL:
+            if suite.kind == CALL:
                 harness = CALL_HARNESS.replace("NAME", json.dumps(suite.fn_name)).replace("MARK", json.dumps(MARK))
                 session.write("harness.py", harness)
                 return [py, "-I", "harness.py"]
-            if suite.kind == ops.ASSERT:
+            if suite.kind == ASSERT:
                 session.write("harness.py", ASSERT_HARNESS.replace("SETUP", json.dumps(suite.setup)))
                 return [py, "-I", "harness.py"]
             return [py, "-I", "solution.py"]
@@ -146,11 +156,11 @@ class CodeJudge:
         flags = ["-O2", "-std=c++17"] if language == "cpp" else ["-O2"]
         built = session.run([compiler, *flags, "-o", "prog", f"solution.{ext}"], wall_seconds=60.0)
         if built.error:
-            return CodeVerdict(ops.SANDBOX_ERROR, 0, len(suite.cases), detail=built.error)
+            return CodeVerdict(SANDBOX_ERROR, 0, len(suite.cases), detail=built.error)
         if built.exit_code != 0:
             lines = built.stderr.strip().splitlines()
             first = next((ln for ln in lines if "error" in ln), lines[-1] if lines else "")
-            return CodeVerdict(ops.FAILED, 0, len(suite.cases), 0, f"compile error: {first[:200]}")
+            return CodeVerdict(FAILED, 0, len(suite.cases), 0, f"compile error: {first[:200]}")
         return ["./prog"]
 
     def _run_suite(
@@ -165,29 +175,29 @@ class CodeJudge:
         for i, case in enumerate(suite.cases):
             status, detail = self._run_case(session, suite, argv, case)
             details.append({"test": i, "status": status, "detail": detail})
-            if status == ops.PASSED:
+            if status == PASSED:
                 passed += 1
                 continue
-            if status == ops.SANDBOX_ERROR:
-                return CodeVerdict(ops.SANDBOX_ERROR, passed, total, i, detail, details=details)
+            if status == SANDBOX_ERROR:
+                return CodeVerdict(SANDBOX_ERROR, passed, total, i, detail, details=details)
             if first_fail is None:
                 first_fail = (status, i, detail)
-            if stop_on_failure or status == ops.TIMEOUT:
+            if stop_on_failure or status == TIMEOUT:
                 break
         if first_fail is None:
-            return CodeVerdict(ops.PASSED, passed, total, details=details)
+            return CodeVerdict(PASSED, passed, total, details=details)
         status, index, detail = first_fail
         return CodeVerdict(status, passed, total, index, detail, details=details)
 
     def _run_case(self, session: Session, suite: TestSuite, argv: list[str], case: Any) -> tuple[str, str]:
-        if suite.kind == ops.STDIO:
+        if suite.kind == STDIO:
             stdin, expected = case
             run = session.run(argv, stdin)
             bad = _failure(run)
             if bad:
                 return bad
-            return (ops.PASSED, "") if ops.outputs_match(run.stdout, expected) else (ops.FAILED, "wrong output")
-        if suite.kind == ops.CALL:
+            return (PASSED, "") if outputs_match(run.stdout, expected) else (FAILED, "wrong output")
+        if suite.kind == CALL:
             args, expected = case
             run = session.run(argv, json.dumps(args) + "\n")
             bad = _failure(run)
@@ -195,12 +205,12 @@ class CodeJudge:
                 return bad
             lines = [ln for ln in run.stdout.split("\n") if ln.startswith(MARK)]  # not splitlines: MARK holds \x1e
             if not lines:
-                return ops.FAILED, "no return value"
+                return FAILED, "no return value"
             try:
                 got = json.loads(lines[-1][len(MARK) :])
             except json.JSONDecodeError:
-                return ops.FAILED, "return value is not JSON-serialisable"
-            return (ops.PASSED, "") if ops.values_match(got, expected) else (ops.FAILED, "wrong return value")
+                return FAILED, "return value is not JSON-serialisable"
+            return (PASSED, "") if values_match(got, expected) else (FAILED, "wrong return value")
         token = secrets.token_hex(16)
         session.write("test_case.py", case)
         run = session.run(argv, token + "\n")
@@ -208,44 +218,6 @@ class CodeJudge:
         if bad:
             return bad
         if run.exit_code == 1:
-            return ops.FAILED, "assertion failed"
+            return FAILED, "assertion failed"
         lines = [ln for ln in run.stdout.splitlines() if ln.strip()]
-        return (ops.PASSED, "") if lines and lines[-1] == token else (ops.FAILED, "the test did not finish")
-
-
-_shared: CodeJudge | None = None
-_lock = threading.Lock()
-
-
-def shared_code_judge(**options: Any) -> CodeJudge:
-    """One judge per process (its sandbox slots are what bound concurrency); options replace it."""
-    global _shared
-    with _lock:
-        if _shared is None or options:
-            _shared = CodeJudge(**options)
-        return _shared
-
-
-def code_judge_for(timeout: float, think_prefilled: bool) -> CodeJudge:
-    """The shared code judge with these settings (made again only when they change)."""
-    global _shared
-    with _lock:
-        want = (timeout, think_prefilled)
-        if _shared is None or (_shared.limits.wall_seconds, _shared.think_prefilled) != want:
-            limits = Limits(wall_seconds=timeout, cpu_seconds=max(1, int(round(timeout))))
-            _shared = CodeJudge(limits=limits, think_prefilled=think_prefilled)
-        return _shared
-
-
-def parse_row_tests(values: Sequence[Any], rows: Sequence[dict] | None = None) -> list[TestSuite | None]:
-    """Test suites from a tests column; a row whose tests cannot be read gets None (sandbox_error, not wrong)."""
-    out: list[TestSuite | None] = []
-    for i, v in enumerate(values):
-        if v is None:
-            out.append(None)
-            continue
-        try:
-            out.append(ops.parse_tests(v, rows[i] if rows else None))
-        except (ops.TestsError, ValueError, TypeError):
-            out.append(None)
-    return out
+        return (PASSED, "") if lines and lines[-1] == token else (FAILED, "the test did not finish")

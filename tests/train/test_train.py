@@ -83,7 +83,9 @@ def test_sft_two_steps_checkpoint_reload_and_resume(traces, tmp_path, tiny_model
 
 
 def test_grpo_two_steps_rewards_real_completions(problems, tmp_path, tiny_model):
-    from r1data.ops.rewards import accuracy, format_reward
+    from r1data.judge.rewards import format_reward, get_reward
+
+    accuracy = get_reward("accuracy")
 
     out = tmp_path / "grpo"
     r = run("train", "grpo", "--data", problems, "-o", out, "--model", tiny_model, "--max-steps", "2",
@@ -126,7 +128,7 @@ def test_grpo_dynamic_sampling_refills_with_informative_groups(problems, tmp_pat
 
 
 def test_merge_keeps_informative_rows_and_pads_each_side():
-    from r1data.engines.trl_trainer import _merge_rows
+    from r1data.train.dynamic_sampling import _merge_rows
 
     def part(prompt_widths: list[int], keep: list[bool], base: int) -> tuple[dict, torch.Tensor]:
         n, w = len(keep), max(prompt_widths)

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from r1data.publish import work_dir
 from tests.conftest import run
 
 torch = pytest.importorskip("torch", reason="generation tests need the train extra (torch, transformers)")
@@ -85,7 +86,7 @@ def test_sigkill_mid_run_then_resume(problems, tmp_path, tiny_model):
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "r1data", *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    state = out / "chunks" / "state.json"
+    state = work_dir(out) / "state.json"  # the unfinished run's chunks wait beside OUT
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         if state.is_file() and len(json.loads(state.read_text())["chunks"]) >= 2:
@@ -99,7 +100,8 @@ def test_sigkill_mid_run_then_resume(problems, tmp_path, tiny_model):
 
     r = run(*args)
     assert r.exit_code == 0, r.stderr
-    after = json.loads(state.read_text())["chunks"]
+    assert not work_dir(out).exists()  # published: the chunks moved into OUT
+    after = json.loads((out / "chunks" / "state.json").read_text())["chunks"]
     assert len(after) == 9
     for index, info in before.items():
         assert after[index]["at"] == info["at"]  # finished chunks were not generated again
@@ -126,45 +128,6 @@ def test_filter_on_vllm_with_the_built_in_model(tmp_path):
     assert m["rows_in"] == 4 and m["rows_out"] + m["rows_removed"] == 4 and m["stats"]["samples_drawn"] == 16
     texts = [t for g in all_rows(out).get_column("generations").to_list() for t in g]
     assert len(texts) == 16 and sum(bool(t.strip()) for t in texts) >= 12  # a real model writes text
-
-
-def test_rejection_sample_judges_stored_generations_with_r1_filters(tmp_path):
-    good_long = "<think>Two and three make five, so the sum is five.</think> The answer is $\\boxed{5}$."
-    good_short = "<think>2+3=5.</think> $\\boxed{5}$"
-    rows = [
-        {"id": "a", "problem": "2+3?", "answer": "5", "generations": [
-            good_long, good_short, good_short,  # a duplicate of the short one
-            "<think>Two and three is 5 and the answer is", "<think>二加三等于五 所以</think> \\boxed{5}",
-            "<think>hm</think> \\boxed{6}", "<think>" + "go on and on " * 30 + "</think> \\boxed{5}",
-        ]},
-        {"id": "b", "problem": "1+1?", "answer": "2", "generations": ["<think>hm</think> \\boxed{3}"]},
-        {"id": "c", "problem": "1+2?", "answer": "3",
-         "generations": ["<think>一加二等于三 so three</think> \\boxed{3}"]},
-        {"id": "d", "problem": "x?", "answer": "\\text{oops", "generations": [good_short]},
-    ]  # fmt: skip
-    src = tmp_path / "gens.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    out = tmp_path / "rs"
-    r = run("rejection-sample", src, "-o", out, "--keep", "2", "--select", "distinct", "--require-think")
-    assert r.exit_code == 0, r.stderr
-    kept = pl.read_parquet(out / "data" / "*.parquet")
-    assert kept.get_column("id").to_list() == ["a", "a"]
-    assert kept.get_column("completion").to_list() == [good_long, good_short]  # distinct, in sampled order
-    assert kept.get_column("candidate_index").to_list() == [0, 1]
-    msgs = kept.get_column("messages")[0].to_list()
-    assert msgs[-1] == {"role": "assistant", "content": good_long} and msgs[-2]["role"] == "user"
-    assert kept.get_column("prompt")[0] == msgs[-2]["content"] and "2+3?" in msgs[-2]["content"]
-    removed = {row["id"]: row for row in pl.read_parquet(out / "removed" / "*.parquet").iter_rows(named=True)}
-    assert removed["b"]["drop_reason"] == "no_correct_candidate"
-    assert removed["c"]["drop_reason"] == "no_candidate_passed_quality_filters"
-    assert json.loads(removed["c"]["rejected_by"]) == {"language_mixed": 1}
-    assert removed["d"]["drop_reason"] == "gold_unparseable"
-    m = json.loads((out / "manifest.json").read_text())
-    assert m["rows_in"] == 4 and m["inputs_kept"] == 1 and m["rows_out"] == 2 and m["rows_removed"] == 3
-
-    shortest = tmp_path / "short"
-    assert run("rejection-sample", src, "-o", shortest, "--keep", "1").exit_code == 0
-    assert pl.read_parquet(shortest / "data" / "*.parquet").get_column("completion").to_list() == [good_short]
 
 
 def test_rejection_sample_generates_with_a_real_engine(problems, tmp_path, tiny_model):
@@ -240,3 +203,40 @@ def test_openai_engine_marks_failed_rows_then_a_rerun_retries_them_against_vllm_
     assert m["rows_failed"] == 0 and m["status"] == "complete" and m["stats"]["samples_drawn"] == 8
     texts = [t for g in all_rows(out).get_column("generations").to_list() for t in g]
     assert len(texts) == 8 and any(t.strip() for t in texts)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_sigterm_exits_143_cleans_up_and_kills_its_children(problems, tmp_path, tiny_model):
+    from r1data.cli.common import _children
+    from r1data.publish import PARTIAL
+
+    out = tmp_path / "t"
+    args = base_args(problems, out, tiny_model, "--samples", "4", "--chunk-rows", "1", "--max-tokens", "40")
+    proc = subprocess.Popen([sys.executable, "-m", "r1data", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    state = work_dir(out) / "state.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["chunks"]:
+            break
+        time.sleep(0.05)
+    children = _children(proc.pid)
+    assert proc.poll() is None and children, "the run finished (or started nothing) before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(60)
+    err = proc.stderr.read()
+    assert code == 143 and "Terminated" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not [pid for pid in children if _alive(pid)]  # judge workers and the rest: gone with it
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if PARTIAL in p.name]
+    assert json.loads(state.read_text())["chunks"]  # the finished chunks wait for the rerun
+    r = run(*args)
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((out / "manifest.json").read_text())["rows_in"] == 9

@@ -2,16 +2,18 @@ import math
 
 import pytest
 
-from r1data.ops.rewards import (
-    REWARDS,
-    cosine,
-    format_reward,
-    get_reward,
-    language_consistency,
-    length,
-    overlong,
-    repetition,
-)
+from r1data.judge.rewards import REWARDS, format_reward, get_reward, language_consistency, overlong, repetition
+from r1data.ops.quality import count_tokens
+
+
+def cosine(completions, **kwargs):
+    options = {k: kwargs.pop(k) for k in ("max_tokens",) if k in kwargs}
+    return get_reward("cosine", **options)(completions, **kwargs)
+
+
+def length(completions, **kwargs):
+    return get_reward("length")(completions, **kwargs)
+
 
 GOOD = "<think>2 and 3 make 5.</think> The answer is $\\boxed{5}$."
 
@@ -51,7 +53,7 @@ def test_repetition():
 
 
 def test_accuracy_cosine_length_share_one_judge():
-    accuracy = REWARDS["accuracy"]
+    accuracy = get_reward("accuracy")
     completions = [GOOD, "<think>hmm</think> \\boxed{6}", "<think>never closes", "\\boxed{5}"]
     assert accuracy(completions, answer=["5", "5", "5", "nonsense{"]) == [1.0, 0.0, 0.0, None]
 
@@ -61,8 +63,6 @@ def test_accuracy_cosine_length_share_one_judge():
     wrong = cosine(["\\boxed{6}", "\\boxed{6}"], answer=["5", "5"], completion_ids=ids, max_tokens=100)
     assert -1.0 <= wrong[0] < wrong[1] <= -0.5
     assert math.isclose(short_long[0], 0.5 + 0.5 * (1 + math.cos(math.pi * 0.1)) / 2)
-
-    from r1data.ops.rewards import count_tokens
 
     texts = [GOOD, GOOD + " one two three", "\\boxed{6} " + "pad " * 30, "\\boxed{6}"]
     n = [count_tokens(t) for t in texts]
@@ -80,3 +80,6 @@ def test_get_reward_binds_options_and_keeps_name():
     assert fn.__name__ == "overlong" and fn(["a " * 20]) == [-1.0]
     with pytest.raises(KeyError, match="unknown check"):
         get_reward("nope")
+    with pytest.raises(ValueError, match="unknown option"):
+        get_reward("overlong", max_tokenz=10)
+    assert set(REWARDS) >= {"accuracy", "format", "code", "binary_code", "code_format"}

@@ -1,24 +1,15 @@
-"""`r1data train sft|grpo`: the curated shards train a model, judged by the rewards that curated them.
-
-This module holds the settings (defaults < recipe < flags), reads r1data output folders into training
-rows, and checks everything that can be checked before a model is loaded. The TRL side (trainers,
-DAPO dynamic sampling, callbacks) is in `r1data.engines.trl_trainer`, imported only when training runs.
-"""
+"""The training settings: defaults < recipe < flags, every setting with its help, and every check that can be
+made before a model loads (each names the setting and the fix)."""
 
 from __future__ import annotations
 
-import json
-import time
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from r1data import schema
-from r1data.config import as_dict, load_recipe
-from r1data.errors import ConfigError, InputError, OutputError
-from r1data.manifest import new_manifest
+from r1data.config import load_recipe
+from r1data.errors import ConfigError
 
 TASKS = ("sft", "grpo")
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
@@ -26,7 +17,7 @@ SCALE_REWARDS = ("group", "batch", "none")
 RECIPE_ONLY_KEYS = ("task",)  # recipe keys that describe the file, not a setting
 # Settings a resumed run may change: how long it trains and what it logs, not what it learns from.
 RESUME_SAFE = {"max_steps", "num_train_epochs", "save_steps", "save_total_limit", "logging_steps", "report_to",
-               "log_completions", "save_completions", "resume"}  # fmt: skip
+               "log_completions", "save_completions", "resume", "allow_unisolated_code"}  # fmt: skip
 
 
 def _h(text: str) -> dict:
@@ -67,6 +58,9 @@ class TrainConfig:
     think_prefilled: bool = field(
         default=False, metadata=_h("The chat template opens <think> itself (R1-Distill models).")
     )
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 @dataclass
@@ -140,7 +134,8 @@ def load_train_config(task: str, recipe: str | Path | None, overrides: dict[str,
         if declared is not None and declared != task:
             raise ConfigError(f"{recipe}: is a '{declared}' recipe; run it with `r1data train {declared}`")
     cfg = load_recipe(CONFIGS[task], recipe, overrides, ignore=RECIPE_ONLY_KEYS)
-    check_config(cfg)
+    # The batch checks need the number of processes: WORLD_SIZE under accelerate/torchrun, else one.
+    check_config(cfg, int(os.environ.get("WORLD_SIZE", "1") or 1))
     return cfg
 
 
@@ -149,8 +144,9 @@ def _check_choice(value: str, choices: tuple, name: str) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(choices)} (got '{value}')")
 
 
-def check_config(cfg: TrainConfig, num_processes: int = 1) -> None:
-    """Settings that cannot work together, named with the fix, before anything is loaded."""
+def check_config(cfg: TrainConfig, num_processes: int | None = None) -> None:
+    """Settings that cannot work together, named with the fix, before anything is loaded (run by every config's
+    `__post_init__`; the batch checks that depend on the number of processes run at launch, with it)."""
     positive = ["per_device_train_batch_size", "gradient_accumulation_steps", "save_steps", "logging_steps"]
     for name in positive:
         if getattr(cfg, name) < 1:
@@ -161,7 +157,7 @@ def check_config(cfg: TrainConfig, num_processes: int = 1) -> None:
         raise ConfigError("nothing to train: set max_steps > 0 or num_train_epochs > 0")
     if not isinstance(cfg, GRPOTrainConfig):
         return
-    from r1data.ops.rewards import REWARDS
+    from r1data.judge.rewards import REWARDS
 
     _check_choice(cfg.loss_type, LOSS_TYPES, "loss_type")
     _check_choice(cfg.scale_rewards, SCALE_REWARDS, "scale_rewards")
@@ -182,6 +178,12 @@ def check_config(cfg: TrainConfig, num_processes: int = 1) -> None:
             f"reward_weights has {len(cfg.reward_weights)} values for {n_rewards} reward_funcs "
             f"({', '.join(cfg.reward_funcs)}); give one weight per reward"
         )
+    if cfg.dynamic_sampling_max_rounds < 1:
+        raise ConfigError("dynamic_sampling_max_rounds must be at least 1")
+    if cfg.epsilon_high is not None and cfg.epsilon_high < cfg.epsilon:
+        raise ConfigError(f"epsilon_high ({cfg.epsilon_high}) must not be below epsilon ({cfg.epsilon})")
+    if num_processes is None:
+        return
     steps = cfg.steps_per_generation or cfg.gradient_accumulation_steps
     global_batch = cfg.per_device_train_batch_size * num_processes * steps
     if global_batch % cfg.num_generations:
@@ -197,212 +199,3 @@ def check_config(cfg: TrainConfig, num_processes: int = 1) -> None:
             f"dynamic_sampling needs whole groups on each device: per_device_train_batch_size x steps "
             f"({local}) must be a multiple of num_generations ({cfg.num_generations})"
         )
-    if cfg.dynamic_sampling_max_rounds < 1:
-        raise ConfigError("dynamic_sampling_max_rounds must be at least 1")
-    if cfg.epsilon_high is not None and cfg.epsilon_high < cfg.epsilon:
-        raise ConfigError(f"epsilon_high ({cfg.epsilon_high}) must not be below epsilon ({cfg.epsilon})")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Data
-
-
-@dataclass
-class TrainData:
-    rows: list[dict]
-    sources: list[dict]
-    fingerprint: str
-    dropped: dict[str, int]
-
-
-def _read(data: list[str | Path]) -> tuple[pl.DataFrame, list[dict], str]:
-    from r1data.io import read_inputs
-
-    result = read_inputs(data)
-    if result.records.height == 0:
-        raise InputError(f"{', '.join(map(str, data))}: no rows to train on")
-    return result.records, result.sources, result.fingerprint
-
-
-def sft_rows(data: list[str | Path], cfg: SFTTrainConfig) -> TrainData:
-    """Conversational prompt/completion rows from accepted traces: the loss covers the assistant's turn only."""
-    df, sources, fp = _read(data)
-    col = cfg.messages_field
-    if col not in df.columns:
-        raise InputError(
-            f"{', '.join(map(str, data))}: no '{col}' column to train on (columns: {', '.join(df.columns)}). "
-            "SFT reads the output of `r1data rejection-sample`; set messages_field for another column."
-        )
-    rows, dropped = [], {}
-    for i, (rid, msgs) in enumerate(zip(df.get_column(schema.ID).to_list(), df.get_column(col).to_list(), strict=True)):
-        if not msgs or not isinstance(msgs, list) or msgs[-1].get("role") != "assistant":
-            raise InputError(
-                f"row {i} (id {rid}): '{col}' must be a list of chat messages ending with the assistant's reply"
-            )
-        if not (msgs[-1].get("content") or "").strip():
-            dropped["empty_reply"] = dropped.get("empty_reply", 0) + 1
-            continue
-        prompt = [{"role": m["role"], "content": m["content"]} for m in msgs[:-1]]
-        rows.append(
-            {"id": rid, "prompt": prompt, "completion": [{"role": "assistant", "content": msgs[-1]["content"]}]}
-        )
-    if not rows:
-        raise InputError(f"{', '.join(map(str, data))}: every row has an empty assistant reply")
-    return TrainData(rows, sources, fp, dropped)
-
-
-def grpo_rows(data: list[str | Path], cfg: GRPOTrainConfig) -> TrainData:
-    """Chat prompts plus every column the rewards read (the gold stays under `answer`, as TRL passes it)."""
-    from r1data.ops.rewards import NEEDS_GOLD, NEEDS_TESTS
-    from r1data.prompts import PromptTemplate
-
-    df, sources, fp = _read(data)
-    template = PromptTemplate.build(cfg.prompt, cfg.system, cfg.user_template)
-    needs_gold = sorted(set(cfg.reward_funcs) & NEEDS_GOLD)
-    needs_tests = sorted(set(cfg.reward_funcs) & NEEDS_TESTS)
-    dropped: dict[str, int] = {}
-    has_tests = schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() < df.height
-    if needs_tests and not has_tests:
-        raise InputError(
-            f"{', '.join(map(str, data))}: reward {', '.join(needs_tests)} needs test cases, and the data has none "
-            f"(columns: {', '.join(df.columns)}). Pass --tests-field when curating, or name the column `tests`."
-        )
-    if needs_gold and has_tests:  # code rows are judged by their tests, math rows by their answers
-        gold = df.get_column(schema.ANSWER) if schema.ANSWER in df.columns else pl.Series([None] * df.height)
-        missing = gold.is_null() & df.get_column(schema.TESTS).is_null()
-        if missing.any():
-            dropped["no_gold_answer"] = int(missing.sum())
-            df = df.filter(~missing)
-    elif needs_gold:
-        if schema.ANSWER not in df.columns or df.get_column(schema.ANSWER).null_count() == df.height:
-            raise InputError(
-                f"{', '.join(map(str, data))}: reward {', '.join(needs_gold)} needs gold answers, and the data has "
-                f"none (columns: {', '.join(df.columns)}). Pass --answer-field when curating, or train on a "
-                "folder whose rows have `answer`."
-            )
-        missing = df.get_column(schema.ANSWER).is_null() | (df.get_column(schema.ANSWER).cast(pl.Utf8) == "")
-        if missing.any():
-            dropped["no_gold_answer"] = int(missing.sum())
-            df = df.filter(~missing)
-    keep = [c for c in df.columns if not c.startswith("_") and c not in ("prompt", "completion", "messages")]
-    rows = []
-    for r in df.select(keep).iter_rows(named=True):
-        r["prompt"] = template.messages(r[schema.PROBLEM])
-        rows.append(r)
-    return TrainData(rows, sources, fp, dropped)
-
-
-def check_context(rows: list[dict], cfg: TrainConfig, model_path: str) -> dict[str, int]:
-    """Prompt + completion must fit the model's context. Returns token-length facts for the manifest."""
-    from transformers import AutoConfig, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(model_path)
-
-    def n_tokens(messages: list[dict], generation_prompt: bool) -> int:
-        ids = tok.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=True)
-        return len(ids["input_ids"] if hasattr(ids, "keys") else ids)  # transformers 5 returns a BatchEncoding
-
-    mcfg = AutoConfig.from_pretrained(model_path)
-    context = getattr(mcfg, "max_position_embeddings", None) or getattr(mcfg, "n_positions", None)
-    if isinstance(cfg, GRPOTrainConfig):
-        lengths = [n_tokens(r["prompt"], True) for r in rows]
-        longest = max(range(len(rows)), key=lengths.__getitem__)
-        need = lengths[longest] + cfg.max_completion_length
-        if context and need > context:
-            raise ConfigError(
-                f"row id {rows[longest].get('id')}: its prompt has {lengths[longest]} tokens, and with "
-                f"max_completion_length {cfg.max_completion_length} that is {need} tokens, beyond the model's "
-                f"context of {context}. Lower max_completion_length to {context - lengths[longest]} or less, or "
-                "leave out the longest problems."
-            )
-        return {"context": context or 0, "longest_prompt_tokens": lengths[longest]}
-    assert isinstance(cfg, SFTTrainConfig)
-    if context and cfg.max_length > context:
-        raise ConfigError(f"max_length {cfg.max_length} is beyond the model's context of {context}; lower it")
-    lengths = [n_tokens(r["prompt"] + r["completion"], False) for r in rows]
-    return {
-        "context": context or 0,
-        "longest_example_tokens": max(lengths),
-        "examples_truncated": sum(n > cfg.max_length for n in lengths),
-    }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Output folder
-
-
-def _check_out(out: Path, config: dict, overwrite: bool) -> dict | None:
-    """The manifest of an earlier run in OUT when it may be resumed; refuses a run of other settings."""
-    manifest_path = out / "manifest.json"
-    if not out.exists():
-        return None
-    if overwrite:
-        import shutil
-
-        shutil.rmtree(out)
-        return None
-    if not manifest_path.is_file():
-        if any(out.iterdir()):
-            raise OutputError(f"{out}: exists and is not an r1data training folder. Choose another -o or --overwrite.")
-        return None
-    old = json.loads(manifest_path.read_text())
-    previous = old.get("config", {})
-    changed = sorted(
-        k for k in set(config) | set(previous) if config.get(k) != previous.get(k) and k not in RESUME_SAFE
-    )
-    if changed:
-        raise OutputError(
-            f"{out}: holds a training run with other settings ({', '.join(changed)} differ). "
-            "Rerun with the same settings to resume, or pass --overwrite to start over."
-        )
-    return old
-
-
-def train(
-    task: str,
-    data: list[str | Path],
-    out: str | Path,
-    cfg: TrainConfig,
-    overwrite: bool = False,
-    quiet: bool = False,
-) -> dict:
-    """Read, check, train, write OUT/model and OUT/manifest.json; resumable from OUT's checkpoints."""
-    from r1data.models import resolve_model
-
-    out = Path(out)
-    rows = sft_rows(data, cfg) if task == "sft" else grpo_rows(data, cfg)  # type: ignore[arg-type]
-    config = as_dict(cfg)
-    model_path = resolve_model(cfg.model)
-    lengths = check_context(rows.rows, cfg, model_path)
-    old = _check_out(out, config, overwrite)
-    from r1data.engines import trl_trainer  # heavy: torch, transformers, trl
-
-    trl_trainer.check_device(cfg)
-    num_processes = trl_trainer.num_processes()
-    check_config(cfg, num_processes)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = new_manifest(f"train {task}", config, rows.sources, rows.fingerprint)
-    manifest.update(
-        {
-            "model_path": model_path,
-            "rows_in": len(rows.rows) + sum(rows.dropped.values()),
-            "rows_used": len(rows.rows),
-            "drops": rows.dropped,
-            "lengths": lengths,
-            "num_processes": num_processes,
-        }
-    )
-    if any(r.get(schema.TESTS) for r in rows.rows):  # code rewards run programs: record the isolation
-        from r1data.sandbox import isolation
-
-        manifest["sandbox"] = isolation()
-    if old is not None:
-        manifest["started_at"] = old.get("started_at", manifest["started_at"])
-        manifest["runs"] = old.get("runs", 1) + 1
-    started = time.perf_counter()
-    result = trl_trainer.run(task, rows.rows, out, cfg, model_path, manifest, quiet=quiet)
-    manifest.update(result)
-    manifest["seconds"] = round(time.perf_counter() - started, 2)
-    manifest["status"] = "complete"
-    trl_trainer.write_manifest(out, manifest)
-    return manifest

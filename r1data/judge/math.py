@@ -1,0 +1,182 @@
+"""Math answers: math-verify in a bounded pool of worker processes that cannot hang.
+
+math-verify's timeout is `signal.alarm`: it fails off the main thread, cannot interrupt C-level
+big-integer work, and `str()` of a parsed expression can hang outside any timeout. So every check
+runs in a worker process (pebble's ProcessPool) with
+- a hard per-item timeout: a late item's worker is killed and replaced, the item is `timeout`;
+- an address-space limit (RLIMIT_AS) per worker: a runaway allocation fails in the worker only;
+- recycling: a worker is replaced after `max_tasks` items, so caches and leaks cannot grow forever.
+Workers are started with `spawn` (a fresh interpreter that imports only math-verify), return plain
+strings, and cache parsed gold answers, so the k samples of a problem parse its gold once per worker.
+math-verify's own signal timeouts are off inside the workers: a timed-out parse returns [] and would be
+indistinguishable from an unparseable answer. Only plain values leave a worker: the answer text reported is
+the string math-verify matched, never a printed sympy object.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from r1data.errors import R1DataError
+from r1data.judge.verdict import (
+    CORRECT,
+    CRASH,
+    GOLD_UNPARSEABLE,
+    INCORRECT,
+    JUDGE_ERROR,
+    PRED_UNPARSEABLE,
+    TIMEOUT,
+    Verdict,
+)
+
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_MEMORY_MB = 4096
+
+# ---------------------------------------------------------------------------------------------------------------
+# In the worker
+
+_GOLD_CACHE: OrderedDict[str, list] = OrderedDict()
+_GOLD_CACHE_SIZE = 4096
+
+# math-verify warns once that its timeout is off: that is intended here.
+logging.getLogger("math_verify").setLevel(logging.ERROR)
+
+
+def _parse(text: str) -> list:
+    from math_verify import parse
+
+    return parse(text, parsing_timeout=None)
+
+
+def parse_gold(gold: str) -> list:
+    """Parsed gold, cached: the k samples of one problem share one parse."""
+    hit = _GOLD_CACHE.get(gold)
+    if hit is None:
+        hit = _parse(gold) if gold else []
+        _GOLD_CACHE[gold] = hit
+        if len(_GOLD_CACHE) > _GOLD_CACHE_SIZE:
+            _GOLD_CACHE.popitem(last=False)
+    else:
+        _GOLD_CACHE.move_to_end(gold)
+    return hit
+
+
+def matched_text(parsed: list) -> str | None:
+    """The answer as written (math-verify returns the matched string after the parsed objects)."""
+    strings = [p for p in parsed if isinstance(p, str)]
+    return strings[-1] if strings else None
+
+
+def check(gold: str, pred: str) -> tuple[str, str | None]:
+    """(status, predicted answer text) for a prepared gold and prediction (see ops/completions.py)."""
+    from math_verify import verify
+
+    gold_parsed = parse_gold(gold)
+    if not gold_parsed:
+        return GOLD_UNPARSEABLE, None
+    gold_is_math = any(not isinstance(g, str) for g in gold_parsed)
+    pred_parsed = _parse(pred) if pred else []
+    if not pred_parsed:
+        return (PRED_UNPARSEABLE if gold_is_math else GOLD_UNPARSEABLE), None
+    ok = verify(gold_parsed, pred_parsed, timeout_seconds=None)
+    if not gold_is_math and not ok:
+        # The gold is only text (math-verify could not read it as mathematics): equal text proves
+        # a match, but different text proves nothing. Reported so the data can be fixed.
+        return GOLD_UNPARSEABLE, None
+    return (CORRECT if ok else INCORRECT), matched_text(pred_parsed)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _check(gold: str, pred: str) -> tuple[str, str | None, float, str | None]:
+    start = time.perf_counter()
+    detail = None
+    try:
+        status, answer = check(gold, pred)
+    except MemoryError:
+        status, answer, detail = CRASH, None, "MemoryError (the worker's memory limit)"
+    except RecursionError:
+        status, answer, detail = CRASH, None, "RecursionError (the expression nests too deeply)"
+    except Exception as exc:  # a bug in the checker: say which, never call it out-of-memory
+        status, answer, detail = JUDGE_ERROR, None, f"{type(exc).__name__}: {str(exc)[:200]}"
+    return status, answer, time.perf_counter() - start, detail
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The pool
+
+
+class MathPool:
+    """Worker processes for math checks; started on the first check, stopped by `close()`."""
+
+    def __init__(self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 memory_mb: int = DEFAULT_MEMORY_MB, max_tasks: int = 2000) -> None:  # fmt: skip
+        # One more worker than cores: while a worker waits on its pipe or the main process collects
+        # results, the extra one keeps every core busy (5,000 MATH pairs on 2 cores: x1.72 with 2
+        # workers, x1.83 with 3; benchmarks/bench_verify.py).
+        self.workers = max(1, workers or (os.cpu_count() or 1) + 1)
+        self.timeout, self.memory_mb, self.max_tasks = timeout, memory_mb, max_tasks
+        self._pool = None
+
+    def _started(self):  # noqa: ANN202 - a pebble pool
+        if self._pool is None:
+            from pebble import ProcessPool
+
+            self._pool = ProcessPool(
+                max_workers=self.workers,
+                max_tasks=self.max_tasks,
+                initializer=_limit_memory,
+                initargs=(self.memory_mb,),
+                context=multiprocessing.get_context("spawn"),
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
+
+    def verify(self, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+        """Judge (gold text, answer text) pairs prepared by ops/completions.py; the verdicts keep the order."""
+        if not pairs:
+            return []
+        try:
+            pool = self._started()
+            futures = [
+                None if not gold else pool.schedule(_check, (gold, pred), timeout=self.timeout) for gold, pred in pairs
+            ]
+        except RuntimeError as exc:
+            raise R1DataError(
+                f"the verification workers could not start ({exc}). They are fresh Python processes: "
+                "run r1data from a script file or the command line, not from standard input."
+            ) from exc
+        out = []
+        for future in futures:
+            if future is None:
+                out.append(Verdict(GOLD_UNPARSEABLE))
+                continue
+            try:
+                status, answer, seconds, detail = future.result()
+                out.append(Verdict(status, answer, seconds, detail))
+            except FutureTimeout:
+                out.append(Verdict(TIMEOUT))
+            except Exception as exc:
+                from pebble import ProcessExpired
+
+                if isinstance(exc, ProcessExpired):  # killed by the OS (out of memory) or crashed in C
+                    out.append(Verdict(CRASH, detail=f"the worker died ({exc})"))
+                else:
+                    out.append(Verdict(JUDGE_ERROR, detail=f"{type(exc).__name__}: {str(exc)[:200]}"))
+        return out

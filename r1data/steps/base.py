@@ -1,0 +1,244 @@
+"""The step contract, the one-shot runner and the registry.
+
+A step is a module with a `Config` dataclass (every field a setting with help; `__post_init__` checks that
+name the setting and the fix) and one function
+
+    run(inputs, out, cfg, io, *, engine=None) -> StepResult
+
+The CLI builds each command's options from the step's Config (and `IOConfig`), `r1data run` reads recipe
+keys as field names, and the demo is a pipeline recipe: all three find steps in `STEPS` only. One-shot steps
+(dedup, decontaminate, verify, stats) go through `run_one_shot`; steps that spend model time (filter,
+rejection-sample) through `r1data.steps.chunked.run_chunked`, which resumes. Both publish through
+`publish_output`: staged, fsynced, swapped in, under OUT's lock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from r1data import publish, schema
+from r1data.config import as_dict, check, setting
+from r1data.errors import EmptyInputError, OutputError
+from r1data.io import OnError, ReadResult, read_inputs
+from r1data.manifest import COMPLETE, MANIFEST, dataset_card, new_manifest
+
+DEFAULT_SHARD_ROWS = 100_000
+
+
+@dataclass(kw_only=True)
+class IOConfig:
+    """How inputs are read and outputs written; every step takes these."""
+
+    overwrite: bool = setting(False, "Replace OUT if it exists (only once the new output is complete).",
+                              resume_safe=True)  # fmt: skip
+    problem_field: str | None = setting(None, "Input column holding the problem text [default: recognised].")
+    answer_field: str | None = setting(None, "Input column holding the gold final answer [default: recognised].")
+    solution_field: str | None = setting(None, "Input column holding a worked solution [default: recognised].")
+    id_field: str | None = setting(None, "Input column holding a row id [default: recognised, else a hash].")
+    tests_field: str | None = setting(
+        None,
+        "Input column holding a code problem's tests (stdin/stdout pairs, asserts, ...) [default: recognised: "
+        "tests, test_cases, input_output, verification_info, test_list, ...].",
+    )
+    on_error: str = setting("fail", "fail: stop at the first unreadable line; skip: quarantine it in removed/.")
+    limit: int | None = setting(None, "Read only the first N rows (a trial run on a slice).")
+    shard_rows: int = setting(DEFAULT_SHARD_ROWS, "Rows per Parquet shard.", resume_safe=True)
+
+    def __post_init__(self) -> None:
+        check(self.on_error in ("fail", "skip"), "on_error", f"must be fail or skip (got '{self.on_error}')")
+        check(self.shard_rows >= 1, "shard_rows", f"must be at least 1 (got {self.shard_rows})")
+        check(self.limit is None or self.limit >= 1, "limit", f"must be at least 1 (got {self.limit})")
+
+    def fields(self, reserved: tuple[str, ...] = ()) -> schema.FieldMap:
+        return schema.FieldMap(self.problem_field, self.answer_field, self.solution_field, self.id_field,
+                               self.tests_field, reserved)  # fmt: skip
+
+    def read(self, inputs: list[str | Path], reserved: tuple[str, ...] = ()) -> ReadResult:
+        on_error: OnError = "skip" if self.on_error == "skip" else "fail"
+        return read_inputs(inputs, self.fields(reserved), on_error, self.limit)
+
+
+@dataclass
+class StepResult:
+    """What every step returns: its manifest, where it wrote, and (one-shot steps) the kept and removed rows."""
+
+    manifest: dict
+    out: Path | None
+    kept: pl.DataFrame | None = None
+    removed: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class StepDef:
+    name: str
+    config: type
+    run: Callable[..., StepResult]
+    kind: str  # one-shot | chunked | train
+    help: str
+
+
+# The registry: step name -> module. Adding a step = one module (Config + run) + one line here.
+STEPS: dict[str, str] = {
+    "dedup": "r1data.steps.dedup",
+    "decontaminate": "r1data.steps.decontaminate",
+    "verify": "r1data.steps.verify",
+    "stats": "r1data.steps.stats",
+    "filter": "r1data.steps.filter",
+    "rejection-sample": "r1data.steps.rejection_sample",
+    "train-sft": "r1data.train.run:sft",
+    "train-grpo": "r1data.train.run:grpo",
+}
+
+
+def get_step(name: str) -> StepDef:
+    if name not in STEPS:
+        raise KeyError(name)
+    module_name, _, variant = STEPS[name].partition(":")
+    module = importlib.import_module(module_name)
+    if variant:
+        return module.step_def(variant)
+    return StepDef(name, module.Config, module.run, module.KIND, (module.__doc__ or "").strip())
+
+
+def run_step(name: str, inputs: list[str | Path], out: str | Path | None, cfg: Any, io: IOConfig | None = None,
+             *, engine: Any = None) -> StepResult:  # fmt: skip
+    """Run a registered step by name (what the CLI, `r1data run` and the demo call)."""
+    step = get_step(name)
+    return step.run(inputs, out, cfg, io or IOConfig(), engine=engine)
+
+
+def config_dict(cfg: Any, io: IOConfig | None = None) -> dict:
+    """The resolved settings as the manifest records them."""
+    out = as_dict(cfg) if dataclasses.is_dataclass(cfg) else dict(cfg)
+    if io is not None:
+        out["io"] = as_dict(io)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Publishing
+
+
+def strip_internal(df: pl.DataFrame) -> pl.DataFrame:
+    return df.drop(schema.ROW, strict=False)
+
+
+def write_shards(df: pl.DataFrame, folder: Path, rows_per_shard: int) -> list[dict]:
+    """Split df into Hugging Face-named Parquet shards (train-00000-of-00003.parquet); an empty df still gets one
+    (empty) shard with its schema."""
+    publish.mkdir(folder)
+    total = max(1, -(-df.height // rows_per_shard))
+    written = []
+    for i in range(total):
+        part = df.slice(i * rows_per_shard, rows_per_shard)
+        path = folder / f"train-{i:05d}-of-{total:05d}.parquet"
+        publish.write_parquet(part, path)
+        publish.fault_point("shard_written")
+        written.append({"path": str(path.relative_to(folder.parent)), "rows": part.height})
+    return written
+
+
+def publish_output(out: Path, manifest: dict, kept: pl.DataFrame, removed: pl.DataFrame, shard_rows: int,
+                   fill: Callable[[Path], None] | None = None) -> dict:  # fmt: skip
+    """Write shards, audit, card and manifest into a staging folder beside OUT, then swap it in. `fill` may add
+    more to the staging folder first (a chunked run's chunks). Returns the manifest as written."""
+    kept, removed = strip_internal(kept), strip_internal(removed)
+    with publish.staging(out) as stage:
+        shards = write_shards(kept, stage / "data", shard_rows)
+        removed_shards = write_shards(removed, stage / "removed", shard_rows) if removed.height else []
+        if fill is not None:
+            fill(stage)
+        drops = dict(Counter(removed.get_column(schema.DROP_REASON).to_list())) if removed.height else {}
+        manifest.setdefault("status", COMPLETE)
+        if manifest["status"] == "running":
+            manifest["status"] = COMPLETE
+        manifest.update(rows_out=kept.height, rows_removed=removed.height, drops=drops, shards=shards,
+                        removed_shards=removed_shards)  # fmt: skip
+        publish.write_text(stage / "README.md", dataset_card(manifest))
+        publish.write_json(stage / MANIFEST, manifest)  # last: a staging folder with a manifest is complete
+        publish.fault_point("staged")
+        publish.swap_in(stage, out)
+    return manifest
+
+
+class Output:
+    """OUT while a step writes it: checked, locked, repaired from an earlier crash; released on exit."""
+
+    def __init__(self, out: str | Path, command: str, overwrite: bool) -> None:
+        self.path = publish.check_target(Path(out))
+        self.command = command
+        self.overwrite = overwrite
+        self.lock = publish.OutputLock(self.path, command)
+        self.repaired: list[str] = []
+
+    def __enter__(self) -> Output:
+        self.lock.acquire()
+        try:
+            self.repaired = publish.recover(self.path)
+        except BaseException:
+            self.lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+    def refuse_existing(self) -> None:
+        if self.path.exists() and not self.overwrite:
+            raise OutputError(f"{self.path}: already exists. Choose another -o, or pass --overwrite to replace it.")
+
+
+def input_manifest(command: str, cfg: Any, io: IOConfig, read: ReadResult) -> dict:
+    manifest = new_manifest(command, config_dict(cfg, io), read.sources, read.fingerprint)
+    manifest["rows_in"] = read.rows_in
+    if read.repeated_ids:
+        manifest["repeated_ids"] = read.repeated_ids
+    if read.warnings:
+        manifest["warnings"] = read.warnings
+    return manifest
+
+
+OpResult = tuple[pl.DataFrame, pl.DataFrame, dict]
+
+
+def run_one_shot(
+    command: str,
+    inputs: list[str | Path],
+    out: str | Path,
+    cfg: Any,
+    io: IOConfig,
+    op: Callable[[ReadResult], OpResult],
+    reserved: tuple[str, ...] = (),
+) -> StepResult:
+    """Read, transform, publish. Unreadable lines and rows without a problem join the audit."""
+    started = time.perf_counter()
+    with Output(out, command, io.overwrite) as target:
+        target.refuse_existing()
+        read = io.read(inputs, reserved)
+        if read.records.height == 0:
+            raise EmptyInputError(
+                f"{', '.join(map(str, inputs))}: no usable rows ({read.quarantined.height} quarantined: "
+                "unreadable lines or empty problems). See the errors with --on-error fail."
+            )
+        kept, removed, stats = op(read)
+        audit = (
+            pl.concat([d for d in (read.quarantined, removed) if d.height], how="diagonal_relaxed")
+            if (read.quarantined.height or removed.height)
+            else removed
+        )
+        if kept.height + audit.height != read.rows_in:
+            raise AssertionError(f"accounting broken: {kept.height} kept + {audit.height} removed != {read.rows_in}")
+        manifest = input_manifest(command, cfg, io, read)
+        manifest["stats"] = stats
+        manifest["seconds"] = round(time.perf_counter() - started, 3)
+        manifest = publish_output(target.path, manifest, kept, audit, io.shard_rows)
+    return StepResult(manifest, target.path, strip_internal(kept), strip_internal(audit))

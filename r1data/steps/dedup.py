@@ -1,0 +1,64 @@
+"""Remove exact duplicates (normalised text), then near duplicates (MinHash LSH over n-grams). In each
+duplicate cluster the row with a gold answer, earliest in input order, is kept; the others go to
+OUT/removed/ with drop_reason, duplicate_of (the kept id) and similarity."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from r1data.config import check, setting
+from r1data.ops.dedup import DedupParams, dedup
+from r1data.steps.base import IOConfig, StepResult, run_one_shot
+
+KIND = "one-shot"
+_D = DedupParams()
+
+
+@dataclass(kw_only=True)
+class Config:
+    ngram: int = setting(_D.ngram, "Shingle size: n words (or characters with --char).")
+    char: bool = setting(False, "Character n-grams instead of word n-grams.")
+    num_perm: int = setting(_D.num_perm, "MinHash permutations.")
+    threshold: float = setting(_D.threshold, "Estimated Jaccard at or above which two rows are duplicates.")
+    bands: int | None = setting(None, "LSH bands [default: chosen from --threshold].")
+    rows: int | None = setting(None, "LSH rows per band (with --bands).")
+    max_number_changes: int = setting(
+        1, "A pair whose numbers differ in more places is not a duplicate (templated siblings); -1: off."
+    )
+    exact_only: bool = setting(False, "Only exact duplicates of the normalised text.")
+    workers: int | None = setting(None, "Threads of the signature kernel [default: CPU count].", resume_safe=True)
+    seed: int = setting(_D.seed, "Seed of the MinHash permutations.")
+
+    def __post_init__(self) -> None:
+        check(0 < self.threshold <= 1, "threshold", f"must be in (0, 1] (got {self.threshold})")
+        check(self.ngram >= 1, "ngram", f"must be at least 1 (got {self.ngram})")
+        check(self.num_perm >= 8, "num_perm", f"must be at least 8 (got {self.num_perm})")
+        check((self.bands is None) == (self.rows is None), "bands",
+              "--bands and --rows go together: give both, or neither to choose them from --threshold")  # fmt: skip
+        if self.bands is not None and self.rows is not None:
+            check(self.bands >= 1 and self.rows >= 1, "bands", "bands and rows must be at least 1")
+            check(self.bands * self.rows <= self.num_perm, "bands",
+                  f"bands x rows ({self.bands * self.rows}) exceeds --num-perm ({self.num_perm})")  # fmt: skip
+        check(self.workers is None or self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
+
+    def params(self) -> DedupParams:
+        return DedupParams(
+            ngram=self.ngram, ngram_kind="char" if self.char else "word", num_perm=self.num_perm,
+            threshold=self.threshold, bands=self.bands, rows=self.rows, seed=self.seed,
+            workers=self.workers or os.cpu_count() or 1, near=not self.exact_only,
+            max_number_changes=None if self.max_number_changes < 0 else self.max_number_changes,
+        )  # fmt: skip
+
+
+def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
+    """`r1data dedup`."""
+    params = cfg.params()
+
+    def op(read: Any) -> tuple:
+        result = dedup(read.records, params, read.normalized)
+        return result.kept, result.removed, result.stats
+
+    return run_one_shot("dedup", inputs, out, cfg, io, op)

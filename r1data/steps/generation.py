@@ -1,0 +1,125 @@
+"""What the generation steps (filter, rejection-sample) share: the engine and sampling settings, declared once,
+and the judge's settings, which verify shares too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import xxhash
+
+from r1data.config import check, setting
+from r1data.judge.math import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+
+
+@dataclass(kw_only=True)
+class JudgeConfig:
+    """How the judge runs: worker processes, the limit per verification, memory per worker."""
+
+    timeout: float = setting(DEFAULT_TIMEOUT, "Judge: seconds per verification (per test, for code) before it is "
+                             "killed (timeout).")  # fmt: skip
+    workers: int | None = setting(None, "Judge: verification processes [default: CPU count + 1].", resume_safe=True)
+    memory_mb: int = setting(DEFAULT_MEMORY_MB, "Judge: address-space limit per verification process (MiB).")
+
+    def __post_init__(self) -> None:
+        check(self.timeout > 0, "timeout", f"must be positive (got {self.timeout})")
+        check(self.workers is None or self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
+        check(self.memory_mb >= 0, "memory_mb", f"must be 0 (no limit) or more (got {self.memory_mb})")
+
+    def judge_settings(self) -> dict:
+        return {"workers": self.workers, "timeout": self.timeout, "memory_mb": self.memory_mb}
+
+
+ENGINE_KINDS = ("vllm", "openai", "transformers")
+
+
+@dataclass(kw_only=True)
+class GenerationConfig(JudgeConfig):
+    """A model behind one of the engines, the prompt, and how it samples."""
+
+    model: str | None = setting(
+        None, "Local model folder or .gguf file (openai: the served model's name) [default: built-in SmolLM2-135M]."
+    )
+    engine: str | None = setting(None, "vllm, openai or transformers [default: vllm when installed].")
+    prompt: str = setting("boxed", "Built-in prompt: boxed, r1-zero or code.")
+    system: str | None = setting(None, "System message (replaces the built-in prompt's).")
+    user_template: str | None = setting(None, "User message with {problem}.")
+    temperature: float = setting(0.7, "Sampling temperature.")
+    top_p: float = setting(0.95, "Nucleus sampling.")
+    max_tokens: int = setting(1024, "Tokens per sample.")
+    seed: int = setting(0, "Seed of the samples (each row's seed derives from it, its id and the round).")
+    chunk_rows: int = setting(256, "Problems per persisted chunk (the unit of resume).")
+    tensor_parallel_size: int = setting(1, "vllm: GPUs per model.")
+    gpu_memory_utilization: float | None = setting(
+        None, "vllm: memory share (on CPU: of RAM) [default: 0.9, CPU 0.2].", resume_safe=True
+    )
+    max_model_len: int | None = setting(None, "vllm: context length.")
+    base_url: str | None = setting(None, "openai: e.g. http://127.0.0.1:8000/v1.")
+    api_key_env: str = setting("OPENAI_API_KEY", "openai: variable holding the API key.", resume_safe=True)
+    concurrency: int = setting(8, "openai: requests in flight.", resume_safe=True)
+    request_timeout: float = setting(600.0, "openai: seconds per request.", resume_safe=True)
+    retries: int = setting(4, "openai: retries on 408/409/425/429/5xx and connection errors.", resume_safe=True)
+    restart: bool = setting(False, "Discard an unfinished run of other settings (or another input), and replace "
+                            "OUT once the new run is complete.", resume_safe=True)  # fmt: skip
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from r1data.prompts import BUILTIN
+
+        check(self.engine is None or self.engine in ENGINE_KINDS, "engine",
+              f"must be one of {', '.join(ENGINE_KINDS)} (got '{self.engine}')")  # fmt: skip
+        check(self.prompt in BUILTIN, "prompt", f"must be one of {', '.join(BUILTIN)} (got '{self.prompt}')")
+        check(self.user_template is None or "{problem}" in self.user_template, "user_template",
+              "must contain {problem}")  # fmt: skip
+        check(self.temperature >= 0, "temperature", f"must be 0 or more (got {self.temperature})")
+        check(0 < self.top_p <= 1, "top_p", f"must be in (0, 1] (got {self.top_p})")
+        check(self.max_tokens >= 1, "max_tokens", f"must be at least 1 (got {self.max_tokens})")
+        check(self.chunk_rows >= 1, "chunk_rows", f"must be at least 1 (got {self.chunk_rows})")
+        check(self.tensor_parallel_size >= 1, "tensor_parallel_size", "must be at least 1")
+        check(self.concurrency >= 1, "concurrency", f"must be at least 1 (got {self.concurrency})")
+        check(self.retries >= 0, "retries", f"must be 0 or more (got {self.retries})")
+        check(self.engine != "openai" or bool(self.base_url), "base_url",
+              "--engine openai needs the server's address, e.g. --base-url http://127.0.0.1:8000/v1")  # fmt: skip
+
+    @property
+    def sampling(self) -> Any:
+        from r1data.engines import Sampling
+
+        return Sampling(self.temperature, self.top_p, self.max_tokens, self.seed)
+
+    @property
+    def template(self) -> Any:
+        from r1data.prompts import PromptTemplate
+
+        return PromptTemplate.build(self.prompt, self.system, self.user_template)
+
+    def engine_options(self) -> dict:
+        """The options of the chosen engine only."""
+        if self.engine == "openai":
+            return {"base_url": self.base_url, "api_key_env": self.api_key_env, "concurrency": self.concurrency,
+                    "request_timeout": self.request_timeout, "retries": self.retries}  # fmt: skip
+        return {"tensor_parallel_size": self.tensor_parallel_size,
+                "gpu_memory_utilization": self.gpu_memory_utilization, "max_model_len": self.max_model_len}  # fmt: skip
+
+    def engine_key(self) -> tuple:
+        """Two configs with the same key can share one loaded engine (the demo's filter and rejection-sample)."""
+        return (self.engine, self.model, self.seed, tuple(sorted(self.engine_options().items())))
+
+    def load_engine(self) -> Any:
+        from r1data.engines import load_engine
+
+        return load_engine(self.engine, self.model, seed=self.seed, **self.engine_options())
+
+    def chunked(self, command: str, work: Callable[..., Any], **extra: Any) -> Any:
+        """The chunked run of a generation step: `work(rows, engine, judge, cfg)` per chunk, with these settings."""
+        from r1data.steps.chunked import ChunkedStep
+
+        return ChunkedStep(command=command, chunk_rows=self.chunk_rows, load_engine=self.load_engine,
+                           work=lambda rows, engine, judge: work(rows, engine, judge, self),
+                           judge=self.judge_settings(), restart=self.restart, **extra)  # fmt: skip
+
+
+def sample_seed(seed: int, row_id: str, round_: int) -> int:
+    """The seed of one row's samples in one round: a rerun of a chunk asks the engine for the same samples."""
+    return xxhash.xxh32_intdigest(f"{seed}:{row_id}:{round_}".encode()) & 0x7FFFFFFF

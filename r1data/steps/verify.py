@@ -1,0 +1,138 @@
+"""Judge each completion against the row's gold answer (math-verify, in worker processes that cannot hang) or
+its tests (code, in the sandbox), and score the requested checks. Adds correct (true/false/null), pred_answer,
+verify_status and reward_<check>; list columns also get pass_rate and judged. No row is dropped; rows whose
+gold answer cannot be parsed are listed: they are data bugs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from r1data import schema
+from r1data.config import check, setting
+from r1data.judge.rewards import ALL_TESTS, REWARDS, get_reward
+from r1data.judge.verdict import GOLD_UNPARSEABLE, STATUSES, CodeVerdict
+from r1data.ops.code import TestSuite, golds_for
+from r1data.ops.verify import flatten_column, pass_rates, regroup
+from r1data.steps.base import IOConfig, StepResult, run_one_shot
+from r1data.steps.generation import JudgeConfig
+
+KIND = "one-shot"
+CORRECT, PRED_ANSWER, STATUS, PASS_RATE, JUDGED = "correct", "pred_answer", "verify_status", "pass_rate", "judged"
+
+
+@dataclass(kw_only=True)
+class Config(JudgeConfig):
+    checks: list[str] = setting(["accuracy", "format"], "Checks to score, comma-separated: "
+                                + ", ".join(REWARDS) + ".", sep=",")  # fmt: skip
+    completion_field: str | None = setting(
+        None, "Column with the completion (a string) or completions (a list) [default: generations, completion, ...]."
+    )
+    think_prefilled: bool = setting(False, "Completions start inside <think> (the chat template opened it, as "
+                                    "R1-Distill's).")  # fmt: skip
+    answer_tags: bool = setting(False, "format: require <answer>...</answer>.")
+    language: str = setting("en", "language_consistency: target language (en, zh, ...).")
+    max_tokens: int = setting(4096, "overlong / cosine: the length limit in tokens.")
+    cache_tokens: int = setting(512, "overlong: the soft-penalty band before the limit.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        unknown = [c for c in self.checks if c not in REWARDS]
+        check(not unknown, "checks", f"unknown {', '.join(unknown)}; choose from {', '.join(REWARDS)}")
+        check(0 < self.cache_tokens <= self.max_tokens, "cache_tokens", "must be in (0, max_tokens]")
+
+    def check_options(self, name: str) -> dict:
+        """The options a check takes, out of this step's settings."""
+        names = ("think_prefilled", "answer_tags", "language", "max_tokens", "cache_tokens")
+        values = {k: getattr(self, k) for k in names}
+        if REWARDS[name].needs_tests:
+            values["language"] = "python"  # the program's language, not the thought's
+        return {k: v for k, v in values.items() if k in REWARDS[name].options}
+
+
+def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any) -> tuple[pl.DataFrame, dict]:
+    """Add verdict and check columns to df; return it with summary statistics."""
+    flat, sizes, is_list = flatten_column(df, column)
+    golds = [g for g, n in zip(golds_for(df), sizes, strict=True) for _ in range(n)]  # code rows: tests
+    prompts = [p for p, n in zip(df.get_column(schema.PROBLEM).to_list(), sizes, strict=True) for _ in range(n)]
+    verdicts = judge.verify(golds, flat, think_prefilled=cfg.think_prefilled)
+    tests = [g if isinstance(g, TestSuite) else None for g in golds]
+    answers = [None if isinstance(g, TestSuite) else g for g in golds]
+    scores: dict[str, list] = {}
+    for name in cfg.checks:
+        spec = REWARDS[name]
+        given = None if spec.judged in (None, ALL_TESTS) else verdicts
+        fn = get_reward(name, judge, **cfg.check_options(name))
+        columns = {"answer": answers, "tests": tests, "prompts": prompts} if spec.judged else {"prompts": prompts}
+        scores[name] = fn(flat, verdicts=given, **columns)
+
+    def col(name: str, values: Sequence, dtype: pl.DataType) -> pl.Series:
+        return pl.Series(name, regroup(list(values), sizes, is_list), dtype=pl.List(dtype) if is_list else dtype)
+
+    correct = [v.correct for v in verdicts]
+    columns = [
+        col(CORRECT, correct, pl.Boolean),
+        col(PRED_ANSWER, [v.pred_answer for v in verdicts], pl.String),
+        col(STATUS, [v.status for v in verdicts], pl.String),
+    ]
+    columns += [col(f"reward_{name}", values, pl.Float64) for name, values in scores.items()]
+    details = [v.detail or None for v in verdicts]
+    if any(isinstance(v, CodeVerdict) for v in verdicts):  # code rows: which test failed, and why
+        code = [v if isinstance(v, CodeVerdict) else None for v in verdicts]
+        columns += [
+            col("tests_passed", [c and c.passed for c in code], pl.Int64),
+            col("tests_total", [c and c.total for c in code], pl.Int64),
+            col("failed_test", [c and c.failed_test for c in code], pl.Int64),
+        ]
+    if any(details):
+        columns.append(col("verify_detail", details, pl.String))
+    if is_list:
+        rates, judged = pass_rates(correct, sizes)
+        columns += [pl.Series(PASS_RATE, rates, dtype=pl.Float64), pl.Series(JUDGED, judged, dtype=pl.Int64)]
+    out = df.with_columns(columns)
+
+    statuses = Counter(v.status for v in verdicts)
+    known = [c for c in correct if c is not None]
+    status = pl.col(STATUS)
+    gold_bad = out.filter(status.list.contains(GOLD_UNPARSEABLE) if is_list else status == GOLD_UNPARSEABLE)
+    stats = {
+        "completion_field": column,
+        "completions": len(flat),
+        "accuracy": sum(known) / len(known) if known else None,
+        "statuses": {s: statuses.get(s, 0) for s in STATUSES}
+        | {s: n for s, n in statuses.items() if s not in STATUSES},  # code: passed, failed, timeout...
+        "check_means": {
+            name: (sum(x for x in vals if x is not None) / n if (n := sum(x is not None for x in vals)) else None)
+            for name, vals in scores.items()
+        },
+        "gold_unparseable_rows": gold_bad.height,
+        "gold_unparseable_examples": gold_bad.select(schema.ID, schema.ANSWER).head(1000).rows(),
+    }
+    return out, stats
+
+
+def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
+    """`r1data verify`: every row kept, with its verdicts and scores."""
+    from r1data.judge import Judge
+
+    where = ", ".join(map(str, inputs))
+
+    def op(read: Any) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+        df = read.records
+        column = schema.find_column(df, cfg.completion_field, schema.COMPLETION_CANDIDATES, "--completion-field",
+                                    where)  # fmt: skip
+        with Judge(**cfg.judge_settings()) as judge:
+            scored, stats = score_table(df, column, cfg, judge)
+        if schema.TESTS in df.columns:  # code problems ran: say what isolation they had
+            from r1data.judge.sandbox import isolation
+
+            stats["sandbox"] = isolation()
+        return scored, df.clear(), stats
+
+    reserved = (cfg.completion_field,) if cfg.completion_field else ()
+    return run_one_shot("verify", inputs, out, cfg, io, op, reserved=reserved)

@@ -1,0 +1,134 @@
+"""Training rows from r1data folders (or any input r1data reads): SFT conversations, GRPO prompts with the columns
+the rewards need; and the context check, made before a model loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from r1data import schema
+from r1data.errors import ConfigError, InputError
+from r1data.train.config import GRPOTrainConfig, SFTTrainConfig, TrainConfig
+
+
+@dataclass
+class TrainData:
+    rows: list[dict]
+    sources: list[dict]
+    fingerprint: str
+    dropped: dict[str, int]
+
+
+def _read(data: list[str | Path], io: Any = None) -> tuple[pl.DataFrame, list[dict], str]:
+    from r1data.steps.base import IOConfig
+
+    result = (io or IOConfig()).read(data)
+    if result.records.height == 0:
+        raise InputError(f"{', '.join(map(str, data))}: no rows to train on")
+    return result.records, result.sources, result.fingerprint
+
+
+def sft_rows(data: list[str | Path], cfg: SFTTrainConfig, io: Any = None) -> TrainData:
+    """Conversational prompt/completion rows from accepted traces: the loss covers the assistant's turn only."""
+    df, sources, fp = _read(data, io)
+    col = cfg.messages_field
+    if col not in df.columns:
+        raise InputError(
+            f"{', '.join(map(str, data))}: no '{col}' column to train on (columns: {', '.join(df.columns)}). "
+            "SFT reads the output of `r1data rejection-sample`; set messages_field for another column."
+        )
+    rows, dropped = [], {}
+    for i, (rid, msgs) in enumerate(zip(df.get_column(schema.ID).to_list(), df.get_column(col).to_list(), strict=True)):
+        if not msgs or not isinstance(msgs, list) or msgs[-1].get("role") != "assistant":
+            raise InputError(
+                f"row {i} (id {rid}): '{col}' must be a list of chat messages ending with the assistant's reply"
+            )
+        if not (msgs[-1].get("content") or "").strip():
+            dropped["empty_reply"] = dropped.get("empty_reply", 0) + 1
+            continue
+        prompt = [{"role": m["role"], "content": m["content"]} for m in msgs[:-1]]
+        rows.append(
+            {"id": rid, "prompt": prompt, "completion": [{"role": "assistant", "content": msgs[-1]["content"]}]}
+        )
+    if not rows:
+        raise InputError(f"{', '.join(map(str, data))}: every row has an empty assistant reply")
+    return TrainData(rows, sources, fp, dropped)
+
+
+def grpo_rows(data: list[str | Path], cfg: GRPOTrainConfig, io: Any = None) -> TrainData:
+    """Chat prompts plus every column the rewards read (the gold stays under `answer`, as TRL passes it)."""
+    from r1data.judge.rewards import REWARDS
+    from r1data.prompts import PromptTemplate
+
+    df, sources, fp = _read(data, io)
+    template = PromptTemplate.build(cfg.prompt, cfg.system, cfg.user_template)
+    needs_gold = sorted(n for n in cfg.reward_funcs if REWARDS[n].needs_gold)
+    needs_tests = sorted(n for n in cfg.reward_funcs if REWARDS[n].needs_tests)
+    dropped: dict[str, int] = {}
+    has_tests = schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() < df.height
+    if needs_tests and not has_tests:
+        raise InputError(
+            f"{', '.join(map(str, data))}: reward {', '.join(needs_tests)} needs test cases, and the data has none "
+            f"(columns: {', '.join(df.columns)}). Pass --tests-field when curating, or name the column `tests`."
+        )
+    if needs_gold and has_tests:  # code rows are judged by their tests, math rows by their answers
+        gold = df.get_column(schema.ANSWER) if schema.ANSWER in df.columns else pl.Series([None] * df.height)
+        missing = gold.is_null() & df.get_column(schema.TESTS).is_null()
+        if missing.any():
+            dropped["no_gold_answer"] = int(missing.sum())
+            df = df.filter(~missing)
+    elif needs_gold:
+        if schema.ANSWER not in df.columns or df.get_column(schema.ANSWER).null_count() == df.height:
+            raise InputError(
+                f"{', '.join(map(str, data))}: reward {', '.join(needs_gold)} needs gold answers, and the data has "
+                f"none (columns: {', '.join(df.columns)}). Pass --answer-field when curating, or train on a "
+                "folder whose rows have `answer`."
+            )
+        missing = df.get_column(schema.ANSWER).is_null() | (df.get_column(schema.ANSWER).cast(pl.Utf8) == "")
+        if missing.any():
+            dropped["no_gold_answer"] = int(missing.sum())
+            df = df.filter(~missing)
+    keep = [c for c in df.columns if not c.startswith("_") and c not in ("prompt", "completion", "messages")]
+    rows = []
+    for r in df.select(keep).iter_rows(named=True):
+        r["prompt"] = template.messages(r[schema.PROBLEM])
+        rows.append(r)
+    return TrainData(rows, sources, fp, dropped)
+
+
+def check_context(rows: list[dict], cfg: TrainConfig, model_path: str) -> dict[str, int]:
+    """Prompt + completion must fit the model's context. Returns token-length facts for the manifest."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_path)
+
+    def n_tokens(messages: list[dict], generation_prompt: bool) -> int:
+        ids = tok.apply_chat_template(messages, add_generation_prompt=generation_prompt, tokenize=True)
+        return len(ids["input_ids"] if hasattr(ids, "keys") else ids)  # transformers 5 returns a BatchEncoding
+
+    mcfg = AutoConfig.from_pretrained(model_path)
+    context = getattr(mcfg, "max_position_embeddings", None) or getattr(mcfg, "n_positions", None)
+    if isinstance(cfg, GRPOTrainConfig):
+        lengths = [n_tokens(r["prompt"], True) for r in rows]
+        longest = max(range(len(rows)), key=lengths.__getitem__)
+        need = lengths[longest] + cfg.max_completion_length
+        if context and need > context:
+            raise ConfigError(
+                f"row id {rows[longest].get('id')}: its prompt has {lengths[longest]} tokens, and with "
+                f"max_completion_length {cfg.max_completion_length} that is {need} tokens, beyond the model's "
+                f"context of {context}. Lower max_completion_length to {context - lengths[longest]} or less, or "
+                "leave out the longest problems."
+            )
+        return {"context": context or 0, "longest_prompt_tokens": lengths[longest]}
+    assert isinstance(cfg, SFTTrainConfig)
+    if context and cfg.max_length > context:
+        raise ConfigError(f"max_length {cfg.max_length} is beyond the model's context of {context}; lower it")
+    lengths = [n_tokens(r["prompt"] + r["completion"], False) for r in rows]
+    return {
+        "context": context or 0,
+        "longest_example_tokens": max(lengths),
+        "examples_truncated": sum(n > cfg.max_length for n in lengths),
+    }
