@@ -66,6 +66,14 @@ def main() -> None:
     sandboxed = runs / (time.perf_counter() - started)
     print(f"r1data sandbox, 1 worker, the same tests: {sandboxed:.1f} executions/s (ratio {sandboxed / bare:.2f})")
 
+    started = time.perf_counter()
+    old = CodeJudge(workers=1, isolated=False)  # the previous sandbox: unshare --net --pid per run
+    runs = sum(len(v.details) for v in old.verify(stdio_suites, stdio_codes))
+    before = runs / (time.perf_counter() - started)
+    old.close()
+    print(f"previous sandbox (unshare per run, no private file system), 1 worker: {before:.1f} executions/s "
+          f"(ratio {before / bare:.2f}); isolated / previous: {sandboxed / before:.2f}")  # fmt: skip
+
     results = {}
     for workers in (1, 2):
         judge = CodeJudge(workers=workers)
@@ -78,6 +86,7 @@ def main() -> None:
         failed = sum(v.status != "passed" for v in verdicts[len(rows) :])
         print(f"r1data sandbox, {workers} worker(s): {runs} executions in {seconds:.1f} s = {results[workers]:.1f}/s "
               f"(reference solutions passed {passed}/{len(rows)}, wrong ones failed {failed}/{len(rows)})")  # fmt: skip
+        judge.close()
     print(f"ratio 2 workers / 1 worker: {results[2] / results[1]:.2f}")
 
 

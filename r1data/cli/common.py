@@ -64,13 +64,17 @@ def kill_children() -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated()
+def _on_signal(signum: int, frame: Any) -> None:
+    # Every process this one started goes first (sandboxed programs, judge workers, engines): a thread waiting on
+    # one of them then returns at once. Then every `finally` runs on the way out (staging folders removed).
+    kill_children()
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 def install_signal_handlers() -> None:
-    """SIGTERM is handled like Ctrl-C: every `finally` runs (staging removed, pools and engines stopped)."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """SIGTERM and Ctrl-C stop the run cleanly: children killed, staging removed, nothing published."""
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

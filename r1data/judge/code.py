@@ -28,11 +28,44 @@ from r1data.judge.verdict import (
     TIMEOUT,
     CodeVerdict,
 )
-from r1data.ops.code import ASSERT, CALL, STDIO, TestSuite, extract_code, outputs_match, values_match
+from r1data.ops.code import (
+    ASSERT,
+    CALL,
+    STDIO,
+    TestSuite,
+    extract_code,
+    outputs_match,
+    outside_check,
+    plain_value,
+    values_match,
+)
 
 MARK = "\x1er1data-result:"
 
-CALL_HARNESS = """import json, sys
+# The value a program computes, as plain data: exact types only, so an object whose __eq__ always says yes (or a
+# subclass of int that does) cannot pass for the expected value, which never enters the program's process.
+PLAIN = """
+def plain(v, depth=0):
+    t = type(v)
+    if depth > 100:
+        raise ValueError("r1data: the value nests too deeply")
+    if v is None or t is bool or t is int or t is str:
+        return v
+    if t is float:
+        return v if v == v and abs(v) != float("inf") else repr(v)
+    if t is list or t is tuple:
+        return [plain(x, depth + 1) for x in v]
+    if t is set or t is frozenset:
+        return sorted((plain(x, depth + 1) for x in v), key=repr)
+    if t is dict and all(type(k) is str for k in v):
+        return {k: plain(x, depth + 1) for k, x in v.items()}
+    raise TypeError("r1data: the value is not plain data (" + t.__name__ + ")")
+"""
+
+CALL_HARNESS = (
+    "import json, sys\n"
+    + PLAIN
+    + """
 args = json.loads(sys.stdin.readline())
 ns = {"__name__": "solution"}
 with open("solution.py") as f:
@@ -43,11 +76,29 @@ if fn is None and isinstance(ns.get("Solution"), type):
 if fn is None:
     sys.stderr.write("r1data: no function named " + NAME + "\\n")
     sys.exit(97)
-result = fn(*args)
+result = plain(fn(*args))
 sys.stdout.flush()
-sys.stdout.write("\\n" + MARK + json.dumps(result, default=repr) + "\\n")
+sys.stdout.write("\\n" + MARK + json.dumps(result) + "\\n")
 """
+)
 
+# An assert whose expected value stays outside: the program gets the expression only, r1data compares.
+EXPR_HARNESS = (
+    "import json, sys\n"
+    + PLAIN
+    + """
+job = json.loads(sys.stdin.readline())
+ns = {"__name__": "solution"}
+with open("solution.py") as f:
+    exec(compile(SETUP + "\\n" + f.read(), "solution.py", "exec"), ns)
+exec(compile(job["prelude"], "test_case.py", "exec"), ns)
+result = plain(eval(compile(job["expr"], "test_case.py", "eval"), ns))
+sys.stdout.flush()
+sys.stdout.write("\\n" + MARK + json.dumps(result) + "\\n")
+"""
+)
+
+# Any other assert runs in the program's own process (as every HumanEval harness does).
 ASSERT_HARNESS = """import sys
 token = sys.stdin.readline().strip()
 ns = {"__name__": "solution"}
@@ -87,11 +138,12 @@ def _failure(run: RunResult, asserts: bool = False) -> tuple[str, str] | None:
 class CodeJudge:
     """Judges (tests, completion) pairs; `verify` keeps the input order."""
 
-    def __init__(self, workers: int | None = None, limits: Limits | None = None, block: str = "last") -> None:
+    def __init__(self, workers: int | None = None, limits: Limits | None = None, block: str = "last",
+                 isolated: bool | None = None) -> None:  # fmt: skip
         self.workers = workers or os.cpu_count() or 1
         self.limits = limits or Limits()
         self.block = block
-        self.sandbox = Sandbox(self.limits, self.workers)
+        self.sandbox = Sandbox(self.limits, self.workers, isolated)
         self.languages = available_languages()
 
     def close(self) -> None:
@@ -148,19 +200,22 @@ class CodeJudge:
                 session.write("harness.py", harness)
                 return [py, "-I", "harness.py"]
             if suite.kind == ASSERT:
-                session.write("harness.py", ASSERT_HARNESS.replace("SETUP", json.dumps(suite.setup)))
+                setup = json.dumps(suite.setup)
+                session.write("harness.py", EXPR_HARNESS.replace("SETUP", setup).replace("MARK", json.dumps(MARK)))
+                session.write("asserts.py", ASSERT_HARNESS.replace("SETUP", setup))
                 return [py, "-I", "harness.py"]
             return [py, "-I", "solution.py"]
         ext, compiler = {"cpp": ("cpp", "g++"), "c": ("c", "gcc")}[language]
         session.write(f"solution.{ext}", source)
         flags = ["-O2", "-std=c++17"] if language == "cpp" else ["-O2"]
-        built = session.run([compiler, *flags, "-o", "prog", f"solution.{ext}"], wall_seconds=60.0)
+        built = session.run([compiler, *flags, "-o", "prog", f"solution.{ext}"], wall_seconds=60.0, collect=("prog",))
         if built.error:
             return CodeVerdict(SANDBOX_ERROR, 0, len(suite.cases), detail=built.error)
-        if built.exit_code != 0:
+        if built.exit_code != 0 or "prog" not in built.collected:
             lines = built.stderr.strip().splitlines()
-            first = next((ln for ln in lines if "error" in ln), lines[-1] if lines else "")
+            first = next((ln for ln in lines if "error" in ln), lines[-1] if lines else "no program was built")
             return CodeVerdict(FAILED, 0, len(suite.cases), 0, f"compile error: {first[:200]}")
+        session.write("prog", built.collected["prog"], 0o755)  # each execution starts from these files only
         return ["./prog"]
 
     def _run_suite(
@@ -199,21 +254,15 @@ class CodeJudge:
             return (PASSED, "") if outputs_match(run.stdout, expected) else (FAILED, "wrong output")
         if suite.kind == CALL:
             args, expected = case
-            run = session.run(argv, json.dumps(args) + "\n")
-            bad = _failure(run)
-            if bad:
-                return bad
-            lines = [ln for ln in run.stdout.split("\n") if ln.startswith(MARK)]  # not splitlines: MARK holds \x1e
-            if not lines:
-                return FAILED, "no return value"
-            try:
-                got = json.loads(lines[-1][len(MARK) :])
-            except json.JSONDecodeError:
-                return FAILED, "return value is not JSON-serialisable"
-            return (PASSED, "") if values_match(got, expected) else (FAILED, "wrong return value")
+            return self._compare(session.run(argv, json.dumps(args) + "\n"), expected, 1e-6)
+        check = outside_check(case)
+        if check is not None:
+            prelude, expr, expected, tolerance = check
+            run = session.run(argv, json.dumps({"prelude": prelude, "expr": expr}) + "\n")
+            return self._compare(run, expected, tolerance, asserts=True)
         token = secrets.token_hex(16)
         session.write("test_case.py", case)
-        run = session.run(argv, token + "\n")
+        run = session.run([*argv[:-1], "asserts.py"], token + "\n")
         bad = _failure(run, asserts=True)
         if bad:
             return bad
@@ -221,3 +270,21 @@ class CodeJudge:
             return FAILED, "assertion failed"
         lines = [ln for ln in run.stdout.splitlines() if ln.strip()]
         return (PASSED, "") if lines and lines[-1] == token else (FAILED, "the test did not finish")
+
+    @staticmethod
+    def _compare(run: RunResult, expected: Any, tolerance: float, asserts: bool = False) -> tuple[str, str]:
+        """A value the program printed after MARK against the expected one, here, outside its process."""
+        if "r1data: the value is not plain data" in run.stderr and not run.timed_out:  # an object posing as a value
+            return FAILED, run.stderr.strip().splitlines()[-1][:200]
+        bad = _failure(run, asserts)
+        if bad:
+            return bad
+        lines = [ln for ln in run.stdout.split("\n") if ln.startswith(MARK)]  # not splitlines: MARK holds \x1e
+        if not lines:
+            return FAILED, "no return value"
+        try:
+            got = json.loads(lines[-1][len(MARK) :])
+        except json.JSONDecodeError:
+            return FAILED, "return value is not JSON-serialisable"
+        ok = values_match(got, plain_value(expected), tolerance)
+        return (PASSED, "") if ok else (FAILED, "wrong return value")

@@ -1,24 +1,25 @@
-"""Run untrusted code: a fresh process per run, with limits, in a throwaway folder, without network.
+"""Run untrusted code: every execution in a private view of the machine, with limits, dying with r1data.
 
-What each run gets (Linux; `isolation()` reports what is in force on this machine):
-- its own process group, killed as a group on the wall-clock timeout and again after it exits;
-- resource limits: CPU seconds, address space, file size (which also caps captured output), number of
-  processes and open files (setrlimit in the child, before the program starts);
-- a fresh working folder (also HOME and TMPDIR), deleted afterwards, and an environment with only
-  PATH, HOME, TMPDIR and LANG: no tokens, keys or credentials from the caller's environment;
-- with `unshare` available and permitted: its own network namespace (no interface but a downed
-  loopback, so nothing outside is reachable, not even the host's 127.0.0.1) and its own PID namespace
-  (every process it started dies with it, even one that left the process group);
-- when r1data runs as root: a separate unprivileged uid per concurrent slot (from 60000 up, each held
-  with a lock so that two r1data jobs on one machine never share one), so the
-  program cannot read private files (mode 0700 homes such as /root), the process limit applies, and
-  every process left behind under that uid is killed after the run.
-Without unshare the network is not isolated, and without root the program runs as the calling user
-(it can read what that user can read); `isolation()` says so and the README lists it per platform.
+Isolated mode (Linux as root; `isolation()` reports what is in force on this machine): one host process per
+slot (`judge/isolate.py`) holds its own network, mount, IPC and UTS namespaces and a root file system of its
+own (read-only /usr and the few files programs need; none of the machine's data, sockets or temporary files),
+and forks every execution into a fresh PID, mount and IPC namespace: its own /proc, empty size-capped /tmp,
+/var/tmp, /dev/shm and /work, an unprivileged uid of its own per slot (from 60000 up, each held with a lock so
+that two r1data jobs on one machine never share one), resource limits, no new privileges, and only PATH,
+HOME, TMPDIR and LANG in its environment. When the execution ends, or r1data dies (SIGKILL included), every
+process it started dies with its namespace. Only the program's stdin goes in; tests and expected outputs stay
+in r1data.
+
+Fallback (no root, no namespaces, macOS): a fresh process per run in its own process group, killed as a group
+on the timeout and after it exits, with the same limits, in a throwaway folder; with `unshare` allowed, its own
+network and PID namespace; as root, a uid of its own. Files the calling user can read stay readable, /tmp is
+shared, and a program can outlive a killed r1data until the next run cleans its uid up: `isolation()` says so,
+and `train grpo` refuses code rewards there unless `--allow-unisolated-code`.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import os
@@ -30,14 +31,17 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 UID_BASE = 60000
 UID_RANGE = 4096
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+HOST_SCRIPT = Path(__file__).with_name("isolate.py")
+ISOLATED, NAMESPACES, BASIC = "isolated", "namespaces", "basic"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Limits:
     processes: int = 64
     open_files: int = 64
     output_bytes: int = 1 << 20
+    tmp_mb: int = 64  # each of /tmp, /var/tmp, /dev/shm (isolated mode)
 
 
 @dataclass
@@ -61,6 +66,11 @@ class RunResult:
     timed_out: bool = False
     output_truncated: bool = False
     error: str | None = None  # the sandbox itself failed (never the program's fault)
+    collected: dict[str, bytes] = field(default_factory=dict)  # files the run was asked to hand back
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 @functools.cache
@@ -99,60 +109,208 @@ def _python_for(drop_uid: bool) -> str | None:
 
 
 @functools.cache
+def _isolated_python() -> tuple[str, list[str]] | None:
+    """The Python programs run with in isolated mode, and what must be bound for it (nothing when under /usr)."""
+    for c in ("/usr/bin/python3", "/usr/local/bin/python3", sys.executable):
+        if c and Path(c).exists():
+            real = Path(c).resolve()
+            if str(real).startswith("/usr/"):
+                return str(real), []
+            prefix = Path(sys.base_prefix).resolve()
+            if real.is_relative_to(prefix):
+                return str(real), [str(prefix)]
+    return None
+
+
+@functools.cache
+def _isolation_error() -> str | None:
+    """None when isolated mode works on this machine, else why not (probed once: one host, one `true`)."""
+    if sys.platform != "linux" or not _is_root():
+        return "needs Linux and root (for mount and PID namespaces)"
+    if _isolated_python() is None:
+        return "no Python to run programs with"
+    host = None
+    try:
+        host = _Host(UID_BASE + UID_RANGE - 1, Limits())
+        result = host.run({"argv": ["/bin/true"], "stdin": "", "files": {}, "wall": 10.0, "collect": []})
+        if result["error"] or result["exit_code"] != 0:
+            return f"the isolated host could not run a program ({result['error'] or result['exit_code']})"
+        return None
+    except OSError as exc:
+        return str(exc)
+    finally:
+        if host is not None:
+            host.close()
+
+
+def mode() -> str:
+    """The isolation this machine gives: isolated, namespaces (unshare: network and PID only) or basic."""
+    if _isolation_error() is None:
+        return ISOLATED
+    return NAMESPACES if _unshare_works() else BASIC
+
+
+@functools.cache
 def isolation() -> dict[str, str]:
     """What isolation a run gets on this machine, in words (recorded in manifests and the closing note)."""
-    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    m = mode()
+    if m == ISOLATED:
+        return {
+            "mode": "isolated (one host per slot in its own namespaces; a fresh PID, mount and IPC namespace "
+            "per execution)",
+            "filesystem": "private root: read-only /usr and the dynamic linker's files; no home folders, no data, "
+            "no host /tmp or sockets; fresh empty tmpfs /tmp, /var/tmp, /dev/shm and /work per execution",
+            "proc": "its own /proc: sees only its own processes (not r1data's command line)",
+            "network": "isolated (own network namespace: nothing reachable, not even 127.0.0.1 or abstract "
+            "unix sockets)",
+            "processes": "die with the execution (PID namespace) and with r1data (parent-death signal, pidfd)",
+            "limits": "CPU time, address space, file size (caps output), processes, open files; no new privileges",
+            "user": f"unprivileged uid per slot, from {UID_BASE}",
+            "environment": "only PATH, HOME, TMPDIR, LANG",
+            "python": _isolated_python()[0],  # type: ignore[index]
+        }
+    root = _is_root()
     drop = root and _python_for(True) is not None
-    ns = _unshare_works()
+    ns = m == NAMESPACES
     return {
-        "process_group": "own process group, killed as a group on timeout and after exit",
-        "limits": "CPU time, address space, file size, processes, open files (setrlimit)",
-        "workdir": "fresh folder per completion (HOME, TMPDIR), deleted afterwards",
-        "environment": "only PATH, HOME, TMPDIR, LANG",
+        "mode": f"{m} (fallback: {_isolation_error()})",
+        "filesystem": "NOT private: the program can read what its user can read, and /tmp is shared",
+        "proc": "the host's /proc is visible",
         "network": "isolated (own network namespace, via unshare)" if ns else "NOT isolated (unshare unavailable)",
-        "pid_namespace": "yes: leftover processes die with the run" if ns else "no",
-        "user": f"unprivileged uid per slot, from {UID_BASE} (private files unreadable)"
-        if drop
-        else "same user as r1data (the program can read what this user can read)",
+        "processes": "PID namespace: leftovers die with the run"
+        if ns
+        else "process group (plus uid clean-up as root); a program can outlive a killed r1data until the next run",
+        "limits": "CPU time, address space, file size, processes, open files (setrlimit)",
+        "user": f"unprivileged uid per slot, from {UID_BASE}" if drop else "same user as r1data",
+        "environment": "only PATH, HOME, TMPDIR, LANG",
         "python": _python_for(drop) or "none found",
     }
+
+
+def is_isolated() -> bool:
+    return mode() == ISOLATED
+
+
+def unisolated_warning() -> str | None:
+    """One line for manifests and the terminal when programs ran without isolation, else None."""
+    if is_isolated():
+        return None
+    return (
+        f"code ran without full isolation ({_isolation_error()}): programs could read files this machine's "
+        "users can read, share /tmp, and outlive a killed r1data (see the README's sandbox table)"
+    )
 
 
 def available_languages() -> dict[str, str]:
     """Languages whose interpreter or compiler is on this machine."""
     langs = {}
-    py = _python_for(hasattr(os, "geteuid") and os.geteuid() == 0)
+    py = _isolated_python()[0] if is_isolated() else _python_for(_is_root())  # type: ignore[index]
     if py:
         langs["python"] = py
     for name, exe in (("cpp", "g++"), ("c", "gcc")):
         path = shutil.which(exe)
-        if path:
+        if path and (not is_isolated() or Path(path).resolve().is_relative_to("/usr")):
             langs[name] = path
     return langs
 
 
-class Sandbox:
-    """Runs programs under the limits; `workers` concurrent slots, each its own uid when running as root."""
+class _Host:
+    """One isolated host process (judge/isolate.py), spoken to over its stdin and stdout."""
 
-    def __init__(self, limits: Limits | None = None, workers: int = 1) -> None:
+    def __init__(self, uid: int, limits: Limits) -> None:
+        from r1data.judge import isolate
+
+        self.uid, self.limits, self.isolate = uid, limits, isolate
+        python, binds = _isolated_python() or (sys.executable, [])
+        self.proc = subprocess.Popen([sys.executable, "-I", "-S", str(HOST_SCRIPT)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.lock = threading.Lock()
+        isolate.send(self.proc.stdin.fileno(), {"uid": uid, "binds": binds})
+        ready = isolate.receive(self.proc.stdout.fileno())
+        if not ready or not ready.get("ok"):
+            self.close()
+            raise OSError(f"the isolated host could not start: {(ready or {}).get('error', 'it exited')}")
+
+    def run(self, job: dict) -> dict:
+        lim = self.limits
+        job = job | {
+            "uid": self.uid,
+            "env": {"PATH": SANDBOX_PATH, "HOME": "/work", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+                    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
+            "limits": {"cpu_seconds": lim.cpu_seconds, "memory_mb": lim.memory_mb,
+                       "fsize": max(lim.file_size_mb << 20, lim.output_bytes + 4096), "open_files": lim.open_files,
+                       "processes": lim.processes, "output_bytes": lim.output_bytes, "tmp_mb": lim.tmp_mb,
+                       "work_mb": lim.file_size_mb + 16},
+        }  # fmt: skip
+        with self.lock:
+            try:
+                self.isolate.send(self.proc.stdin.fileno(), job)
+                reply = self.isolate.receive(self.proc.stdout.fileno())
+            except OSError as exc:
+                reply = None
+                error = str(exc)
+            else:
+                error = "the isolated host stopped"
+        if reply is None:
+            return {"exit_code": None, "signal": None, "stdout": "", "stderr": "", "seconds": 0.0,
+                    "timed_out": False, "output_truncated": False, "error": error, "collected": {}}  # fmt: skip
+        return reply
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.proc.stdout.close()
+
+
+class Sandbox:
+    """Runs programs under the limits in `workers` concurrent slots, each with a uid of its own when r1data runs
+    as root (and, isolated, a host process of its own, started on first use)."""
+
+    def __init__(self, limits: Limits | None = None, workers: int = 1, isolated: bool | None = None) -> None:
         self.limits = limits or Limits()
-        self.root = hasattr(os, "geteuid") and os.geteuid() == 0
-        self.drop_uid = self.root and _python_for(True) is not None
-        self.namespaces = _unshare_works()
-        self.python = _python_for(self.drop_uid) or sys.executable
+        self.root = _is_root()
+        self.isolated = is_isolated() if isolated is None else isolated
+        self.namespaces = not self.isolated and _unshare_works()
+        self.drop_uid = self.root and (self.isolated or _python_for(True) is not None)
+        self.python = (_isolated_python() or ("", []))[0] if self.isolated else (_python_for(self.drop_uid)
+                                                                                 or sys.executable)  # fmt: skip
         self._slots: queue.Queue[int] = queue.Queue()
         self._locks: list[int] = []  # open lock files: a uid stays this process's while its lock is held
+        self._hosts: dict[int, _Host] = {}
+        self._hosts_lock = threading.Lock()
         for i in range(max(1, workers)):
             self._slots.put(self._claim_uid() if self.drop_uid else i)
 
     def close(self) -> None:
-        """Give the uids back (their locks); also done when the process exits."""
+        """Stop the hosts and give the uids back (their locks); also done when the process exits."""
+        with self._hosts_lock:
+            for host in self._hosts.values():
+                host.close()
+            self._hosts.clear()
         while self._locks:
             os.close(self._locks.pop())
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+    def host(self, slot: int) -> _Host:
+        with self._hosts_lock:
+            host = self._hosts.get(slot)
+            if host is None or not host.alive():
+                if host is not None:
+                    host.close()
+                host = self._hosts[slot] = _Host(slot, self.limits)
+            return host
 
     def _claim_uid(self) -> int:
         """A sandbox uid no other r1data process on this machine is using (an flock per uid), so two jobs
@@ -161,7 +319,7 @@ class Sandbox:
 
         folder = Path(tempfile.gettempdir()) / "r1data-sandbox-uids"
         folder.mkdir(mode=0o700, exist_ok=True)
-        for uid in range(UID_BASE, UID_BASE + UID_RANGE):
+        for uid in range(UID_BASE, UID_BASE + UID_RANGE - 1):  # the last one is the probe's
             fd = os.open(folder / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -175,21 +333,26 @@ class Sandbox:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        """A working folder and a slot for the runs of one completion; everything is cleaned up after."""
+        """A slot for the runs of one completion, and its files; everything is cleaned up after."""
         slot = self._slots.get()
-        uid = slot if self.drop_uid else None
-        # Without a uid of its own the process limit counts all of this user's processes: allow those running.
-        nproc = self.limits.processes + (0 if uid is not None else _count_processes(os.getuid()))
-        workdir = Path(tempfile.mkdtemp(prefix="r1data-sbx-"))
         try:
-            os.chmod(workdir, 0o700)
-            if uid is not None:
-                os.chown(workdir, uid, uid)
-            yield Session(self, workdir, uid, nproc)
+            if self.isolated:
+                yield IsolatedSession(self, slot)
+                return
+            uid = slot if self.drop_uid else None
+            # Without a uid of its own the process limit counts all of this user's processes: allow those running.
+            nproc = self.limits.processes + (0 if uid is not None else _count_processes(os.getuid()))
+            workdir = Path(tempfile.mkdtemp(prefix="r1data-sbx-"))
+            try:
+                os.chmod(workdir, 0o700)
+                if uid is not None:
+                    os.chown(workdir, uid, uid)
+                yield Session(self, workdir, uid, nproc)
+            finally:
+                if uid is not None:
+                    _kill_uid(uid)
+                shutil.rmtree(workdir, ignore_errors=True)
         finally:
-            if uid is not None:
-                _kill_uid(uid)
-            shutil.rmtree(workdir, ignore_errors=True)
             self._slots.put(slot)
 
 
@@ -225,7 +388,39 @@ def _kill_uid(uid: int, patience: float = 3.0) -> None:
         time.sleep(0.02)
 
 
+class IsolatedSession:
+    """The runs of one completion in isolated mode: files are kept here and written into each execution's
+    fresh /work (nothing an execution writes survives it, except the files it is asked to hand back)."""
+
+    def __init__(self, sandbox: Sandbox, slot: int) -> None:
+        self.sandbox, self.slot = sandbox, slot
+        self.files: dict[str, tuple[bytes, int]] = {}
+
+    def write(self, name: str, content: str | bytes, mode: int = 0o644) -> None:
+        self.files[name] = (content.encode() if isinstance(content, str) else content, mode)
+
+    def run(self, argv: list[str], stdin: str = "", wall_seconds: float | None = None,
+            collect: tuple[str, ...] = ()) -> RunResult:  # fmt: skip
+        job = {
+            "argv": argv,
+            "stdin": base64.b64encode(stdin.encode()).decode(),
+            "files": {k: [base64.b64encode(v).decode(), m] for k, (v, m) in self.files.items()},
+            "wall": wall_seconds or self.sandbox.limits.wall_seconds,
+            "collect": list(collect),
+        }
+        try:
+            r = self.sandbox.host(self.slot).run(job)
+        except OSError as exc:
+            return RunResult(None, None, "", "", 0.0, error=f"sandbox: {exc}")
+        decode = lambda s: base64.b64decode(s).decode("utf-8", errors="replace")  # noqa: E731
+        return RunResult(r["exit_code"], r["signal"], decode(r["stdout"]), decode(r["stderr"]), r["seconds"],
+                         r["timed_out"], r["output_truncated"], r["error"],
+                         {k: base64.b64decode(v) for k, v in r.get("collected", {}).items()})  # fmt: skip
+
+
 class Session:
+    """The runs of one completion in fallback mode: a throwaway folder shared by its runs."""
+
     def __init__(self, sandbox: Sandbox, workdir: Path, uid: int | None, nproc: int) -> None:
         self.sandbox, self.workdir, self.uid, self.nproc = sandbox, workdir, uid, nproc
 
@@ -256,7 +451,8 @@ class Session:
             os.setgid(self.uid)
             os.setuid(self.uid)
 
-    def run(self, argv: list[str], stdin: str = "", wall_seconds: float | None = None) -> RunResult:
+    def run(self, argv: list[str], stdin: str = "", wall_seconds: float | None = None,
+            collect: tuple[str, ...] = ()) -> RunResult:  # fmt: skip
         """Run argv in the working folder with stdin; output beyond the cap is cut and flagged."""
         lim = self.sandbox.limits
         wall = wall_seconds or lim.wall_seconds
@@ -303,7 +499,11 @@ class Session:
             sig, code = code - 128, None
         stdout, cut = _read(out_path, lim.output_bytes)
         stderr, _ = _read(err_path, 64 * 1024)
-        return RunResult(code, sig, stdout, stderr, seconds, timed_out, cut)
+        collected = {}
+        for name in collect:
+            with contextlib.suppress(OSError):
+                collected[name] = (self.workdir / name).read_bytes()
+        return RunResult(code, sig, stdout, stderr, seconds, timed_out, cut, collected=collected)
 
 
 def _read(path: Path, cap: int) -> tuple[str, bool]:

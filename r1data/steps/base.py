@@ -207,6 +207,13 @@ def input_manifest(command: str, cfg: Any, io: IOConfig, read: ReadResult) -> di
     return manifest
 
 
+def add_warnings(manifest: dict, warnings: list[str]) -> None:
+    """Warnings a step found (repeated ids, damaged work redone, code run without isolation) go into the manifest,
+    and from there to the card and the terminal."""
+    if warnings:
+        manifest["warnings"] = [*manifest.get("warnings", []), *warnings]
+
+
 OpResult = tuple[pl.DataFrame, pl.DataFrame, dict]
 
 
@@ -238,6 +245,7 @@ def run_one_shot(
         if kept.height + audit.height != read.rows_in:
             raise AssertionError(f"accounting broken: {kept.height} kept + {audit.height} removed != {read.rows_in}")
         manifest = input_manifest(command, cfg, io, read)
+        add_warnings(manifest, stats.pop("warnings", []))
         manifest["stats"] = stats
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         manifest = publish_output(target.path, manifest, kept, audit, io.shard_rows)

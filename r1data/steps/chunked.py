@@ -32,7 +32,15 @@ from r1data import publish, schema
 from r1data.config import as_dict, resume_safe
 from r1data.errors import EmptyInputError, OutputError
 from r1data.manifest import COMPLETE, COMPLETE_WITH_FAILURES, read_manifest
-from r1data.steps.base import IOConfig, Output, StepResult, input_manifest, publish_output, strip_internal
+from r1data.steps.base import (
+    IOConfig,
+    Output,
+    StepResult,
+    add_warnings,
+    input_manifest,
+    publish_output,
+    strip_internal,
+)
 
 OUTCOME = "_outcome"
 KEPT, DROPPED, FAILED = "kept", "dropped", "failed"
@@ -219,16 +227,16 @@ def run_chunked(
             removed = pl.concat([read.quarantined, removed], how="diagonal_relaxed")
         failed = int((removed.get_column(OUTCOME) == FAILED).sum()) if OUTCOME in removed.columns else 0
         manifest = input_manifest(step.command, cfg, io, read)
+        stats = step.stats(frames)
+        add_warnings(manifest, [*store.notes, *stats.pop("warnings", [])])
         manifest.update(
             inputs_kept=inputs_kept,
             rows_failed=failed,
-            stats=step.stats(frames),
+            stats=stats,
             chunks={"rows_per_chunk": step.chunk_rows, "total": n_chunks, "processed_this_run": len(todo)},
             seconds=round(time.perf_counter() - started, 3),
             status=COMPLETE_WITH_FAILURES if failed else COMPLETE,
         )
-        if store.notes or read.warnings:
-            manifest["warnings"] = [*read.warnings, *store.notes]
         manifest = publish_output(target.path, manifest, kept, removed, io.shard_rows,
                                   fill=lambda stage: publish.link_tree(store.folder, stage / "chunks"))  # fmt: skip
         store.reset()

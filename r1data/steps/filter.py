@@ -134,9 +134,11 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
 def _stats(frames: list[pl.DataFrame]) -> dict:
     out: dict = {"samples_drawn": int(sum(f.get_column("samples").sum() for f in frames if "samples" in f.columns))}
     if any(schema.TESTS in f.columns for f in frames):  # code problems ran: say what isolation they had
-        from r1data.judge.sandbox import isolation
+        from r1data.judge.sandbox import isolation, unisolated_warning
 
         out["sandbox"] = isolation()
+        if unisolated_warning():
+            out["warnings"] = [unisolated_warning()]
     return out
 
 

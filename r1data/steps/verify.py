@@ -129,9 +129,11 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
         with Judge(**cfg.judge_settings()) as judge:
             scored, stats = score_table(df, column, cfg, judge)
         if schema.TESTS in df.columns:  # code problems ran: say what isolation they had
-            from r1data.judge.sandbox import isolation
+            from r1data.judge.sandbox import isolation, unisolated_warning
 
             stats["sandbox"] = isolation()
+            if unisolated_warning():
+                stats["warnings"] = [unisolated_warning()]
         return scored, df.clear(), stats
 
     reserved = (cfg.completion_field,) if cfg.completion_field else ()

@@ -119,6 +119,11 @@ class GRPOTrainConfig(TrainConfig):
     save_completions: bool = field(
         default=False, metadata=_h("Append every scored completion and its rewards to OUT/completions.jsonl.")
     )
+    allow_unisolated_code: bool = field(
+        default=False,
+        metadata=_h("Run code rewards even where the sandbox cannot isolate programs (no root or namespaces): "
+                    "the policy could learn to read the expected outputs. Off: such a run is refused."),
+    )  # fmt: skip
 
 
 CONFIGS: dict[str, type[TrainConfig]] = {"sft": SFTTrainConfig, "grpo": GRPOTrainConfig}

@@ -16,7 +16,7 @@ from typing import Any
 
 from r1data import publish, schema
 from r1data.config import as_dict
-from r1data.errors import OutputError
+from r1data.errors import ConfigError, OutputError
 from r1data.manifest import COMPLETE, new_manifest, read_manifest
 from r1data.steps.base import IOConfig, Output, StepDef, StepResult
 from r1data.train.config import CONFIGS, RESUME_SAFE, SFTTrainConfig, TrainConfig, check_config
@@ -62,6 +62,23 @@ def _prepare(out: Path, work: Path, config: dict, overwrite: bool) -> dict | Non
     return previous
 
 
+def refuse_unisolated_code(cfg: TrainConfig) -> None:
+    """GRPO rewarded by running the policy's programs, on a machine that cannot isolate them, invites reward
+    hacking: refused unless the user says otherwise."""
+    from r1data.judge.rewards import REWARDS
+
+    code = [n for n in getattr(cfg, "reward_funcs", []) if REWARDS[n].needs_tests]
+    if not code or getattr(cfg, "allow_unisolated_code", False):
+        return
+    from r1data.judge.sandbox import is_isolated, unisolated_warning
+
+    if not is_isolated():
+        raise ConfigError(
+            f"reward {', '.join(code)} runs the policy's programs, and here {unisolated_warning()}. GRPO would learn "
+            "to exploit that. Run as root on Linux, or pass --allow-unisolated-code to accept the risk."
+        )
+
+
 def _is_main() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
@@ -73,6 +90,7 @@ def run(inputs: list[str | Path], out: str | Path, cfg: TrainConfig, io: IOConfi
 
     io = io or IOConfig()
     task = "sft" if isinstance(cfg, SFTTrainConfig) else "grpo"
+    refuse_unisolated_code(cfg)
     rows = sft_rows(inputs, cfg, io) if task == "sft" else grpo_rows(inputs, cfg, io)  # type: ignore[arg-type]
     config = as_dict(cfg)
     model_path = resolve_model(cfg.model)

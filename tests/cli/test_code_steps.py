@@ -117,3 +117,21 @@ def test_grpo_with_code_rewards(code_file, tmp_path, tiny_model):
     no_tests.write_text(json.dumps({"problem": "1+1?", "answer": "2"}) + "\n")
     r = run("train", "grpo", "--data", no_tests, "-o", tmp_path / "y", "--model", tiny_model, "--reward-funcs", "code")
     assert r.exit_code == 1 and "needs test cases" in r.stderr
+
+
+def test_grpo_refuses_code_rewards_without_isolation_unless_allowed(code_file, tmp_path, monkeypatch):
+    from r1data.judge import sandbox
+
+    monkeypatch.setattr(sandbox, "is_isolated", lambda: False)
+    monkeypatch.setattr(sandbox, "_isolation_error", lambda: "needs Linux and root (for mount and PID namespaces)")
+    out = tmp_path / "g"
+    r = run("train", "grpo", "--data", code_file, "-o", out, "--reward-funcs", "code,code_format")
+    assert r.exit_code == 1 and "--allow-unisolated-code" in r.stderr and "without full isolation" in r.stderr
+    assert not out.exists()
+    # With the flag the run goes on, here to the next check (the model, which does not exist).
+    missing = tmp_path / "no-model"
+    r = run("train", "grpo", "--data", code_file, "-o", out, "--reward-funcs", "code", "--model", missing)
+    assert r.exit_code == 1 and "--allow-unisolated-code" in r.stderr
+    r = run("train", "grpo", "--data", code_file, "-o", out, "--reward-funcs", "code", "--model", missing,
+            "--allow-unisolated-code")  # fmt: skip
+    assert r.exit_code == 1 and "not a local model folder" in r.stderr and "isolation" not in r.stderr

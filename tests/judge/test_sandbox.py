@@ -15,7 +15,7 @@ from textwrap import dedent
 import pytest
 
 from r1data.judge.code import CodeJudge
-from r1data.judge.sandbox import Limits, isolation
+from r1data.judge.sandbox import Limits, is_isolated, isolation
 from r1data.ops.code import parse_tests
 
 ADD = parse_tests([{"input": "2 3\n", "output": "5\n"}, {"input": "10 -4\n", "output": "6\n"}])
@@ -26,16 +26,17 @@ def fenced(code: str) -> str:
     return f"```python\n{code}\n```"
 
 
-@pytest.fixture(scope="module", params=["namespaces", "fallback"])
+@pytest.fixture(scope="module", params=["isolated", "fallback"])
 def judge(request) -> CodeJudge:
     """The sandbox as this machine runs it, and its fallback without unshare (as on machines that lack it)."""
-    j = CodeJudge(workers=2, limits=Limits(wall_seconds=3.0, cpu_seconds=2, memory_mb=512, file_size_mb=8,
-                                           processes=32))  # fmt: skip
+    limits = Limits(wall_seconds=3.0, cpu_seconds=2, memory_mb=512, file_size_mb=8, processes=32)
+    if request.param == "isolated" and not is_isolated():
+        pytest.skip("isolated mode needs Linux and root: only the fallback runs here")
+    j = CodeJudge(workers=2, limits=limits, isolated=request.param == "isolated")
     if request.param == "fallback":
         j.sandbox.namespaces = False
-    elif not j.sandbox.namespaces:
-        pytest.skip("unshare is not available here: only the fallback runs")
-    return j
+    yield j
+    j.close()
 
 
 def processes_with(token: str) -> list[int]:
@@ -64,6 +65,14 @@ def processes_in_sandbox_folders() -> list[int]:
     return found
 
 
+def _owner(proc: Path) -> int | None:
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        return None if state == "Z" else proc.stat().st_uid
+    except OSError:
+        return None
+
+
 def sandbox_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("r1data-sbx-*")}
 
@@ -86,6 +95,12 @@ def test_normal_completions(judge):
 def test_infinite_loop_times_out(judge):
     v = judged_then_clean(judge, "while True:\n    pass")
     assert v.status == "timeout" and v.correct is False and v.passed == 0
+
+
+def test_a_sleeping_program_is_cut_at_the_wall_clock_limit(judge):
+    started = time.monotonic()
+    v = judged_then_clean(judge, "import time\ntime.sleep(60)")  # no CPU used: only the wall clock can stop it
+    assert v.status == "timeout" and time.monotonic() - started < 10
 
 
 def test_huge_allocation_is_a_memory_error(judge):
@@ -116,6 +131,8 @@ def test_fork_bomb_is_contained(judge):
     assert v.status in ("timeout", "runtime_error", "memory")
     time.sleep(0.2)
     assert processes_in_sandbox_folders() == []  # no process is still running in a sandbox folder
+    uids = set(judge.sandbox._slots.queue) if judge.sandbox.drop_uid else set()
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _owner(p) in uids]  # nor as its uid
 
 
 def test_child_left_running_is_killed(judge):
@@ -141,7 +158,7 @@ def test_environment_has_no_credentials(judge, monkeypatch):
 
 
 def test_network_is_unreachable_even_on_loopback(judge):
-    if not judge.sandbox.namespaces:
+    if not (judge.sandbox.namespaces or judge.sandbox.isolated):
         pytest.skip("no network namespace (unshare) for this sandbox")
     accepted = []
     server = socket.socket()
@@ -216,3 +233,45 @@ def test_cpp_programs_compile_and_run_in_the_sandbox(judge):
     assert judge.judge_one(suite, good).status == "passed"
     broken = judge.judge_one(suite, "```cpp\nint main() { return }\n```")
     assert broken.status == "failed" and broken.detail.startswith("compile error") and "error" in broken.detail
+
+
+ALWAYS_EQUAL = """
+class Anything:
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+
+def add(a, b):
+    return Anything()
+"""
+PEEK_TOKEN = """
+import sys, atexit
+def add(a, b):
+    frame = sys._getframe(1)
+    while frame is not None:  # the harness's token, or its expected values, are somewhere up the stack
+        for name in ("token", "job", "expected"):
+            if name in frame.f_globals:
+                value = frame.f_globals[name]
+                atexit.register(lambda v=value: print(v if isinstance(v, str) else ""))
+        frame = frame.f_back
+    return 0
+"""
+
+
+def test_asserts_compare_outside_the_program(judge):
+    """`assert f(x) == y` runs as: the program computes f(x), r1data compares it with y. An object equal to
+    everything, or a program that digs through the harness for its token, no longer passes."""
+    mbpp = parse_tests(["assert add(1, 2) == 3", "assert add(2, 2) == 4"])
+    humaneval = parse_tests({"test": "def check(candidate):\n    assert candidate(1, 2) == 3\n", "entry_point": "add"})
+    honest = fenced("def add(a, b):\n    return a + b")
+    for suite in (mbpp, humaneval):
+        assert judge.judge_one(suite, honest).status == "passed"
+        assert judge.judge_one(suite, fenced(ALWAYS_EQUAL)).status == "failed"
+        assert judge.judge_one(suite, fenced(PEEK_TOKEN)).status == "failed"
+    calls = parse_tests({"fn_name": "add", "inputs": [[1, 2]], "outputs": [[3]]})
+    assert judge.judge_one(calls, fenced(ALWAYS_EQUAL)).status == "failed"
+    # An assert that is not `EXPR == VALUE` still runs (in the program's own process), for honest programs.
+    loose = parse_tests(["assert abs(add(1, 2) - 3) < 1e-9"])
+    assert judge.judge_one(loose, honest).status == "passed"
+    assert judge.judge_one(loose, fenced("def add(a, b):\n    return 4")).status == "failed"

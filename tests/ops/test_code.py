@@ -37,8 +37,17 @@ from r1data.ops.code import (
             {"test": "def check(candidate):\n    assert candidate(1, 2) == 3\n", "entry_point": "add"},
             {},
             ASSERT,
-            "def check(candidate):\n    assert candidate(1, 2) == 3\n\n\ncheck(add)\n",
+            "assert add(1, 2) == 3",  # check()'s asserts, one case each, on the entry point
         ),  # fmt: skip
+        (
+            {
+                "test": "def check(candidate):\n    for x in range(3):\n        assert candidate(x, 0) == x\n",
+                "entry_point": "add",
+            },
+            {},
+            ASSERT,
+            "def check(candidate):\n    for x in range(3):\n        assert candidate(x, 0) == x\n\n\ncheck(add)\n",
+        ),  # fmt: skip  (a check with a loop runs whole, in the program's process)
         ("import math\nassert f(4) == 2\nassert f(9) == 3\n", {}, ASSERT, "import math\nassert f(4) == 2"),
     ],
 )
@@ -78,3 +87,15 @@ def test_output_comparison_as_judges_do():
     assert not outputs_match("abc", "abd")
     assert values_match((1, 2), [1, 2]) and values_match(0.1 + 0.2, 0.3)
     assert not values_match([1, 2], [2, 1]) and not values_match("1", 1)
+
+
+def test_asserts_whose_expected_value_can_stay_outside():
+    from r1data.ops.code import outside_check
+
+    assert outside_check("assert add(1, 2) == 3") == ("", "add(1, 2)", 3, 1e-6)
+    assert outside_check("import math\nassert 'ab' == f(x='a'), 'message'") == ("import math", "f(x='a')", "ab", 1e-6)
+    assert outside_check("assert f([1, 2]) is None") == ("", "f([1, 2])", None, 1e-6)
+    assert outside_check("assert math.isclose(area(2), 12.57, rel_tol=0.001)") == ("", "area(2)", 12.57, 0.001)
+    assert outside_check("assert abs(f(2) - 3) < 1e-6") is None  # not EXPR == VALUE: runs in the program
+    assert outside_check("assert f(1) == g(1)") is None  # both sides computed: nothing to keep outside
+    assert outside_check("x = 1") is None
