@@ -8,6 +8,8 @@ Prints
 2. recall and precision on the planted pairs with r1data's defaults (and the baseline's, at 0.6);
 3. the whole `r1data dedup` command (read, dedup, write) against the baseline loop alone
    (per-shingle MinHash + MinHashLSH insert and query), and the command's peak memory;
+2b. answer-aware near-dup on real problems with their gold answers: precision judged by the answers, planted
+   recall and the command's time, with and without the answer rule;
 4. memory for one million short problems: projected from 20k and 100k runs, or measured with --million.
 
 Usage: python benchmarks/bench_dedup.py [--baseline-docs 2000] [--grid] [--million]
@@ -82,19 +84,23 @@ def baseline_dedup(texts: list[str], n: int, num_perm: int, threshold: float) ->
     return removed
 
 
-def run_command(texts: list[str], workdir: Path, name: str) -> tuple[float, float, dict]:
+def run_command(texts: list[str], workdir: Path, name: str, answers: list | None = None,
+                flags: tuple[str, ...] = ()) -> tuple[float, float, dict]:  # fmt: skip
     """The whole CLI in a fresh process: seconds, peak RSS in MiB, manifest."""
     src = workdir / f"{name}.jsonl"
-    pl.DataFrame({"problem": texts}).write_ndjson(src)
+    ids = {"id": [str(i) for i in range(len(texts))]}
+    pl.DataFrame(ids | {"problem": texts} | ({"answer": answers} if answers else {})).write_ndjson(src)
     out = workdir / f"{name}-out"
     code = (
         "import resource, sys; from r1data.cli import app; "
-        "sys.argv = ['r1data', 'dedup', sys.argv[1], '-o', sys.argv[2], '--overwrite', '-q', '--workers', '2']; "
+        "sys.argv = ['r1data', 'dedup', sys.argv[1], '-o', sys.argv[2], '--overwrite', '-q', '--workers', '2', "
+        "*sys.argv[3:]]; "
         "exec('try:\\n app()\\nexcept SystemExit as e:\\n assert not e.code, e.code'); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out)], capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out), *flags], capture_output=True, text=True,
+                          check=True)  # fmt: skip
     seconds = time.perf_counter() - t
     rss_mib = int(proc.stdout.strip().splitlines()[-1]) / 1024
     return seconds, rss_mib, json.loads((out / "manifest.json").read_text())
@@ -155,6 +161,47 @@ def removed_map(removed: pl.DataFrame) -> dict[int, int]:
             strict=True,
         )
     )
+
+
+def answer_study(work: Path) -> None:
+    """Answer-aware dedup on real MATH and GSM8K problems with their gold answers plus 1,000 planted copies (each
+    keeps its original's answer): precision judged by gold answers, planted recall, and the whole command's time
+    with and without the answer rule (median of 3 each)."""
+    from corpus import real_problems_with_answers
+
+    from r1data.ops.answers import normalize_answer, plainly_different
+
+    rng = random.Random(0)
+    real = real_problems_with_answers()
+    texts, answers, origin = [t for t, _ in real], [a for _, a in real], [-1] * len(real)
+    while len(texts) < len(real) + 1_000:
+        i = rng.randrange(len(real))
+        new = edit(real[i][0], rng.choice(EDITS), rng)
+        if new and new != real[i][0]:
+            texts.append(new)
+            answers.append(real[i][1])
+            origin.append(i)
+    print(f"\n# 2b. answer-aware near-dup: {len(real):,} real problems with gold answers + 1,000 planted copies")
+    for flag in ("--no-answer-aware", "--answer-aware"):
+        runs = [run_command(texts, work, "answers", answers, (flag,)) for _ in range(3)]
+        seconds, rss, manifest = sorted(runs, key=lambda r: r[0])[1]
+        removed = pl.read_parquet(work / "answers-out" / "removed" / "*.parquet")
+        pairs = removed_map(removed)
+        wrong = undecided = 0
+        for r_, k in pairs.items():
+            a, b = normalize_answer(answers[r_]), normalize_answer(answers[k])
+            if not a or not b:
+                continue
+            verdict = plainly_different(a, b)
+            undecided += verdict is None
+            wrong += bool(verdict)  # undecided pairs (no judge here) count as right
+        s = score(origin, pairs)
+        print(
+            f"{flag:18} removed {len(pairs):,}: gold answers differ in {wrong} (precision judged by answers "
+            f"{1 - wrong / max(1, len(pairs)):.3f}; {undecided} pairs of answers plain arithmetic cannot compare), "
+            f"planted recall {s['recall']:.3f}, kept apart as templated siblings "
+            f"{manifest['stats'].get('templated_siblings', 0)}; command {seconds:.2f} s, peak RSS {rss:,.0f} MiB"
+        )
 
 
 def main() -> None:
@@ -220,6 +267,7 @@ def main() -> None:
             f"(measured {base_rate:,.0f} docs/s on {args.baseline_docs:,} docs, scaled to {len(texts):,})"
         )
         print(f"ratio: x{base_seconds / seconds:.1f}")
+        answer_study(work)
 
         print("\n# 4. one million short problems")
         if args.million:

@@ -5,7 +5,11 @@ against another problem's gold (shuffled: should be incorrect). The baseline is 
 write: parse(gold), parse(prediction), verify, with math-verify's default (signal) timeouts. r1data
 runs the same checks in its pool (2 workers, hard per-item timeout, gold parsed once per worker).
 
-Usage: python benchmarks/bench_verify.py [--pairs 5000] [--workers 2] [--timeout 5]
+`--adjudicated` instead judges the adjudicated set of long chain-of-thought traces (tests/judge/adjudicated.py:
+605 traces in 17 model styles, multiple choice, answers written around their number, garbled golds) with the
+strict judge and with plain math-verify, and prints each one's agreement with the adjudication.
+
+Usage: python benchmarks/bench_verify.py [--pairs 5000] [--workers 2] [--timeout 5] [--adjudicated]
 """
 
 from __future__ import annotations
@@ -50,12 +54,40 @@ def sequential(items: list[tuple[str, str, bool]]) -> tuple[list[bool], float]:
     return results, slowest
 
 
+def adjudicated(workers: int | None) -> None:
+    from collections import Counter
+
+    from math_verify import parse, verify
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.judge.adjudicated import agrees, cases
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    items = cases()
+    print(
+        f"{len(items)} adjudicated traces: " + ", ".join(f"{k} {n}" for k, n in Counter(c.truth for c in items).items())
+    )
+    plain = ["correct" if verify(parse(gold_text(c.gold)), parse(final_answer_text(c.completion))) else "incorrect"
+             for c in items]  # fmt: skip
+    with Judge(workers=workers) as judge:
+        verdicts = judge.verify([c.gold for c in items], [c.completion for c in items],
+                                problems=[c.problem for c in items],
+                                truncated=[c.finish_reason == "length" for c in items])  # fmt: skip
+    for name, statuses in (("math-verify alone", plain), ("r1data judge (strict)", [v.status for v in verdicts])):
+        wrong = Counter(c.style for c, s in zip(items, statuses, strict=True) if not agrees(s, c.truth))
+        print(f"{name:24} agreement {1 - sum(wrong.values()) / len(items):.4f}"
+              + (f"  (misses: {', '.join(f'{k} {n}' for k, n in wrong.most_common(6))})" if wrong else ""))  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=5000)
     ap.add_argument("--workers", type=int, default=None, help="judge workers [default: the judge's, cores + 1]")
     ap.add_argument("--timeout", type=float, default=5.0)
+    ap.add_argument("--adjudicated", action="store_true", help="agreement on the adjudicated set instead")
     args = ap.parse_args()
+    if args.adjudicated:
+        return adjudicated(args.workers)
     items = pairs(args.pairs)
     print(f"{len(items):,} pairs from MATH ({sum(e for *_, e in items):,} matching gold, the rest shuffled)")
 

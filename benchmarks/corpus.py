@@ -20,6 +20,13 @@ _FILLERS = ("the", "exactly", "then", "now", "also", "total", "given", "all")
 
 def real_problems(limit: int | None = None) -> list[str]:
     """Unique problem texts from MATH train/test and GSM8K train/test (raises if the data is absent)."""
+    return [text for text, _ in real_problems_with_answers(limit)]
+
+
+def real_problems_with_answers(limit: int | None = None) -> list[tuple[str, str | None]]:
+    """(problem, gold answer) from MATH (the last \\boxed{}) and GSM8K (after ####), unique by text."""
+    from r1data.ops.answers import extract_answer
+
     if not DATA.is_dir():
         raise SystemExit(f"real data not found at {DATA}; set R1DATA_SHARED_DATA")
     seen, out = set(), []
@@ -29,7 +36,7 @@ def real_problems(limit: int | None = None) -> list[str]:
             text = row.get("problem") or row["question"]
             if text not in seen:
                 seen.add(text)
-                out.append(text)
+                out.append((text, extract_answer(row.get("solution") or row.get("answer"))))
     return out[:limit] if limit else out
 
 

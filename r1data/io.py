@@ -1,17 +1,21 @@
 """Read any supported input into one polars table of schema records.
 
-Inputs: JSONL, JSON, CSV, Parquet (a file, a glob or a directory), a `datasets.save_to_disk`
-directory, or an r1data output directory (its `data/` shards). Rows that cannot be read are either
-an error naming file and line, or (with `on_error="skip"`) quarantined for the audit.
+Inputs: JSONL, JSON, CSV, Parquet (a file, a glob or a directory; JSONL, JSON and CSV also compressed as
+.gz, .zst or .bz2), a `datasets.save_to_disk` directory, or an r1data output directory (its `data/` shards).
+Each table's layout is recognised from its columns (r1data/layouts.py) and mapped onto the schema. Rows that
+cannot be read are either an error naming file and line, or (with `on_error="skip"`) quarantined for the
+audit. A UTF-8 byte-order mark is skipped; a lone surrogate escape (`"\\udcff"`) becomes U+FFFD (counted),
+or with `on_error="skip"` quarantines its row. A file in a folder that r1data cannot read is named in a warning.
 """
 
 from __future__ import annotations
 
 import glob
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 import xxhash
@@ -23,6 +27,8 @@ from r1data.ops.normalize import normalize_series
 
 OnError = Literal["fail", "skip"]
 FILE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2"}
+BOM = b"\xef\xbb\xbf"
 MALFORMED = "malformed_input"
 EMPTY_PROBLEM = "empty_problem"
 RAW = "raw_line"
@@ -35,9 +41,12 @@ class InputSource:
     path: Path
     format: str
     name: str  # default `source` for its rows
+    compression: str | None = None
+    note: str | None = None  # a warning about it (files of its folder that r1data skipped)
 
     def describe(self) -> dict:
-        return {"path": str(self.path), "format": self.format}
+        out = {"path": str(self.path), "format": self.format}
+        return out | ({"compression": self.compression} if self.compression else {})
 
 
 @dataclass
@@ -48,10 +57,11 @@ class ReadResult:
     fingerprint: str = ""
     normalized: pl.Series | None = None  # normalised problems, row-aligned with records (computed once)
     repeated_ids: int = 0  # rows whose given id an earlier row already has (legal: rows are keyed by position)
+    notes: list[str] = field(default_factory=list)  # files skipped, surrogates replaced
 
     @property
     def warnings(self) -> list[str]:
-        out = []
+        out = list(self.notes)
         if self.repeated_ids:
             out.append(
                 f"{self.repeated_ids} rows repeat an id of an earlier row (e.g. ids 0..n in each merged file); "
@@ -82,22 +92,48 @@ def _dir_sources(path: Path) -> list[InputSource]:
         )
     if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
         return [InputSource(path, "hf_disk", path.name)]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FILE_FORMATS)
+    found = sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
+                                                                            p.relative_to(path).parts))  # fmt: skip
+    files = [p for p in found if _format_of(p) is not None]
     if not files:
         raise InputError(
-            f"{path}: directory holds no input files ({', '.join(sorted(FILE_FORMATS))}), "
+            f"{path}: directory holds no input files ({', '.join(sorted(FILE_FORMATS))}, also .gz/.zst/.bz2), "
             "no r1data output and no saved dataset"
         )
-    return [_file_source(p) for p in files]
+    sources = [_file_source(p) for p in files]
+    skipped = [p for p in found if _format_of(p) is None]
+    if skipped:
+        names = ", ".join(str(p.relative_to(path)) for p in skipped[:10]) + (" ..." if len(skipped) > 10 else "")
+        sources[0].note = f"{path}: skipped {len(skipped)} file(s) r1data does not read: {names}"
+    return sources
+
+
+def _format_of(path: Path) -> tuple[str, str | None] | None:
+    """(format, compression) from the file's name, e.g. data.jsonl.gz -> (jsonl, gzip); None if not readable."""
+    name = path.name.lower()
+    compression = None
+    for suffix, codec in COMPRESSIONS.items():
+        if name.endswith(suffix):
+            compression, name = codec, name[: -len(suffix)]
+            break
+    fmt = FILE_FORMATS.get(Path(name).suffix)
+    if fmt is None or (fmt == "parquet" and compression):
+        return None
+    return fmt, compression
 
 
 def _file_source(path: Path) -> InputSource:
-    fmt = FILE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
+    found = _format_of(path)
+    if found is None:
         raise InputError(
-            f"{path}: unsupported file type '{path.suffix}'. Use one of: {', '.join(sorted(FILE_FORMATS))}"
+            f"{path}: unsupported file type. Use one of: {', '.join(sorted(FILE_FORMATS))} "
+            "(JSONL, JSON and CSV also as .gz, .zst or .bz2)"
         )
-    return InputSource(path, fmt, path.name[: -len(path.suffix)])
+    fmt, compression = found
+    stem = path.name
+    while Path(stem).suffix.lower() in {*FILE_FORMATS, *COMPRESSIONS}:
+        stem = stem[: -len(Path(stem).suffix)]
+    return InputSource(path, fmt, stem, compression)
 
 
 def resolve_inputs(specs: list[str | Path]) -> list[InputSource]:
@@ -157,17 +193,58 @@ def _frame(rows: list[dict], path: Path) -> pl.DataFrame:
             raise InputError(f"{path}: rows cannot form one table ({exc})") from exc
 
 
-def read_jsonl(path: Path, on_error: OnError = "fail") -> tuple[pl.DataFrame, list[dict]]:
-    """One JSON object per line. Returns the table and the quarantined lines."""
-    raw = path.read_bytes()
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogates(obj: Any) -> tuple[Any, int]:
+    """obj with every lone surrogate (a JSON "\\udcff" escape: not text) replaced by U+FFFD, and how many."""
+    if isinstance(obj, str):
+        fixed, n = _SURROGATE.subn("\ufffd", obj)
+        return fixed, n
+    if isinstance(obj, list):
+        pairs = [_surrogates(v) for v in obj]
+        return [v for v, _ in pairs], sum(n for _, n in pairs)
+    if isinstance(obj, dict):
+        pairs = {k: _surrogates(v) for k, v in obj.items()}
+        return {k: v for k, (v, _) in pairs.items()}, sum(n for _, n in pairs.values())
+    return obj, 0
+
+
+@dataclass
+class _Read:
+    """One table read from a file: its rows, the lines set aside, and the lone surrogates replaced."""
+
+    frame: pl.DataFrame
+    bad: list[dict] = field(default_factory=list)
+    surrogates: int = 0
+
+
+def raw_bytes(src: InputSource) -> bytes:
+    """The file's bytes, decompressed, without a UTF-8 byte-order mark."""
+    try:
+        if src.compression:
+            import pyarrow as pa
+
+            with pa.input_stream(str(src.path), compression=src.compression) as f:
+                data = f.read()
+        else:
+            data = src.path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{src.path}: cannot read it ({exc}). Check the file (a {src.compression or 'plain'} "
+                         f"{src.format} file is expected from its name).") from None  # fmt: skip
+    return data[len(BOM) :] if data.startswith(BOM) else data
+
+
+def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
+    """One JSON object per line."""
     try:
         raw.decode("utf-8")
         df = pl.read_ndjson(raw, infer_schema_length=None)
         if df.height == sum(1 for ln in raw.splitlines() if ln.strip()):
-            return df, []
+            return _Read(df)
     except Exception:
         pass  # the line-by-line path below finds and names the bad line
-    rows, bad = [], []
+    rows, bad, replaced = [], [], 0
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -184,14 +261,19 @@ def read_jsonl(path: Path, on_error: OnError = "fail") -> tuple[pl.DataFrame, li
         if not isinstance(obj, dict):
             bad.append(_bad_line(path, lineno, line, f"a JSON {type(obj).__name__}, not an object", on_error))
             continue
+        obj, n = _surrogates(obj)
+        if n and on_error == "skip":
+            bad.append(_bad_line(path, lineno, line, f"{n} lone surrogate escape(s) such as \\udcff", on_error))
+            continue
+        replaced += n
         rows.append(obj)
-    return (_frame(rows, path) if rows else pl.DataFrame()), bad
+    return _Read(_frame(rows, path) if rows else pl.DataFrame(), bad, replaced)
 
 
-def read_json(path: Path) -> pl.DataFrame:
+def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
     """A list of objects, a dict holding one such list (e.g. {"data": [...]}), or a dict of columns."""
     try:
-        obj = json.loads(path.read_bytes().decode("utf-8"))
+        obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path}: bytes that are not UTF-8 at offset {exc.start}. Re-encode the file as UTF-8."
@@ -203,34 +285,43 @@ def read_json(path: Path) -> pl.DataFrame:
         if len(lists) == 1:
             obj = lists[0]
         elif obj and all(isinstance(v, list) for v in obj.values()):
-            return pl.DataFrame(obj, strict=False)
+            obj, n = _surrogates(obj)
+            return _Read(pl.DataFrame(obj, strict=False), [], n)
     if not isinstance(obj, list):
         raise InputError(
             f'{path}: expected a list of objects (or {{"data": [...]}}); found a JSON {type(obj).__name__}'
         )
+    rows, bad, replaced = [], [], 0
     for i, row in enumerate(obj):
         if not isinstance(row, dict):
             raise InputError(f"{path}: item {i} is a JSON {type(row).__name__}, not an object")
-    return _frame(obj, path) if obj else pl.DataFrame()
+        row, n = _surrogates(row)
+        if n and on_error == "skip":
+            bad.append(_bad_line(path, i + 1, json.dumps(row).encode(), f"item {i}: {n} lone surrogate escape(s)",
+                                 on_error))  # fmt: skip
+            continue
+        replaced += n
+        rows.append(row)
+    return _Read(_frame(rows, path) if rows else pl.DataFrame(), bad, replaced)
 
 
-def _read_table(src: InputSource, on_error: OnError) -> tuple[pl.DataFrame, list[dict]]:
+def _read_table(src: InputSource, on_error: OnError) -> _Read:
     p = src.path
     try:
         if src.format == "jsonl":
-            return read_jsonl(p, on_error)
+            return read_jsonl(raw_bytes(src), p, on_error)
         if src.format == "json":
-            return read_json(p), []
+            return read_json(raw_bytes(src), p, on_error)
         if src.format == "csv":
-            return pl.read_csv(p, infer_schema=False), []
+            return _Read(pl.read_csv(raw_bytes(src), infer_schema=False))
         if src.format == "parquet":
-            return pl.read_parquet(p), []
+            return _Read(pl.read_parquet(p))
         if src.format == "r1data":
-            return pl.read_parquet(sorted((p / "data").glob("*.parquet"))), []
+            return _Read(pl.read_parquet(sorted((p / "data").glob("*.parquet"))))
         if src.format == "hf_disk":
             import datasets  # heavy: only for this input kind
 
-            return pl.from_arrow(datasets.load_from_disk(str(p)).with_format("arrow")[:]), []
+            return _Read(pl.from_arrow(datasets.load_from_disk(str(p)).with_format("arrow")[:]))
     except R1DataError:
         raise
     except Exception as exc:
@@ -256,23 +347,40 @@ def read_inputs(
     fields: schema.FieldMap | None = None,
     on_error: OnError = "fail",
     limit: int | None = None,
+    layout: str = "auto",
 ) -> ReadResult:
-    """Read every input, map it onto the schema, assign ids, and set aside rows with no problem text.
+    """Read every input, map it onto the schema (in its layout: recognised, or `layout`), assign ids, and set
+    aside rows with no problem text.
 
     Every row gets `_row`, its position in the input (the key steps account and resume by). `limit` keeps only
     the first rows (a trial run on a slice)."""
+    from r1data import layouts
+
     fields = fields or schema.FieldMap()
     sources = resolve_inputs(specs)
-    tables, bad, described = [], [], []
+    tables, bad, described, notes = [], [], [], []
     for src in sources:
-        df, bad_rows = _read_table(src, on_error)
-        bad.extend(bad_rows)
-        info = src.describe() | {"rows": df.height + len(bad_rows)}
+        read = _read_table(src, on_error)
+        df = read.frame
+        bad.extend(read.bad)
+        info = src.describe() | {"rows": df.height + len(read.bad)}
+        if src.note:
+            notes.append(src.note)
+        if read.surrogates:
+            info["surrogates_replaced"] = read.surrogates
+            notes.append(f"{src.path}: {read.surrogates} lone surrogate escape(s) (not text) became U+FFFD; "
+                         "--on-error skip quarantines such rows instead")  # fmt: skip
         described.append(info)
         if df.height == 0:
             continue
+        found = layouts.choose(df, layout, str(src.path))
+        info["layout"] = found.name if found else layouts.plain_name(df)
+        if found is not None:
+            df = found.convert(df)
+            if schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() == df.height:
+                df = df.drop(schema.TESTS)  # no code problem here
         tables.append(schema.to_records(df, fields, src.name, str(src.path)))
-    records = pl.concat(tables, how="diagonal_relaxed") if tables else pl.DataFrame()
+    records = schema.concat(tables)
     if limit is not None and records.height > limit:
         records = records.head(limit)
     if records.height == 0 and not bad:
@@ -295,4 +403,4 @@ def read_inputs(
         if (bad or dropped.height)
         else pl.DataFrame()
     )
-    return ReadResult(records, quarantined, described, fingerprint(sources), normalized, repeated)
+    return ReadResult(records, quarantined, described, fingerprint(sources), normalized, repeated, notes)

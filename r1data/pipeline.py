@@ -40,8 +40,9 @@ from r1data import publish
 from r1data.config import read_yaml, settings_of
 from r1data.errors import ConfigError, R1DataError
 from r1data.manifest import is_complete, read_manifest
+from r1data.steps.base import STEPS
 
-STEP_NAMES = ("dedup", "decontaminate", "verify", "stats", "filter", "rejection-sample", "train")
+STEP_NAMES = (*(n for n in STEPS if not n.startswith("train-")), "train")  # train-sft/-grpo: `train: {task: ...}`
 STATE_FILE = "pipeline.json"
 PIPELINE_KEYS = ("input", "output", "steps", "description")
 

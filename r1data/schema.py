@@ -80,7 +80,7 @@ def find_column(
         if given not in df.columns:
             raise SchemaError(f"{where}: {option} '{given}' is not a column. Columns present: {', '.join(df.columns)}")
         return given
-    found = next((c for c in candidates if c in df.columns), None)
+    found = next((c for c in candidates if c in df.columns and df.get_column(c).null_count() < df.height), None)
     if found is None:
         raise SchemaError(
             f"{where}: no {what} column ({', '.join(candidates)}). Columns present: "
@@ -105,6 +105,12 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
             f"{where}: no problem column. Columns present: {', '.join(df.columns) or '(none)'}. "
             "Name it with --problem-field COLUMN."
         )
+    if df.schema[problem_col].base_type() in (pl.List, pl.Array, pl.Struct):
+        raise SchemaError(
+            f"{where}: column '{problem_col}' holds {df.schema[problem_col]} (a chat or nested record), not the "
+            "problem's text. Name the layout with --layout (`r1data layouts` lists them), or the text column with "
+            "--problem-field."
+        )
     answer_col = _pick(df, fields.answer, ANSWER_CANDIDATES, "answer", where)
     solution_col = _pick(df, fields.solution, SOLUTION_CANDIDATES, "solution", where)
     id_col = _pick(df, fields.id, ID_CANDIDATES, "id", where)
@@ -118,7 +124,11 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
         solution_col, answer_col = answer_col, None
 
     def text(col: str | None) -> pl.Expr:
-        return pl.col(col).cast(pl.String) if col is not None else pl.lit(None, dtype=pl.String)
+        if col is None:
+            return pl.lit(None, dtype=pl.String)
+        if df.schema[col].is_nested():  # e.g. a list of gold answers: kept whole, as JSON text
+            return pl.col(col).map_elements(_json_text, return_dtype=pl.String)
+        return pl.col(col).cast(pl.String)
 
     out = df.with_columns(
         text(problem_col).alias("__problem"),
@@ -147,6 +157,43 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
         out = out.drop(f"\x00{c}") if c in out.columns else out.rename({f"\x00{c}": c})
     others = [c for c in out.columns if c not in CORE_COLUMNS]
     return out.select([*CORE_COLUMNS, *others])
+
+
+def concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Tables stacked by column name (missing columns null). A column that is nested in one table and scalar (or
+    nested differently) in another cannot be stacked as it is: there it becomes JSON text, so datasets of
+    different layouts still go side by side."""
+    frames = [f for f in frames if f.width]
+    if not frames:
+        return pl.DataFrame()
+    try:
+        return pl.concat(frames, how="diagonal_relaxed")
+    except (pl.exceptions.SchemaError, pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+        pass
+    types: dict[str, set] = {}
+    for f in frames:
+        for name, dtype in f.schema.items():
+            types.setdefault(name, set()).add(dtype)
+    mixed = {n for n, ts in types.items() if len(ts) > 1 and any(t.is_nested() for t in ts)}
+    fixed = [
+        f.with_columns(
+            (pl.col(n).map_elements(_json_text, return_dtype=pl.String) if f.schema[n].is_nested()
+             else pl.col(n).cast(pl.String)).alias(n)
+            for n in mixed if n in f.columns
+        )
+        for f in frames
+    ]  # fmt: skip
+    return pl.concat(fixed, how="diagonal_relaxed")
+
+
+def _json_text(value: object) -> str | None:
+    import json
+
+    if value is None:
+        return None
+    if hasattr(value, "to_list"):
+        value = value.to_list()
+    return json.dumps(value, default=str)
 
 
 def _tests_column(df: pl.DataFrame, given: str | None, where: str) -> pl.Series | None:

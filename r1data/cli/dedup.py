@@ -13,6 +13,9 @@ from r1data.cli import common as c
 from r1data.ops.dedup import NEAR, SIMILARITY
 
 ShowClusters = Annotated[int, typer.Option(help="Print N example near-duplicate clusters.")]
+ShowSiblings = Annotated[
+    int, typer.Option(help="Print N near-duplicate pairs kept apart because their gold answers differ.")
+]
 
 
 def summarize(result: Any, cfg: Any, shown: dict) -> None:
@@ -25,14 +28,38 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
             ("near-duplicate clusters", stats["near_clusters"]),
             ("LSH bands x rows", f"{stats['lsh_bands']} x {stats['lsh_rows']}"),
         ]
+    if stats.get("templated_siblings"):
+        extra.append(("kept apart: gold answers differ (templated siblings)", stats["templated_siblings"]))
     if stats["exact_groups_with_conflicting_answers"]:
         extra.append(("identical problems, different answers", stats["exact_groups_with_conflicting_answers"]))
     c.summary(m, "r1data dedup", extra, shown["quiet"], shown["json_out"])
     if shown["show_clusters"] and not shown["quiet"]:
         print_clusters(result.kept, result.removed, shown["show_clusters"])
+    if shown["show_siblings"] and not shown["quiet"]:
+        print_siblings(result.kept, stats.get("sibling_examples", []), shown["show_siblings"])
 
 
-dedup_command = c.step_command("dedup", summarize, display=(("show_clusters", ShowClusters, 0),))
+def print_siblings(kept: pl.DataFrame, pairs: list, n: int, width: int = 60) -> None:
+    """Near-duplicate pairs whose gold answers differ, side by side with their answers."""
+    if not pairs:
+        c.console.print("No templated siblings.")
+        return
+    rows = {r[schema.ID]: r for r in kept.select(schema.ID, schema.PROBLEM, schema.ANSWER).iter_rows(named=True)}
+    table = Table(title=f"kept apart: near duplicates whose gold answers differ ({len(pairs)} shown at most)",
+                  title_justify="left", show_lines=True)  # fmt: skip
+    for col in ("problem", "answer", "sibling", "answer ", "similarity"):
+        table.add_column(col, max_width=width if "answer" not in col else 20)
+    for a, b, sim in pairs[:n]:
+        ra, rb = rows.get(a, {}), rows.get(b, {})
+        left = _clip(ra.get(schema.PROBLEM) or a, width * 3)
+        right = _clip(rb.get(schema.PROBLEM) or b, width * 3)
+        table.add_row(left, str(ra.get(schema.ANSWER)), right, str(rb.get(schema.ANSWER)), f"{sim:.2f}")
+    c.console.print(table)
+
+
+dedup_command = c.step_command(
+    "dedup", summarize, display=(("show_clusters", ShowClusters, 0), ("show_siblings", ShowSiblings, 0))
+)
 
 
 def print_clusters(kept: pl.DataFrame, removed: pl.DataFrame, n: int, width: int = 70) -> None:

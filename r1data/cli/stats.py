@@ -31,7 +31,12 @@ def _lengths(rows: pl.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
     out = {}
     for name in names:
         part = rows.filter(pl.col("dataset") == name)
+        if "think_tokens" not in part.columns or part.get_column("think_tokens").null_count() == part.height:
+            continue  # no traces in this dataset
         think, answer = part.get_column("think_tokens"), part.get_column("answer_tokens")
+        if think.dtype == pl.String:  # datasets of scalar and list traces side by side: stored as JSON text
+            think, answer = (c.str.json_decode(pl.List(pl.Int64)) if c.str.starts_with("[").any() else
+                             c.cast(pl.Int64) for c in (think, answer))  # fmt: skip
         if think.dtype.base_type() == pl.List:
             think, answer = think.explode().drop_nulls(), answer.explode().drop_nulls()
         think, answer = think.to_numpy().astype(np.int64), answer.to_numpy().astype(np.int64)
@@ -48,6 +53,8 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     lengths = _lengths(result.kept, list(report["datasets"]))
     if not shown["quiet"]:
         _print(report, lengths, histogram)
+        for warning in result.manifest.get("warnings", []):
+            c.console.print(f"[yellow]Warning:[/] {warning}", soft_wrap=True)
         if result.out is not None:
             c.console.print(f"Wrote {result.out}")
     if shown["plot"] is not None:

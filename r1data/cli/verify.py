@@ -17,15 +17,15 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     extra += [(f"  {s}", n) for s, n in stats["statuses"].items() if n]
     extra += [(f"mean reward_{k}", "n/a" if v is None else f"{v:.3f}") for k, v in stats["check_means"].items()]
     c.summary(m, "r1data verify", extra, shown["quiet"], shown["json_out"])
-    if stats["gold_unparseable_rows"] and not shown["quiet"]:
-        c.console.print(f"{stats['gold_unparseable_rows']} rows whose gold answer cannot be parsed (fix the data):",
-                        soft_wrap=True)  # fmt: skip
-        table = Table()
-        table.add_column("id")
-        table.add_column("answer")
-        for row_id, answer in stats["gold_unparseable_examples"][:20]:
-            table.add_row(str(row_id), repr(answer))
-        c.console.print(table)
+    for key, what in (("gold_unparseable", "cannot be parsed"), ("gold_suspect", "looks truncated or garbled")):
+        if stats.get(f"{key}_rows") and not shown["quiet"]:
+            c.console.print(f"{stats[f'{key}_rows']} rows whose gold answer {what} (fix the data):", soft_wrap=True)
+            table = Table()
+            table.add_column("id")
+            table.add_column("answer")
+            for row_id, answer in stats[f"{key}_examples"][:20]:
+                table.add_row(str(row_id), repr(answer))
+            c.console.print(table)
 
 
 verify_command = c.step_command("verify", summarize)

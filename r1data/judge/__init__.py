@@ -12,14 +12,25 @@ for the GRPO rewards.
 from __future__ import annotations
 
 import atexit
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from r1data.judge.math import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, MathPool
-from r1data.judge.verdict import CodeVerdict, Verdict
+from r1data.judge.verdict import (
+    CORRECT,
+    CORRECT_WITHOUT_FINAL,
+    GOLD_SUSPECT,
+    GOLD_UNPARSEABLE,
+    INCORRECT,
+    PRED_UNPARSEABLE,
+    CodeVerdict,
+    Verdict,
+)
 from r1data.ops.code import TestSuite
-from r1data.ops.completions import final_answer_text, gold_text
+from r1data.ops.completions import completion_text, final_answer_text, gold_text, is_truncated
+from r1data.ops.final_answer import answer_choice, choice_letter, clean, final_answer_evidence, gold_suspect, options
 
 __all__ = ["Judge", "Verdict", "CodeVerdict", "default_judge", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY_MB"]
 
@@ -32,8 +43,10 @@ class Judge:
     language) is given per call, so one judge serves every caller."""
 
     def __init__(self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 memory_mb: int = DEFAULT_MEMORY_MB, code_workers: int | None = None) -> None:  # fmt: skip
+                 memory_mb: int = DEFAULT_MEMORY_MB, code_workers: int | None = None,
+                 lenient: bool = False) -> None:  # fmt: skip
         self.timeout = timeout
+        self.lenient = lenient  # a match without a final answer counts as correct
         self.math = MathPool(workers, timeout, memory_mb)
         self.workers = self.math.workers
         self.code_workers = code_workers
@@ -70,10 +83,15 @@ class Judge:
         think_prefilled: bool = False,
         stop_on_failure: bool = True,
         language: str = "python",
+        think_format: str = "auto",
+        problems: Sequence[str | None] | None = None,
+        truncated: Sequence[bool] | None = None,
     ) -> list[Verdict | CodeVerdict]:
         """Judge completions[i] against golds[i]; the verdicts keep the input order. A gold that is a TestSuite
         (a code problem's tests) runs the program (pass/fail: `stop_on_failure` stops at the first failing
-        test); every other gold is a math answer."""
+        test); every other gold is a math answer (ops/final_answer.py: the final answer's evidence, multiple
+        choice by `problems`' options, suspect golds). `truncated`: the engine stopped the completion at its
+        length limit (finish_reason), which counts as cut off."""
         if len(golds) != len(completions):
             raise ValueError(f"{len(golds)} gold answers for {len(completions)} completions")
         out: list[Any] = [None] * len(golds)
@@ -81,14 +99,63 @@ class Judge:
         math_at = [i for i, g in enumerate(golds) if not isinstance(g, TestSuite)]
         if code_at:
             verdicts = self.code.verify([golds[i] for i in code_at], [completions[i] for i in code_at],
-                                        stop_on_failure, think_prefilled, language)  # fmt: skip
+                                        stop_on_failure, think_prefilled, language, think_format)  # fmt: skip
             for i, v in zip(code_at, verdicts, strict=True):
                 out[i] = v
         if math_at:
-            pairs = [(gold_text(golds[i]), final_answer_text(completions[i], think_prefilled)) for i in math_at]
-            for i, v in zip(math_at, self.math.verify(pairs), strict=True):
-                out[i] = v
+            self._verify_math(out, math_at, golds, completions, think_prefilled, think_format, problems, truncated)
         return out
+
+    def _verify_math(self, out: list, at: list[int], golds: Sequence[Any], completions: Sequence[Any],
+                     think_prefilled: bool, think_format: str, problems: Sequence[str | None] | None,
+                     truncated: Sequence[bool] | None) -> None:  # fmt: skip
+        pending, pairs, evidence, cut = [], [], {}, {}
+        for i in at:
+            text = completion_text(completions[i])
+            answer = final_answer_text(completions[i], think_prefilled, think_format)
+            cut[i] = bool(truncated[i]) if truncated is not None else False
+            cut[i] = cut[i] or is_truncated(text, think_prefilled, think_format)
+            gold = "" if golds[i] is None else str(golds[i])
+            choice = self._choice(gold, answer, problems[i] if problems is not None else None)
+            if choice is not None:
+                out[i] = self._final(choice, gold, not cut[i])
+                continue
+            evidence[i], pred = final_answer_evidence(answer)
+            pending.append(i)
+            pairs.append((clean(gold_text(gold)), clean(pred)))
+        for i, v in zip(pending, self.math.verify(pairs), strict=True):
+            out[i] = self._final(v, str(golds[i] or ""), evidence[i] and not cut[i])
+
+    def _final(self, v: Verdict, gold: str, committed: bool) -> Verdict:
+        """A match without a committed final answer, and a mismatch against a suspect gold, say so."""
+        if v.status == CORRECT and not committed and not self.lenient:
+            return Verdict(CORRECT_WITHOUT_FINAL, v.pred_answer, v.seconds,
+                           "no final answer (no box, answer phrase or concluding sentence), or cut off")  # fmt: skip
+        if v.status in (CORRECT, INCORRECT, PRED_UNPARSEABLE, GOLD_UNPARSEABLE) and (why := gold_suspect(gold)):
+            # Even a match: what math-verify made of a garbled gold is a guess, so the row is listed, not trusted.
+            seen = "matches" if v.status == CORRECT else "does not match"
+            detail = f"the gold answer looks garbled ({why}); the answer {seen} what can be read of it"
+            return Verdict(GOLD_SUSPECT, v.pred_answer, v.seconds, detail)
+        return v
+
+    @staticmethod
+    def _choice(gold: str, answer: str, problem: str | None) -> Verdict | None:
+        """Multiple choice, decided by letter: the gold names an option and the answer names one (with or without
+        its text) or gives the gold option's value. None when it is not a multiple-choice question."""
+        letter = choice_letter(gold)
+        opts = options(problem or "")
+        if letter is None or (not opts and not re.fullmatch(r"\s*\(?[A-E]\)?\s*|.*\\text\{\s*\([A-E]\).*", gold)):
+            return None
+        said = answer_choice(answer)
+        picked = choice_letter(said)
+        if picked is None and said and opts:
+            from r1data.ops.answers import normalize_answer, plainly_different
+
+            mine = normalize_answer(said)
+            picked = next((k for k, v in opts.items() if plainly_different(mine, normalize_answer(v)) is False), None)
+        if picked is None:
+            return None
+        return Verdict(CORRECT if picked == letter else INCORRECT, f"({picked})", 0.0)
 
 
 _default: Judge | None = None

@@ -156,6 +156,7 @@ class CodeJudge:
         stop_on_failure: bool = False,
         think_prefilled: bool = False,
         language: str = "python",
+        think_format: str = "auto",
     ) -> list[CodeVerdict]:
         if len(tests) != len(completions):
             raise ValueError(f"{len(tests)} test suites for {len(completions)} completions")
@@ -164,18 +165,19 @@ class CodeJudge:
             return []
 
         def one(item: tuple) -> CodeVerdict:
-            return self.judge_one(item[0], item[1], stop_on_failure, think_prefilled, language)
+            return self.judge_one(item[0], item[1], stop_on_failure, think_prefilled, language, think_format)
 
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(one, items))
 
     def judge_one(self, suite: TestSuite | None, completion: Any, stop_on_failure: bool = False,
-                  think_prefilled: bool = False, language: str = "python") -> CodeVerdict:  # fmt: skip
+                  think_prefilled: bool = False, language: str = "python",
+                  think_format: str = "auto") -> CodeVerdict:  # fmt: skip
         started = time.perf_counter()
         if suite is None or not suite.cases:
             return CodeVerdict(SANDBOX_ERROR, detail="the problem has no readable tests")
         language = suite.language or language
-        source = extract_code(completion, language, think_prefilled, self.block)
+        source = extract_code(completion, language, think_prefilled, self.block, think_format)
         if source is None:
             return CodeVerdict(NO_CODE, 0, len(suite.cases), 0, f"no ```{language} block after the reasoning")
         if language not in self.languages:

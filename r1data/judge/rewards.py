@@ -44,18 +44,18 @@ def accuracy(completions: Sequence[Any], verdicts: Sequence[Any]) -> list[float 
     return [v.score for v in verdicts]
 
 
-def format_reward(completions: Sequence[Any], think_prefilled: bool = False,
-                  answer_tags: bool = False) -> list[float | None]:  # fmt: skip
-    """1.0 for `<think>…</think>` followed by a non-empty answer, else 0.0 (`think_prefilled` for R1-Distill
-    templates, `answer_tags` for open-r1's `<answer>…</answer>`)."""
-    return [float(format_ok(completion_text(c), think_prefilled, answer_tags)) for c in completions]
+def format_reward(completions: Sequence[Any], think_prefilled: bool = False, answer_tags: bool = False,
+                  think_format: str = "auto") -> list[float | None]:  # fmt: skip
+    """1.0 for `<think>…</think>` followed by a non-empty answer (or Bespoke's closed thought and solution blocks),
+    else 0.0 (`think_prefilled` for R1-Distill templates, `answer_tags` for open-r1's `<answer>…</answer>`)."""
+    return [float(format_ok(completion_text(c), think_prefilled, answer_tags, think_format)) for c in completions]
 
 
-def language_consistency(completions: Sequence[Any], language: str = "en",
-                         think_prefilled: bool = False) -> list[float | None]:  # fmt: skip
+def language_consistency(completions: Sequence[Any], language: str = "en", think_prefilled: bool = False,
+                         think_format: str = "auto") -> list[float | None]:  # fmt: skip
     """DeepSeek-R1's share of target-language words in the chain of thought (`language`: en, zh, ja, ko, ru, ...;
     by script). None when the thought has no words."""
-    return [language_share(completion_text(c), language, think_prefilled) for c in completions]
+    return [language_share(completion_text(c), language, think_prefilled, think_format) for c in completions]
 
 
 def overlong(completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None,
@@ -123,7 +123,7 @@ def binary_code(completions: Sequence[Any], verdicts: Sequence[Any]) -> list[flo
 
 
 def code_format(completions: Sequence[Any], think_prefilled: bool = False, language: str = "python",
-                require_think: bool = True) -> list[float | None]:  # fmt: skip
+                require_think: bool = True, think_format: str = "auto") -> list[float | None]:  # fmt: skip
     """1.0 for a closed think block (unless require_think is off) then a fenced ```language block that, for
     Python, parses; else 0.0."""
     import ast
@@ -132,10 +132,10 @@ def code_format(completions: Sequence[Any], think_prefilled: bool = False, langu
 
     out: list[float | None] = []
     for c in completions:
-        if require_think and not format_ok(completion_text(c), think_prefilled):
+        if require_think and not format_ok(completion_text(c), think_prefilled, fmt=think_format):
             out.append(0.0)
             continue
-        src = extract_code(c, language, think_prefilled)
+        src = extract_code(c, language, think_prefilled, fmt=think_format)
         ok = src is not None
         if ok and language == "python":
             try:
@@ -167,7 +167,7 @@ class RewardSpec:
         """The settings it takes (`reward_options` in a recipe, flags of `verify`)."""
         skip = {"completions", "verdicts", "completion_ids", "prompts"}
         own = [p for p in inspect.signature(self.fn).parameters if p not in skip]
-        judged = ["think_prefilled"] if self.judged else []
+        judged = ["think_prefilled", "think_format"] if self.judged else []
         code = ["language"] if self.needs_tests else []
         return list(dict.fromkeys([*own, *judged, *code]))
 

@@ -11,13 +11,20 @@ from dataclasses import dataclass, field
 
 # Math statuses
 CORRECT = "correct"
+# Matches the gold, but the completion never committed to a final answer (no box, no "the answer is", no
+# concluding sentence: the match came from the last number written), or it was cut off. Not correct for curation
+# (filter, rejection-sample) unless judging is lenient; verify reports both.
+CORRECT_WITHOUT_FINAL = "correct_without_final_answer"
 INCORRECT = "incorrect"
 GOLD_UNPARSEABLE = "gold_unparseable"
 PRED_UNPARSEABLE = "pred_unparseable"
 TIMEOUT = "timeout"
 CRASH = "crash_or_oom"  # the worker died: killed for memory, or a crash in C code
 JUDGE_ERROR = "judge_error"  # the checker raised an exception (a bug in it, with the exception as detail)
-STATUSES = (CORRECT, INCORRECT, GOLD_UNPARSEABLE, PRED_UNPARSEABLE, TIMEOUT, CRASH, JUDGE_ERROR)
+GOLD_SUSPECT = "gold_suspect"  # the gold looks truncated or garbled: never "incorrect" (nor trusted when it matches)
+GOLD_BAD_STATUSES = (GOLD_UNPARSEABLE, GOLD_SUSPECT)  # no sample can be judged against this gold
+STATUSES = (CORRECT, CORRECT_WITHOUT_FINAL, INCORRECT, GOLD_UNPARSEABLE, GOLD_SUSPECT, PRED_UNPARSEABLE, TIMEOUT,
+            CRASH, JUDGE_ERROR)  # fmt: skip
 
 # Code statuses
 PASSED, FAILED, NO_CODE = "passed", "failed", "no_code"
@@ -36,10 +43,11 @@ class Verdict:
 
     @property
     def correct(self) -> bool | None:
-        """An unparseable prediction is wrong: the model gave no answer the verifier can read."""
+        """An unparseable prediction is wrong: the model gave no answer the verifier can read; so is a match
+        without a final answer (see CORRECT_WITHOUT_FINAL)."""
         if self.status == CORRECT:
             return True
-        if self.status in (INCORRECT, PRED_UNPARSEABLE):
+        if self.status in (INCORRECT, PRED_UNPARSEABLE, CORRECT_WITHOUT_FINAL):
             return False
         return None
 

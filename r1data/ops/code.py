@@ -236,12 +236,12 @@ _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
 def extract_code(
-    completion: Any, language: str = "python", think_prefilled: bool = False, block: str = "last"
+    completion: Any, language: str = "python", think_prefilled: bool = False, block: str = "last", fmt: str = "auto"
 ) -> str | None:
     """The code to run: the last (or first) fenced block of `language` after the think block; an
     untagged block counts when no tagged one exists. None when the answer has no code block."""
     text = completion_text(completion)
-    _, body, _ = split_think(text, think_prefilled)  # a think block cut off has no answer, so no code
+    _, body, _ = split_think(text, think_prefilled, fmt)  # a think block cut off has no answer, so no code
     aliases = LANGUAGE_ALIASES.get(language, (language,))
     blocks = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(body)]
     tagged = [code for tag, code in blocks if tag in aliases]

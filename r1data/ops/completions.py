@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+from r1data.ops.traces import THINK_CLOSE, THINK_OPEN, split
+
+__all__ = ["THINK_CLOSE", "THINK_OPEN", "completion_text", "final_answer_text", "gold_text", "is_truncated",
+           "split_think"]  # fmt: skip
 # How much of a long answer the parser sees: the final answer is at the end, and the LaTeX
 # extraction regexes get slow on megabytes of text.
 ANSWER_TAIL_CHARS = 8000
@@ -30,33 +33,30 @@ def completion_text(completion: Any) -> str:
     return str(completion)
 
 
-def split_think(text: str, think_prefilled: bool = False) -> tuple[str, str, bool]:
-    """(chain of thought, answer, think block closed).
+def split_think(text: str, think_prefilled: bool = False, fmt: str = "auto") -> tuple[str, str, bool]:
+    """(chain of thought, answer, reasoning block closed), in the trace's format (see ops/traces.py).
 
     With `think_prefilled` (R1-Distill chat templates put `<think>` in the prompt) the completion
-    starts inside the think block. Without a think block the whole text is the answer. An opened
+    starts inside the think block. Without a reasoning block the whole text is the answer. An opened
     block that never closes is all thought and no answer (the generation was cut off)."""
-    start = 0
-    if not think_prefilled:
-        opened = text.find(THINK_OPEN)
-        if opened < 0:
-            return "", text, False
-        start = opened + len(THINK_OPEN)
-    close = text.find(THINK_CLOSE, start)
-    if close < 0:
-        return text[start:], "", False
-    return text[start:close], text[close + len(THINK_CLOSE) :], True
+    thought, answer, closed, _ = split(text, think_prefilled, fmt)
+    return thought, answer, closed
 
 
-def final_answer_text(completion: Any, think_prefilled: bool = False) -> str:
+def is_truncated(text: str, think_prefilled: bool = False, fmt: str = "auto") -> bool:
+    """A reasoning (or Bespoke solution) block that was opened and never closed: the generation was cut off."""
+    return split(text, think_prefilled, fmt).truncated
+
+
+def final_answer_text(completion: Any, think_prefilled: bool = False, fmt: str = "auto") -> str:
     """What the verifier parses: the answer after the think block.
 
     math-verify's extraction then prefers the last `\boxed{}` (adjacent boxes become one set, so
     "\boxed{-2} and \boxed{1}" is {-2, 1}), then "the final answer is ...". Long answers are cut to
     their last `ANSWER_TAIL_CHARS` characters, extended back to keep the last box."""
     text = completion_text(completion)
-    _, answer, closed = split_think(text, think_prefilled)
-    if not closed and (think_prefilled or THINK_OPEN in text):
+    _, answer, _, truncated = split(text, think_prefilled, fmt)
+    if truncated and not answer:
         return ""  # cut off inside the thought: no answer given
     if len(answer) <= ANSWER_TAIL_CHARS:
         return answer

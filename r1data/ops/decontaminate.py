@@ -13,6 +13,7 @@ it catches renumbered copies that share no long n-gram.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,7 @@ class DecontamParams:
     ngram: int = 8
     min_overlap: float = 0.5
     digits_exact: bool = False
+    paraphrase: bool = False  # also rephrasings: same quantities and answer, other words (ops/paraphrase.py)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Benchmark:
     name: str
     problems: list[str]
     ids: list[str]
+    answers: list[str | None] | None = None
 
 
 def _word_ngrams(normalized: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,9 +121,13 @@ class DecontamResult:
 
 
 def decontaminate(
-    df: pl.DataFrame, benchmarks: list[Benchmark], params: DecontamParams = DecontamParams()
+    df: pl.DataFrame,
+    benchmarks: list[Benchmark],
+    params: DecontamParams = DecontamParams(),
+    answers_equivalent: Callable[[list[tuple[str, str]]], list[bool]] | None = None,
 ) -> DecontamResult:
-    """Split df into clean rows and contaminated rows (with the benchmark, item, overlap and matched n-gram)."""
+    """Split df into clean rows and contaminated rows (with the benchmark, item, overlap and matched n-gram).
+    `answers_equivalent` settles answer pairs plain arithmetic cannot (the judge), for --paraphrase."""
     index = build_index(benchmarks, params)
     n_rows = df.height
     hit_item = np.full(n_rows, -1, dtype=np.int64)
@@ -142,6 +149,24 @@ def decontaminate(
             if hit_item[row] < 0 and (i := index.digit_keys.get(mask_digits(s))) is not None:
                 hit_item[row], how[row], overlap[row] = i, "digits_exact", 1.0
                 text[row] = s[:200]
+    if params.paraphrase:
+        from r1data.ops.paraphrase import find_paraphrases, numbers
+
+        open_rows = np.flatnonzero(hit_item < 0)
+        problems = df.get_column(schema.PROBLEM).to_list()
+        row_answers = df.get_column(schema.ANSWER).to_list() if schema.ANSWER in df.columns else None
+        item_answers = [a for b in benchmarks for a in (b.answers or [None] * len(b.problems))]
+        item_texts = [t for b in benchmarks for t in b.problems]
+        matches = find_paraphrases(
+            [problems[r] for r in open_rows], item_texts,
+            [row_answers[r] for r in open_rows] if row_answers else None, item_answers,
+            answers_equivalent=answers_equivalent,
+        )  # fmt: skip
+        for m in matches:
+            row = int(open_rows[m.row])
+            hit_item[row], how[row], overlap[row] = m.item, "paraphrase", m.content
+            shared = numbers(problems[row]) & numbers(item_texts[m.item])
+            text[row] = "quantities " + ", ".join(sorted(shared.elements()))
 
     contaminated = hit_item >= 0
     names = [index.bench_name[i] if i >= 0 else None for i in hit_item]
@@ -164,7 +189,7 @@ def decontaminate(
     stats = {
         "benchmark_items": {b.name: len(b.problems) for b in benchmarks},
         "rows_matched": per_benchmark,
-        "matched_by": {m: how.count(m) for m in ("ngram", "digits_exact") if how.count(m)},
+        "matched_by": {m: how.count(m) for m in ("ngram", "digits_exact", "paraphrase") if how.count(m)},
         "benchmark_items_hit": int(np.unique(hit_item[contaminated]).size),
     }
     return DecontamResult(kept, removed, stats)

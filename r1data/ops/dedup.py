@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from r1data import schema
+from r1data.ops.answers import normalize_answer, plainly_different
 from r1data.ops.minhash import ShingleSpec, estimated_jaccard, signatures
 from r1data.ops.normalize import normalize_series
 
@@ -56,6 +58,7 @@ class DedupParams:
     workers: int = 1
     near: bool = True
     max_number_changes: int | None = 1
+    answer_aware: bool = True  # a pair whose gold answers both exist and differ is not merged
 
     @property
     def spec(self) -> ShingleSpec:
@@ -226,6 +229,46 @@ def pair_number_changes(texts: list[str], left: np.ndarray, right: np.ndarray) -
     return out
 
 
+AnswersEquivalent = Callable[[list[tuple[str, str]]], list[bool]]
+
+
+def answer_siblings(
+    answers: list[str | None], left: np.ndarray, right: np.ndarray, equivalent: AnswersEquivalent | None
+) -> np.ndarray:
+    """Per pair: both gold answers exist and are not the same answer (templated siblings, not duplicates).
+
+    Normalised text decides first (ops/answers.normalize_answer); the pairs it cannot settle go to
+    `equivalent` (the judge's math equivalence, e.g. 1/2 and 0.5), asked once per distinct pair of answers.
+    Without it, different text counts as different answers."""
+    out = np.zeros(left.size, dtype=bool)
+    norm: dict[int, str] = {}
+
+    def normal(i: int) -> str:
+        if i not in norm:
+            norm[i] = normalize_answer(answers[i]) if answers[i] else ""
+        return norm[i]
+
+    undecided: dict[tuple[str, str], list[int]] = {}
+    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        a, b = normal(i), normal(j)
+        if not a or not b:
+            continue
+        settled = plainly_different(a, b)  # plain numbers or words: no judge needed
+        if settled is not None:
+            out[k] = settled
+            continue
+        key = (answers[i], answers[j]) if answers[i] <= answers[j] else (answers[j], answers[i])  # type: ignore[operator]
+        undecided.setdefault(key, []).append(k)
+    if not undecided:
+        return out
+    keys = list(undecided)
+    same = equivalent(keys) if equivalent is not None else [False] * len(keys)
+    for key, eq in zip(keys, same, strict=True):
+        if not eq:
+            out[undecided[key]] = True
+    return out
+
+
 @dataclass
 class DedupResult:
     kept: pl.DataFrame
@@ -233,10 +276,17 @@ class DedupResult:
     stats: dict
 
 
-def dedup(df: pl.DataFrame, params: DedupParams = DedupParams(), normalized: pl.Series | None = None) -> DedupResult:
+def dedup(
+    df: pl.DataFrame,
+    params: DedupParams = DedupParams(),
+    normalized: pl.Series | None = None,
+    answers_equivalent: AnswersEquivalent | None = None,
+) -> DedupResult:
     """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity).
 
-    `normalized`: the problems already normalised (row-aligned), when the caller has them."""
+    `normalized`: the problems already normalised (row-aligned), when the caller has them.
+    `answers_equivalent`: decides whether two gold answers whose text differs are the same answer (the judge);
+    with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart."""
     n = df.height
     norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
     has_answer = (df.get_column(schema.ANSWER).fill_null("").str.strip_chars() != "").to_numpy()
@@ -283,6 +333,13 @@ def dedup(df: pl.DataFrame, params: DedupParams = DedupParams(), normalized: pl.
             same = changes <= params.max_number_changes
             templated = int((~same).sum())
             ok[idx[~same]] = False
+        siblings = np.zeros(0, dtype=np.int64)
+        if params.answer_aware and ok.any():
+            idx = np.flatnonzero(ok)
+            surviving_answers = df.get_column(schema.ANSWER).gather(survivors).to_list()
+            differ = answer_siblings(surviving_answers, left[idx], right[idx], answers_equivalent)
+            siblings = idx[differ]
+            ok[siblings] = False
         cluster = components(survivors.size, left[ok], right[ok])
         rank = np.lexsort((np.arange(survivors.size), ~has_answer[survivors]))
         near_leader_local, near_sim = greedy_keep(survivors.size, left[ok], right[ok], est[ok], rank)
@@ -302,6 +359,16 @@ def dedup(df: pl.DataFrame, params: DedupParams = DedupParams(), normalized: pl.
             "candidate_pairs": int(left.size),
             "confirmed_pairs": int(ok.sum()),
             "pairs_rejected_numbers_differ": templated,
+            "templated_siblings": int(siblings.size),
+            "sibling_examples": [
+                (str(ids[int(survivors[i])]), str(ids[int(survivors[j])]), round(float(e), 4))
+                for i, j, e in zip(
+                    left[siblings][:1000].tolist(),
+                    right[siblings][:1000].tolist(),
+                    est[siblings][:1000].tolist(),
+                    strict=True,
+                )
+            ],  # fmt: skip
             "near_duplicates": int(is_near.sum()) + orphans.size,
             "near_clusters": int(np.unique(cluster[is_near]).size),
         }

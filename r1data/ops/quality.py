@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from r1data.ops.completions import THINK_CLOSE, THINK_OPEN, split_think
+from r1data.ops.traces import END_SOLUTION, THINK_CLOSE, THINK_OPEN, detect, split
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -37,10 +37,13 @@ def count_tokens(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def format_ok(text: str, think_prefilled: bool = False, answer_tags: bool = False) -> bool:
+def format_ok(text: str, think_prefilled: bool = False, answer_tags: bool = False, fmt: str = "auto") -> bool:
     """`<think>…</think>` followed by a non-empty answer (with `answer_tags`, inside `<answer>…</answer>`).
     With `think_prefilled` the chat template opened `<think>` (R1-Distill), so the text starts inside it and
-    must not open another."""
+    must not open another. A Bespoke/OpenThoughts trace: a closed thought block, then a closed solution block."""
+    if (detect(text, think_prefilled) if fmt == "auto" else fmt) == "bespoke":
+        thought, answer, closed, truncated = split(text, think_prefilled, "bespoke")
+        return bool(closed and not truncated and thought.strip() and answer.strip() and END_SOLUTION in text)
     body = text if think_prefilled else text.lstrip()
     if not think_prefilled:
         if not body.startswith(THINK_OPEN):
@@ -56,14 +59,14 @@ def format_ok(text: str, think_prefilled: bool = False, answer_tags: bool = Fals
     return bool(think.strip() and answer)
 
 
-def language_share(text: str, language: str = "en", think_prefilled: bool = False) -> float | None:
+def language_share(text: str, language: str = "en", think_prefilled: bool = False, fmt: str = "auto") -> float | None:
     """Share of the chain of thought's words written in the target language's script(s): target words / all
     words in any known script, after dropping LaTeX and one-letter Latin tokens (variable names). None when the
     thought has no words at all."""
     if language not in LANGUAGE_SCRIPTS:
         raise ValueError(f"language '{language}' unknown; choose one of {', '.join(sorted(LANGUAGE_SCRIPTS))}")
     target = set(LANGUAGE_SCRIPTS[language])
-    think, answer, _ = split_think(text, think_prefilled)
+    think, answer, _, _ = split(text, think_prefilled, fmt)
     cot = _LATEX.sub(" ", think or answer)
     hits = mine = 0
     for m in _SCRIPT_RE.finditer(cot):

@@ -13,8 +13,9 @@ import numpy as np
 import polars as pl
 
 from r1data import schema
-from r1data.ops.completions import THINK_OPEN, completion_text, split_think
+from r1data.ops.completions import completion_text
 from r1data.ops.quality import count_tokens
+from r1data.ops.traces import split
 from r1data.ops.verify import flatten_column
 
 Counter = Callable[[list[str]], list[int]]
@@ -61,21 +62,27 @@ class Traces:
     is_list: bool  # rows hold lists of completions
 
 
-def traces(df: pl.DataFrame, col: str, count: Counter, think_prefilled: bool = False) -> Traces:
+def _aligned(df: pl.DataFrame, col: str, sizes: list[int]) -> list | None:
+    """A per-trace column flattened, when it has one value per trace (else None: it describes something else)."""
+    if col not in df.columns:
+        return None
+    values, counts, _ = flatten_column(df, col)
+    return values if counts == sizes else None
+
+
+def traces(df: pl.DataFrame, col: str, count: Counter, think_prefilled: bool = False, fmt: str = "auto") -> Traces:
+    """Lengths, truncation and correctness of every trace in column col (a trace per row, or a list of them)."""
     flat, sizes, is_list = flatten_column(df, col)
     texts = [completion_text(c) for c in flat]
-    parts = [split_think(t, think_prefilled) for t in texts]
-    think = np.array(count([p[0] for p in parts]), dtype=np.int64)
-    answer = np.array(count([p[1] for p in parts]), dtype=np.int64)
-    opened = [think_prefilled or THINK_OPEN in t for t in texts]
-    truncated = np.array([o and not closed for o, (_, _, closed) in zip(opened, parts, strict=True)], dtype=bool)
-    for flag in ("finish_reason", "finish_reasons", "truncated"):
-        if flag in df.columns:
-            extra, _, _ = flatten_column(df, flag)
+    parts = [split(t, think_prefilled, fmt) for t in texts]
+    think = np.array(count([p.thought for p in parts]), dtype=np.int64)
+    answer = np.array(count([p.answer for p in parts]), dtype=np.int64)
+    truncated = np.array([p.truncated for p in parts], dtype=bool)
+    for flag in ("finish_reason", "finish_reasons", "truncated"):  # what the generator itself recorded
+        extra = _aligned(df, flag, sizes)
+        if extra is not None:
             truncated |= np.array([x == "length" or x is True for x in extra], dtype=bool)
-    correct: list[bool | None] = [None] * len(flat)
-    if "correct" in df.columns:
-        correct, _, _ = flatten_column(df, "correct")
+    correct: list[bool | None] = _aligned(df, "correct", sizes) or [None] * len(flat)
     sources = df.get_column(schema.SOURCE).cast(pl.String).fill_null("").to_list()
     source = [s for s, n in zip(sources, sizes, strict=True) for _ in range(n)]
     return Traces(source, think, answer, truncated, correct, sizes, is_list)

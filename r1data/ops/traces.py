@@ -1,11 +1,11 @@
 """Trace formats: where a completion's reasoning ends and its answer begins, the same way in every step that
 splits a trace (verify, stats, rejection-sample, rewards, train).
 
-| format | looks like | cut off when |
-| --- | --- | --- |
-| `think` | `<think>…</think> answer` (or, prefilled by the chat template, `…</think> answer`) | no `</think>` |
-| `bespoke` | `<|begin_of_thought|>…<|end_of_thought|> <|begin_of_solution|>…<|end_of_solution|>` (Bespoke-Stratos, OpenThoughts) | an end tag is missing |
-| `none` | the answer alone | never (`finish_reason` may still say so) |
+- `think`: `<think>…</think> answer` (or, prefilled by the chat template, `…</think> answer`); cut off when there
+  is no `</think>`;
+- `bespoke` (Bespoke-Stratos, OpenThoughts): `<|begin_of_thought|>…<|end_of_thought|>` then
+  `<|begin_of_solution|>…<|end_of_solution|>`; cut off when an end tag is missing;
+- `none`: the answer alone; never cut off by its markers (`finish_reason` may still say so).
 
 `auto` (the default) decides per trace from its own markers, so a trace is split the same way wherever it is
 read. Reasoning kept in a column of its own (`deepseek_reasoning`, `reasoning_content`, `thinking_trajectories`,

@@ -50,6 +50,10 @@ class IOConfig:
         "tests, test_cases, input_output, verification_info, test_list, ...].",
     )
     on_error: str = setting("fail", "fail: stop at the first unreadable line; skip: quarantine it in removed/.")
+    layout: str = setting("auto", "The inputs' layout (sharegpt, openr1-math, verl, ...; `r1data layouts` lists them) "
+                          "[default: recognised from the columns].")  # fmt: skip
+    think_format: str = setting("auto", "Where a trace's reasoning ends: think (<think>...</think>), bespoke "
+                                "(<|begin_of_thought|>...), none [default: recognised per trace].")  # fmt: skip
     limit: int | None = setting(None, "Read only the first N rows (a trial run on a slice).")
     shard_rows: int = setting(DEFAULT_SHARD_ROWS, "Rows per Parquet shard.", resume_safe=True)
 
@@ -57,6 +61,12 @@ class IOConfig:
         check(self.on_error in ("fail", "skip"), "on_error", f"must be fail or skip (got '{self.on_error}')")
         check(self.shard_rows >= 1, "shard_rows", f"must be at least 1 (got {self.shard_rows})")
         check(self.limit is None or self.limit >= 1, "limit", f"must be at least 1 (got {self.limit})")
+        from r1data.layouts import NAMES
+        from r1data.ops.traces import FORMATS
+
+        check(self.layout in NAMES, "layout", f"must be one of {', '.join(NAMES)} (got '{self.layout}')")
+        check(self.think_format in FORMATS, "think_format",
+              f"must be one of {', '.join(FORMATS)} (got '{self.think_format}')")  # fmt: skip
 
     def fields(self, reserved: tuple[str, ...] = ()) -> schema.FieldMap:
         return schema.FieldMap(self.problem_field, self.answer_field, self.solution_field, self.id_field,
@@ -64,7 +74,7 @@ class IOConfig:
 
     def read(self, inputs: list[str | Path], reserved: tuple[str, ...] = ()) -> ReadResult:
         on_error: OnError = "skip" if self.on_error == "skip" else "fail"
-        return read_inputs(inputs, self.fields(reserved), on_error, self.limit)
+        return read_inputs(inputs, self.fields(reserved), on_error, self.limit, self.layout)
 
 
 @dataclass
@@ -90,10 +100,12 @@ class StepDef:
 STEPS: dict[str, str] = {
     "dedup": "r1data.steps.dedup",
     "decontaminate": "r1data.steps.decontaminate",
+    "tag": "r1data.steps.tag",
     "verify": "r1data.steps.verify",
     "stats": "r1data.steps.stats",
     "filter": "r1data.steps.filter",
     "rejection-sample": "r1data.steps.rejection_sample",
+    "export": "r1data.steps.export",
     "train-sft": "r1data.train.run:sft",
     "train-grpo": "r1data.train.run:grpo",
 }

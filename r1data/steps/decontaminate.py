@@ -27,6 +27,11 @@ class Config:
         "Share of a benchmark problem's n-grams a row must contain; 0 = any shared n-gram (open-r1's rule).",
     )
     digits_exact: bool = setting(_D.digits_exact, "Also drop rows equal to a benchmark problem once digits are masked.")
+    paraphrase: bool = setting(
+        _D.paraphrase,
+        "Also drop rephrasings: a row holding most of an item's quantities (at least two), with the same gold answer "
+        "when both have one, and enough of its content words (names, objects, verbs). No model needed.",
+    )
 
     def __post_init__(self) -> None:
         check(bool(self.against), "against", "name at least one benchmark, e.g. --against math500=MATH-500.jsonl")
@@ -34,7 +39,8 @@ class Config:
         check(0 <= self.min_overlap <= 1, "min_overlap", f"must be in [0, 1] (got {self.min_overlap})")
 
     def params(self) -> DecontamParams:
-        return DecontamParams(ngram=self.ngram, min_overlap=self.min_overlap, digits_exact=self.digits_exact)
+        return DecontamParams(ngram=self.ngram, min_overlap=self.min_overlap, digits_exact=self.digits_exact,
+                              paraphrase=self.paraphrase)  # fmt: skip
 
 
 def read_benchmarks(specs: list[str]) -> list[Benchmark]:
@@ -45,7 +51,8 @@ def read_benchmarks(specs: list[str]) -> list[Benchmark]:
         read = read_inputs([path])
         name = name or Path(path.rstrip("/")).name.split(".")[0]
         problems = read.records.get_column(schema.PROBLEM).to_list()
-        benches.append(Benchmark(name, problems, read.records.get_column(schema.ID).to_list()))
+        answers = read.records.get_column(schema.ANSWER).to_list()
+        benches.append(Benchmark(name, problems, read.records.get_column(schema.ID).to_list(), answers))
     return benches
 
 
@@ -55,7 +62,11 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
     params = cfg.params()
 
     def op(read: Any) -> tuple:
-        result = decontaminate(read.records, benches, params)
+        from r1data.judge import Judge
+        from r1data.steps.dedup import answers_equivalent
+
+        with Judge(workers=2) as judge:  # started only if a pair of answers takes math-verify to compare
+            result = decontaminate(read.records, benches, params, answers_equivalent(judge))
         return result.kept, result.removed, result.stats
 
     return run_one_shot("decontaminate", inputs, out, cfg, io, op)

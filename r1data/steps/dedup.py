@@ -29,6 +29,11 @@ class Config:
         1, "A pair whose numbers differ in more places is not a duplicate (templated siblings); -1: off."
     )
     exact_only: bool = setting(False, "Only exact duplicates of the normalised text.")
+    answer_aware: bool = setting(
+        True,
+        "A near-duplicate pair whose gold answers both exist and are not the same answer (normalised text, then "
+        "math equivalence) is kept apart: templated siblings, not duplicates. No effect without an answer column.",
+    )
     workers: int | None = setting(None, "Threads of the signature kernel [default: CPU count].", resume_safe=True)
     seed: int = setting(_D.seed, "Seed of the MinHash permutations.")
 
@@ -50,7 +55,25 @@ class Config:
             threshold=self.threshold, bands=self.bands, rows=self.rows, seed=self.seed,
             workers=self.workers or os.cpu_count() or 1, near=not self.exact_only,
             max_number_changes=None if self.max_number_changes < 0 else self.max_number_changes,
+            answer_aware=self.answer_aware,
         )  # fmt: skip
+
+
+def answers_equivalent(judge: Any) -> Any:
+    """Two gold answers are the same answer when math-verify accepts either one as the other (1/2 and 0.5)."""
+    from r1data.judge.verdict import CORRECT
+    from r1data.ops.completions import gold_text
+
+    def equivalent(pairs: list[tuple[str, str]]) -> list[bool]:
+        forth = judge.math.verify([(gold_text(a), gold_text(b)) for a, b in pairs])
+        same = [v.status == CORRECT for v in forth]
+        rest = [k for k, s in enumerate(same) if not s]
+        back = judge.math.verify([(gold_text(pairs[k][1]), gold_text(pairs[k][0])) for k in rest])
+        for k, v in zip(rest, back, strict=True):
+            same[k] = v.status == CORRECT
+        return same
+
+    return equivalent
 
 
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
@@ -58,7 +81,10 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
     params = cfg.params()
 
     def op(read: Any) -> tuple:
-        result = dedup(read.records, params, read.normalized)
+        from r1data.judge import Judge
+
+        with Judge(workers=2) as judge:  # its workers start only if a pair's answers take math-verify to compare
+            result = dedup(read.records, params, read.normalized, answers_equivalent(judge))
         return result.kept, result.removed, result.stats
 
     return run_one_shot("dedup", inputs, out, cfg, io, op)

@@ -14,7 +14,7 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.engines import Failure, Request
-from r1data.judge.verdict import GOLD_UNPARSEABLE
+from r1data.judge.verdict import GOLD_BAD_STATUSES, GOLD_SUSPECT
 from r1data.ops.code import golds_for
 from r1data.ops.pass_rate import AdaptiveParams, AdaptiveSampler, Band
 from r1data.steps.base import IOConfig, StepResult
@@ -50,9 +50,17 @@ class Config(GenerationConfig):
         return AdaptiveParams(k=self.samples, initial=min(4, self.samples), step=1, confidence=self.confidence)
 
 
-def _decide(band: Band, rate: float | None, gold_bad: bool) -> tuple[str, str | None]:
+def gold_reason(statuses: list[str]) -> str | None:
+    """The drop reason when no sample could be judged against the gold: gold_unparseable, or gold_suspect when the
+    gold looks garbled (listed by `verify`, fixed by the user), or None."""
+    if not statuses or not all(s in GOLD_BAD_STATUSES for s in statuses):
+        return None
+    return GOLD_SUSPECT if GOLD_SUSPECT in statuses else GOLD_BAD
+
+
+def _decide(band: Band, rate: float | None, gold_bad: str | None) -> tuple[str, str | None]:
     if gold_bad:
-        return DROPPED, GOLD_BAD
+        return DROPPED, gold_bad
     if rate is None:
         return DROPPED, UNJUDGED
     if band.keep(rate):
@@ -65,7 +73,8 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
     keys = rows.get_column(schema.ROW).to_list()
     ids = dict(zip(keys, rows.get_column(schema.ID).to_list(), strict=True))
     template = cfg.template
-    messages = {k: template.messages(p) for k, p in zip(keys, rows.get_column(schema.PROBLEM).to_list(), strict=True)}
+    problems = dict(zip(keys, rows.get_column(schema.PROBLEM).to_list(), strict=True))
+    messages = {k: template.messages(p) for k, p in problems.items()}
     golds = dict(zip(keys, golds_for(rows), strict=True))  # code problems: their tests
     sampler = AdaptiveSampler(cfg.band, cfg.adaptive_params)
     for k in keys:
@@ -83,7 +92,7 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
         asked = list(wanted)
         requests = [Request(messages[k], wanted[k], sample_seed(cfg.seed, ids[k], round_)) for k in asked]
         outputs = engine.generate(requests, sampling)
-        flat_keys, flat_texts = [], []
+        flat_keys, flat_texts, flat_cut = [], [], []
         for key, gens in zip(asked, outputs, strict=True):
             if isinstance(gens, Failure) or gens is None:  # the engine gave up on this row (transient, retried)
                 failed[key] = gens.detail if isinstance(gens, Failure) else "no output"
@@ -91,7 +100,9 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
                 continue
             flat_keys += [key] * len(gens)
             flat_texts += [g.text for g in gens]
-        verdicts = judge.verify([golds[k] for k in flat_keys], flat_texts)
+            flat_cut += [g.finish_reason == "length" for g in gens]
+        verdicts = judge.verify([golds[k] for k in flat_keys], flat_texts, problems=[problems[k] for k in flat_keys],
+                                truncated=flat_cut)  # fmt: skip
         outcomes: dict[int, list[bool | None]] = {}
         for key, text, verdict in zip(flat_keys, flat_texts, verdicts, strict=True):
             texts[key].append(text)
@@ -100,7 +111,7 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
             outcomes.setdefault(key, []).append(verdict.correct)
         for key, got in outcomes.items():
             sampler.record(key, got)
-            if all(s == GOLD_UNPARSEABLE for s in statuses[key]):
+            if all(s in GOLD_BAD_STATUSES for s in statuses[key]):
                 sampler.decided[key] = False  # no sample can tell: stop spending on it
         sampler.settle()
         round_ += 1
@@ -113,7 +124,7 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
             outcome.append(FAILED)
             reason.append(ENGINE_ERROR)
             continue
-        gold_bad = bool(statuses[k]) and all(s == GOLD_UNPARSEABLE for s in statuses[k])
+        gold_bad = gold_reason(statuses[k])
         o, r = _decide(cfg.band, rate, gold_bad)
         outcome.append(o)
         reason.append(r)

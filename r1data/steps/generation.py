@@ -21,6 +21,11 @@ class JudgeConfig:
                              "killed (timeout).")  # fmt: skip
     workers: int | None = setting(None, "Judge: verification processes [default: CPU count + 1].", resume_safe=True)
     memory_mb: int = setting(DEFAULT_MEMORY_MB, "Judge: address-space limit per verification process (MiB).")
+    lenient: bool = setting(
+        False,
+        "Judge: count a match as correct even without a final answer (no box, answer phrase or concluding "
+        "sentence) or when the completion was cut off [default: strict, as curation should be].",
+    )
 
     def __post_init__(self) -> None:
         check(self.timeout > 0, "timeout", f"must be positive (got {self.timeout})")
@@ -28,7 +33,7 @@ class JudgeConfig:
         check(self.memory_mb >= 0, "memory_mb", f"must be 0 (no limit) or more (got {self.memory_mb})")
 
     def judge_settings(self) -> dict:
-        return {"workers": self.workers, "timeout": self.timeout, "memory_mb": self.memory_mb}
+        return {"workers": self.workers, "timeout": self.timeout, "memory_mb": self.memory_mb, "lenient": self.lenient}
 
 
 ENGINE_KINDS = ("vllm", "openai", "transformers")

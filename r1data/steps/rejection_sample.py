@@ -15,13 +15,12 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.engines import Failure, Request
-from r1data.judge.verdict import GOLD_UNPARSEABLE
 from r1data.ops.code import golds_for
-from r1data.ops.completions import THINK_OPEN, split_think
+from r1data.ops.completions import is_truncated
 from r1data.ops.quality import LANGUAGE_SCRIPTS, count_tokens, format_ok, language_share, repetition_share
 from r1data.steps.base import IOConfig, StepResult
 from r1data.steps.chunked import DROPPED, ENGINE_ERROR, ERROR_DETAIL, FAILED, KEPT, OUTCOME, run_chunked
-from r1data.steps.filter import GOLD_BAD, UNJUDGED
+from r1data.steps.filter import UNJUDGED, gold_reason
 from r1data.steps.generation import GenerationConfig, sample_seed
 
 KIND = "chunked"
@@ -60,9 +59,7 @@ def quality(text: str, finish: str | None, cfg: Config) -> tuple[dict[str, float
     lang = language_share(text, cfg.language, cfg.think_prefilled) if cfg.language else None
     rep = repetition_share(text)
     scores = {"reward_format": fmt, "reward_language_consistency": lang, "reward_repetition": -rep}
-    _, _, closed = split_think(text, cfg.think_prefilled)
-    opened = cfg.think_prefilled or THINK_OPEN in text
-    if finish == "length" or (opened and not closed):
+    if finish == "length" or is_truncated(text, cfg.think_prefilled):
         return scores, "truncated"
     if cfg.require_think and fmt != 1.0:
         return scores, "format"
@@ -106,8 +103,8 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> 
             out.append(rec | {OUTCOME: FAILED, schema.DROP_REASON: ENGINE_ERROR, ERROR_DETAIL: candidates[r].detail})
             continue
         judged = by_row.get(r, [])
-        if judged and all(v.status == GOLD_UNPARSEABLE for *_, v in judged):
-            out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: GOLD_BAD, "candidates": len(judged)})
+        if bad := gold_reason([v.status for *_, v in judged]):
+            out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: bad, "candidates": len(judged)})
             continue
         if judged and all(v.correct is None for *_, v in judged):  # timeouts, crashes, sandbox errors
             out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: UNJUDGED, "candidates": len(judged)})

@@ -13,7 +13,7 @@ import polars as pl
 
 from r1data import schema
 from r1data.config import setting
-from r1data.errors import InputError, MissingExtraError
+from r1data.errors import InputError, MissingExtraError, SchemaError
 from r1data.manifest import new_manifest
 from r1data.ops.stats import Counter, summarize, traces, word_counter
 from r1data.ops.verify import regroup
@@ -77,15 +77,25 @@ def run(inputs: list[str | Path], out: str | Path | None, cfg: Config, io: IOCon
     started = time.perf_counter()
     count, counted_by = load_counter(cfg.tokenizer)
     report: dict = {"tokens": counted_by, "datasets": {}}
-    frames, quarantined, sources, rows_in, fingerprints = [], [], [], 0, []
+    frames, quarantined, sources, rows_in, fingerprints, warnings = [], [], [], 0, [], []
     reserved = (cfg.completion_field,) if cfg.completion_field else ()
     for spec, name in zip(inputs, _names(inputs), strict=True):
         read = io.read([spec], reserved)
         df = read.records
-        col = schema.find_column(
-            df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field", str(spec), "completion or solution"
-        )
-        t = traces(df, col, count, cfg.think_prefilled)
+        try:
+            col = schema.find_column(df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field",
+                                     str(spec), "completion or solution")  # fmt: skip
+        except SchemaError as exc:
+            if len(inputs) == 1:
+                raise
+            warnings.append(f"{name}: no traces to measure ({exc})")  # the other datasets still go side by side
+            report["datasets"][name] = {"path": str(spec), "field": None, "rows": df.height}
+            frames.append(df.with_columns(pl.lit(name).alias("dataset")))
+            sources += read.sources
+            rows_in += read.rows_in
+            fingerprints.append(read.fingerprint)
+            continue
+        t = traces(df, col, count, cfg.think_prefilled, io.think_format)
         rates = df.get_column("pass_rate").to_list() if "pass_rate" in df.columns else None
         report["datasets"][name] = {"path": str(spec), "field": col, "rows": df.height, **summarize(t, rates)}
         lengths = {"think_tokens": t.think.tolist(), "answer_tokens": t.answer.tolist(),
@@ -101,10 +111,12 @@ def run(inputs: list[str | Path], out: str | Path | None, cfg: Config, io: IOCon
         if read.quarantined.height:
             quarantined.append(read.quarantined)
         fingerprints.append(read.fingerprint)
-    rows = pl.concat(frames, how="diagonal_relaxed")
+    rows = schema.concat(frames)
     removed = pl.concat(quarantined, how="diagonal_relaxed") if quarantined else rows.clear()
     manifest = new_manifest("stats", config_dict(cfg, io), sources, ":".join(fingerprints))
     manifest.update(rows_in=rows_in, stats=report, seconds=round(time.perf_counter() - started, 3))
+    if warnings:
+        manifest["warnings"] = warnings
     if out is None:
         return StepResult(manifest, None, rows, removed)
     with Output(out, "stats", io.overwrite) as target:

@@ -16,7 +16,7 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.judge.rewards import ALL_TESTS, REWARDS, get_reward
-from r1data.judge.verdict import GOLD_UNPARSEABLE, STATUSES, CodeVerdict
+from r1data.judge.verdict import CORRECT_WITHOUT_FINAL, GOLD_SUSPECT, GOLD_UNPARSEABLE, STATUSES, CodeVerdict
 from r1data.ops.code import TestSuite, golds_for
 from r1data.ops.verify import flatten_column, pass_rates, regroup
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
@@ -46,28 +46,67 @@ class Config(JudgeConfig):
         check(not unknown, "checks", f"unknown {', '.join(unknown)}; choose from {', '.join(REWARDS)}")
         check(0 < self.cache_tokens <= self.max_tokens, "cache_tokens", "must be in (0, max_tokens]")
 
-    def check_options(self, name: str) -> dict:
+    def check_options(self, name: str, think_format: str = "auto") -> dict:
         """The options a check takes, out of this step's settings."""
         names = ("think_prefilled", "answer_tags", "language", "max_tokens", "cache_tokens")
-        values = {k: getattr(self, k) for k in names}
+        values = {k: getattr(self, k) for k in names} | {"think_format": think_format}
         if REWARDS[name].needs_tests:
             values["language"] = "python"  # the program's language, not the thought's
         return {k: v for k, v in values.items() if k in REWARDS[name].options}
 
 
-def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any) -> tuple[pl.DataFrame, dict]:
+def _agree(ours: bool | None, theirs: Any) -> bool | None:
+    """Does the dataset's own verdict (a bool, a 0..1 score, a Yes/No grade) say what r1data says?"""
+    if ours is None or theirs is None:
+        return None
+    if isinstance(theirs, str):
+        if theirs.strip().lower() not in ("yes", "no", "true", "false", "correct", "incorrect"):
+            return None
+        theirs = theirs.strip().lower() in ("yes", "true", "correct")
+    return bool(ours) == (float(theirs) >= 0.5)
+
+
+def dataset_verdicts(df: pl.DataFrame, sizes: list[int], correct: list, truncated: list[bool]) -> dict:
+    """How often r1data agrees with the verdicts a dataset ships (OpenR1's correctness_math_verify and
+    is_reasoning_complete, s1K-1.1's deepseek_grade, a score column), per column."""
+    from r1data.layouts import VERDICT_COLUMNS
+
+    out = {}
+    for col, mine in [*((c, correct) for c in VERDICT_COLUMNS), ("is_reasoning_complete", [not t for t in truncated])]:
+        if col not in df.columns:
+            continue
+        theirs, counts, _ = flatten_column(df, col)
+        if counts != sizes:
+            continue  # one value per row for a list of completions: not comparable trace by trace
+        pairs = [_agree(m, t) for m, t in zip(mine, theirs, strict=True)]
+        known = [p for p in pairs if p is not None]
+        if known:
+            out[col] = {"compared": len(known), "agree": sum(known), "agreement": round(sum(known) / len(known), 4)}
+    return out
+
+
+def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_format: str = "auto"
+                ) -> tuple[pl.DataFrame, dict]:  # fmt: skip
     """Add verdict and check columns to df; return it with summary statistics."""
+    from r1data.ops.completions import completion_text, is_truncated
+
     flat, sizes, is_list = flatten_column(df, column)
     golds = [g for g, n in zip(golds_for(df), sizes, strict=True) for _ in range(n)]  # code rows: tests
     prompts = [p for p, n in zip(df.get_column(schema.PROBLEM).to_list(), sizes, strict=True) for _ in range(n)]
-    verdicts = judge.verify(golds, flat, think_prefilled=cfg.think_prefilled)
+    cut = None
+    for flag in ("finish_reason", "finish_reasons"):
+        if flag in df.columns:
+            values, counts, _ = flatten_column(df, flag)
+            cut = [v == "length" for v in values] if counts == sizes else None
+    verdicts = judge.verify(golds, flat, think_prefilled=cfg.think_prefilled, think_format=think_format,
+                            problems=prompts, truncated=cut)  # fmt: skip
     tests = [g if isinstance(g, TestSuite) else None for g in golds]
     answers = [None if isinstance(g, TestSuite) else g for g in golds]
     scores: dict[str, list] = {}
     for name in cfg.checks:
         spec = REWARDS[name]
         given = None if spec.judged in (None, ALL_TESTS) else verdicts
-        fn = get_reward(name, judge, **cfg.check_options(name))
+        fn = get_reward(name, judge, **cfg.check_options(name, think_format))
         columns = {"answer": answers, "tests": tests, "prompts": prompts} if spec.judged else {"prompts": prompts}
         scores[name] = fn(flat, verdicts=given, **columns)
 
@@ -75,8 +114,10 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any) -> tuple
         return pl.Series(name, regroup(list(values), sizes, is_list), dtype=pl.List(dtype) if is_list else dtype)
 
     correct = [v.correct for v in verdicts]
+    lenient = [True if v.status == CORRECT_WITHOUT_FINAL else v.correct for v in verdicts]
     columns = [
         col(CORRECT, correct, pl.Boolean),
+        col("correct_lenient", lenient, pl.Boolean),
         col(PRED_ANSWER, [v.pred_answer for v in verdicts], pl.String),
         col(STATUS, [v.status for v in verdicts], pl.String),
     ]
@@ -100,18 +141,27 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any) -> tuple
     known = [c for c in correct if c is not None]
     status = pl.col(STATUS)
     gold_bad = out.filter(status.list.contains(GOLD_UNPARSEABLE) if is_list else status == GOLD_UNPARSEABLE)
+    suspect = out.filter(status.list.contains(GOLD_SUSPECT) if is_list else status == GOLD_SUSPECT)
     stats = {
         "completion_field": column,
         "completions": len(flat),
         "accuracy": sum(known) / len(known) if known else None,
+        "accuracy_lenient": (sum(x for x in lenient if x is not None) / n)
+        if (n := sum(x is not None for x in lenient))
+        else None,  # fmt: skip
         "statuses": {s: statuses.get(s, 0) for s in STATUSES}
         | {s: n for s, n in statuses.items() if s not in STATUSES},  # code: passed, failed, timeout...
         "check_means": {
             name: (sum(x for x in vals if x is not None) / n if (n := sum(x is not None for x in vals)) else None)
             for name, vals in scores.items()
         },
+        "dataset_verdicts": dataset_verdicts(
+            df, sizes, correct, [is_truncated(completion_text(c), cfg.think_prefilled, think_format) for c in flat]
+        ),
         "gold_unparseable_rows": gold_bad.height,
         "gold_unparseable_examples": gold_bad.select(schema.ID, schema.ANSWER).head(1000).rows(),
+        "gold_suspect_rows": suspect.height,
+        "gold_suspect_examples": suspect.select(schema.ID, schema.ANSWER).head(1000).rows(),
     }
     return out, stats
 
@@ -124,10 +174,10 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
 
     def op(read: Any) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         df = read.records
-        column = schema.find_column(df, cfg.completion_field, schema.COMPLETION_CANDIDATES, "--completion-field",
-                                    where)  # fmt: skip
+        column = schema.find_column(df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field", where,
+                                    "completion or solution")  # fmt: skip
         with Judge(**cfg.judge_settings()) as judge:
-            scored, stats = score_table(df, column, cfg, judge)
+            scored, stats = score_table(df, column, cfg, judge, io.think_format)
         if schema.TESTS in df.columns:  # code problems ran: say what isolation they had
             from r1data.judge.sandbox import isolation, unisolated_warning
 

@@ -31,31 +31,91 @@ def _read(data: list[str | Path], io: Any = None) -> tuple[pl.DataFrame, list[di
     return result.records, result.sources, result.fingerprint
 
 
+def _conversation(row: dict, col: str) -> list[dict] | None:
+    """The chat to train on: the messages column (any layout r1data reads maps its chat there), else the problem
+    and the row's trace (`completion`, the first of `generations`, or the worked `solution`)."""
+    msgs = row.get(col)
+    if isinstance(msgs, list) and msgs:
+        return [{"role": m.get("role"), "content": m.get("content") or ""} for m in msgs if isinstance(m, dict)]
+    trace = row.get("completion")
+    if not trace and isinstance(row.get("generations"), list) and row["generations"]:
+        trace = row["generations"][0]
+    trace = trace or row.get(schema.SOLUTION)
+    if not trace or not row.get(schema.PROBLEM):
+        return None
+    return [{"role": "user", "content": row[schema.PROBLEM]}, {"role": "assistant", "content": str(trace)}]
+
+
 def sft_rows(data: list[str | Path], cfg: SFTTrainConfig, io: Any = None) -> TrainData:
-    """Conversational prompt/completion rows from accepted traces: the loss covers the assistant's turn only."""
+    """Conversational prompt/completion rows (the loss covers the assistant's turn only) from any chat layout:
+    `messages` (TRL, OpenR1, NuminaMath, rejection-sample), ShareGPT `conversations` with `system`
+    (OpenThoughts, Bespoke-Stratos, Light-R1), AM's messages, prompt/completion, or a problem and its trace."""
     df, sources, fp = _read(data, io)
     col = cfg.messages_field
-    if col not in df.columns:
-        raise InputError(
-            f"{', '.join(map(str, data))}: no '{col}' column to train on (columns: {', '.join(df.columns)}). "
-            "SFT reads the output of `r1data rejection-sample`; set messages_field for another column."
-        )
+    if col != "messages" and col not in df.columns:
+        raise InputError(f"{', '.join(map(str, data))}: no '{col}' column (messages_field). Columns: "
+                         f"{', '.join(df.columns)}")  # fmt: skip
     rows, dropped = [], {}
-    for i, (rid, msgs) in enumerate(zip(df.get_column(schema.ID).to_list(), df.get_column(col).to_list(), strict=True)):
-        if not msgs or not isinstance(msgs, list) or msgs[-1].get("role") != "assistant":
+    for i, row in enumerate(df.iter_rows(named=True)):
+        msgs = _conversation(row, col)
+        if msgs is None:
+            dropped["no_conversation"] = dropped.get("no_conversation", 0) + 1
+            continue
+        if msgs[-1].get("role") != "assistant":
             raise InputError(
-                f"row {i} (id {rid}): '{col}' must be a list of chat messages ending with the assistant's reply"
+                f"row {i} (id {row[schema.ID]}): its chat must end with the assistant's reply (it ends with "
+                f"'{msgs[-1].get('role')}')"
             )
         if not (msgs[-1].get("content") or "").strip():
             dropped["empty_reply"] = dropped.get("empty_reply", 0) + 1
             continue
-        prompt = [{"role": m["role"], "content": m["content"]} for m in msgs[:-1]]
-        rows.append(
-            {"id": rid, "prompt": prompt, "completion": [{"role": "assistant", "content": msgs[-1]["content"]}]}
-        )
+        rows.append({"id": row[schema.ID], "prompt": msgs[:-1], "completion": [msgs[-1]]})
     if not rows:
-        raise InputError(f"{', '.join(map(str, data))}: every row has an empty assistant reply")
+        raise InputError(
+            f"{', '.join(map(str, data))}: nothing to train on: no row has a chat, or a problem with a completion "
+            f"({dropped}). Columns: {', '.join(df.columns)}"
+        )
     return TrainData(rows, sources, fp, dropped)
+
+
+def template_facts(model_path: str, rows: list[dict]) -> dict:
+    """What the model's chat template does with a reasoning block: whether it keeps it in the assistant turn (some
+    R1-Distill templates strip everything before `</think>`, so SFT would train on the answer alone), and whether
+    it opens `<think>` itself in the generation prompt (then a completion's own leading `<think>` is removed, so
+    the block is not opened twice)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_path)
+    probe = "r1data-reasoning-probe"
+    chat = [{"role": "user", "content": "q"}, {"role": "assistant", "content": f"<think>\n{probe}\n</think>\n\na"}]
+    try:
+        rendered = tok.apply_chat_template(chat, tokenize=False)
+        opening = tok.apply_chat_template(chat[:1], tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # no template, or one that refuses this chat
+        return {"template": f"not checked ({type(exc).__name__}: {exc})"}
+    keeps = probe in rendered
+    prefills = str(opening).rstrip().endswith("<think>")
+    with_think = sum("<think>" in (r["completion"][0]["content"] or "") or "<|begin_of_thought|>" in
+                     (r["completion"][0]["content"] or "") for r in rows)  # fmt: skip
+    facts = {"keeps_reasoning": keeps, "prefills_think": prefills, "rows_with_reasoning": with_think}
+    if with_think and not keeps:
+        facts["warning"] = (
+            f"the chat template of {model_path} drops the reasoning from assistant turns: {with_think} training "
+            "targets would lose their <think> block. Use a template that keeps it (e.g. the base model's), or set "
+            "the tokenizer's chat_template before training."
+        )
+    return facts
+
+
+def prefill_fix(rows: list[dict]) -> int:
+    """The template opens <think> itself: take a completion's own leading `<think>` away. Returns how many."""
+    n = 0
+    for r in rows:
+        text = r["completion"][0]["content"]
+        if text.lstrip().startswith("<think>"):
+            r["completion"][0]["content"] = text.lstrip()[len("<think>") :].lstrip("\n")
+            n += 1
+    return n
 
 
 def grpo_rows(data: list[str | Path], cfg: GRPOTrainConfig, io: Any = None) -> TrainData:

@@ -20,7 +20,7 @@ from r1data.errors import ConfigError, OutputError
 from r1data.manifest import COMPLETE, new_manifest, read_manifest
 from r1data.steps.base import IOConfig, Output, StepDef, StepResult
 from r1data.train.config import CONFIGS, RESUME_SAFE, SFTTrainConfig, TrainConfig, check_config
-from r1data.train.data import check_context, grpo_rows, sft_rows
+from r1data.train.data import check_context, grpo_rows, prefill_fix, sft_rows, template_facts
 
 KIND = "train"
 
@@ -95,11 +95,16 @@ def run(inputs: list[str | Path], out: str | Path, cfg: TrainConfig, io: IOConfi
     config = as_dict(cfg)
     model_path = resolve_model(cfg.model)
     lengths = check_context(rows.rows, cfg, model_path)
+    template = {}
+    if task == "sft":
+        template = template_facts(model_path, rows.rows)
+        if template.get("prefills_think"):
+            template["leading_think_removed"] = prefill_fix(rows.rows)
     target = Output(out, f"train {task}", io.overwrite)
     if _is_main():
         target.__enter__()
     try:
-        return _train(task, target.path, cfg, config, rows, model_path, lengths, io, quiet)
+        return _train(task, target.path, cfg, config, rows, model_path, lengths | {"template": template}, io, quiet)
     finally:
         if _is_main():
             target.__exit__(None, None, None)
@@ -126,6 +131,13 @@ def _train(task: str, out: Path, cfg: TrainConfig, config: dict, rows: Any, mode
         num_processes=num_processes,
         io=as_dict(io),
     )
+    warning = lengths.get("template", {}).get("warning")
+    if warning:
+        manifest["warnings"] = [warning]
+        if not quiet:
+            import sys
+
+            sys.stderr.write(f"Warning: {warning}\n")
     if any(r.get(schema.TESTS) for r in rows.rows):  # code rewards run programs: record the isolation
         from r1data.judge.sandbox import isolation
 

@@ -13,7 +13,7 @@ def generations(tmp_path_factory):
     path = tmp_path_factory.mktemp("gen") / "gens.jsonl"
     rows = [
         {"problem": "2+3?", "answer": "5", "source": "easy", "generations": [GOOD, "<think>hm</think> \\boxed{6}"]},
-        {"problem": "x?", "answer": "\\text{oops", "source": "easy", "generations": [GOOD]},
+        {"problem": "x?", "answer": "@@oops@@", "source": "easy", "generations": [GOOD]},
         {"problem": "1/2?", "answer": "\\frac12", "source": "hard",
          "generations": ["<think>half</think> $\\boxed{0.5}$", "<think>cut off", "\\boxed{2}"]},
     ]  # fmt: skip
@@ -50,7 +50,7 @@ def test_verify_single_completion_column_and_errors(tmp_path):
     assert df.get_column("reward_format").to_list() == [1.0, 0.0]
     assert json.loads(r.stdout)["stats"]["accuracy"] == 0.5
     bad = run("verify", path, "-o", tmp_path / "x", "--answer-field", "gold")
-    assert bad.exit_code == 1 and "no completion column" in bad.stderr and "resp" in bad.stderr
+    assert bad.exit_code == 1 and "no completion or solution column" in bad.stderr and "resp" in bad.stderr
     bad = run(
         "verify", path, "-o", tmp_path / "y", "--answer-field", "gold", "--completion-field", "resp", "--checks", "nope"
     )

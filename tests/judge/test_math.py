@@ -9,6 +9,7 @@ import pytest
 from r1data.judge import Judge
 from r1data.judge import verdict as mathcheck
 from r1data.ops.completions import final_answer_text, gold_text
+from r1data.ops.final_answer import gold_suspect
 
 TIMEOUT = 2.0
 TORTURE = [
@@ -90,25 +91,35 @@ def test_math_solutions_verify_against_their_own_gold(judge, shared_data):
 
 
 def test_agreement_with_math_verify_test_cases(judge, shared_data):
-    """math-verify's own expected outcomes (270 cases). r1data uses math-verify's default options;
-    every case that does too must agree. Cases that ask for other options (a precision, strict=False,
-    set-relation comparison, one extraction kind only) may differ: they are listed, not hidden."""
+    """math-verify's own expected outcomes (270 cases). r1data uses math-verify's default options; every case
+    that does too must agree, also under the strict final-answer rule (these predictions are bare answers or
+    finished solutions). Cases that ask for other options (a precision, strict=False, set-relation comparison,
+    one extraction kind only) may differ: they are listed, not hidden. The lenient judge (math-verify's reading
+    alone) is held to math-verify's own score on them."""
+    from r1data.judge import Judge
+
     cases = [json.loads(line) for line in (shared_data / "math_verify_cases.jsonl").read_text().splitlines()]
     cases = [c for c in cases if c["expected_bool"] is not None]
-    verdicts = judge.verify([c["gold"] for c in cases], [c["prediction"] for c in cases])
 
     def default_options(case: dict) -> bool:
         kwargs = case["call_kwargs"]
         return set(kwargs) <= {"match_types"} and kwargs.get("match_types", ["latex", "expr"]) == ["latex", "expr"]
 
-    disagree = [
-        (c, v) for c, v in zip(cases, verdicts, strict=True) if (v.status == mathcheck.CORRECT) != c["expected_bool"]
-    ]
-    print(f"\nagreement with math-verify's test cases: {len(cases) - len(disagree)}/{len(cases)}")
-    for case, verdict in disagree:
-        print(f"  differs ({case['test_function']}, {case['call_kwargs']}): {verdict.status}")
-    assert all(not default_options(c) for c, _ in disagree)
-    assert len(cases) - len(disagree) >= 262
+    with Judge(workers=1, lenient=True) as lenient:
+        for name, j in (("strict", judge), ("lenient", lenient)):
+            verdicts = j.verify([c["gold"] for c in cases], [c["prediction"] for c in cases])
+            disagree = [(c, v) for c, v in zip(cases, verdicts, strict=True)
+                        if (v.status == mathcheck.CORRECT) != c["expected_bool"]]  # fmt: skip
+            print(f"\n{name}: agreement with math-verify's test cases: {len(cases) - len(disagree)}/{len(cases)}")
+            for case, verdict in disagree:
+                print(f"  differs ({case['test_function']}, {case['call_kwargs']}): {verdict.status}")
+            # A gold that is itself truncated ("\\boxed{W(n) = 1 \\text{ and } W(n) = -1") is gold_suspect by design,
+            # even where math-verify's reading of it matches.
+            assert all(not default_options(c) or (v.status == mathcheck.GOLD_SUSPECT and gold_suspect(c["gold"]))
+                       for c, v in disagree), name  # fmt: skip
+            assert sum(v.status == mathcheck.GOLD_SUSPECT for _, v in disagree) <= 1, name
+    suspect = sum(v.status == mathcheck.GOLD_SUSPECT for _, v in disagree)
+    assert len(cases) - len(disagree) + suspect >= 262  # math-verify's own score, less the truncated gold
 
 
 def test_a_checker_bug_is_judge_error_with_its_cause_never_out_of_memory(judge, monkeypatch):

@@ -114,9 +114,17 @@ def test_planted_duplicates_in_demo_data_are_found(demo_dir):
         for p in plants
         if sum(kept_count.get(t, 0) for t in {normalize_text(p["original"]), normalize_text(p["copy"])}) <= 1
     ]
-    assert len(found) / len(plants) >= 0.9
-    by_kind = {k: sum(p["kind"] == k for p in found) for k in ("exact", "latex_spacing", "reworded")}
-    assert by_kind == {"exact": 120, "latex_spacing": 60, "reworded": 90}
+    by_kind = {k: sum(p["kind"] == k for p in found) for k in ("exact", "latex_spacing", "reworded", "renumbered")}
+    assert by_kind["exact"] == 120 and by_kind["latex_spacing"] == 60 and by_kind["reworded"] == 90
+    # A renumbered plant has its own, recomputed answer: a templated sibling, kept apart (answer-aware). Without
+    # the answer rule most of them merge.
+    assert by_kind["renumbered"] <= 30 and r.stats["templated_siblings"] >= 60  # (a few keep their answer)
+    blind = dedup(df, DedupParams(answer_aware=False))
+    kept_blind = pl.Series([normalize_text(t) for t in blind.kept.get_column("problem")]).value_counts()
+    counts = dict(zip(kept_blind[:, 0].to_list(), kept_blind[:, 1].to_list(), strict=True))
+    merged = [p for p in plants if p["kind"] == "renumbered" and sum(counts.get(t, 0) for t in
+              {normalize_text(p["original"]), normalize_text(p["copy"])}) <= 1]  # fmt: skip
+    assert len(merged) >= 70
     # Nearly everything removed is a planted copy or the original of one. (A renumbered plant can
     # also land within one number of a second original, which then is a duplicate by definition.)
     planted_texts = {normalize_text(p[k]) for p in plants for k in ("original", "copy")}
@@ -153,3 +161,51 @@ def test_pair_number_changes_matches_the_scalar_rule():
     right = np.array([1, 2, 3, 4, 5, 6, 6])
     expected = [number_changes(texts[a], texts[b]) for a, b in zip(left, right, strict=True)]
     assert pair_number_changes(texts, left, right).tolist() == expected == [1, 3, 1, 2, 2, 1, 3]
+
+
+def test_templated_siblings_with_different_answers_are_kept_apart():
+    """Near-identical problems whose gold answers differ are different problems ("multiples of 7" vs "of 3").
+    Same answers, or a missing one, merge as before."""
+    base = "How many positive integers less than 1000 are multiples of 7 and leave remainder 2 when divided by 5?"
+    sibling = base.replace("multiples of 7", "multiples of 3")
+    df = records(problem=[base, sibling, base + " ", sibling + "  Explain."],
+                 answer=["29", "67", "29", None])  # fmt: skip
+    r = dedup(df, DedupParams(max_number_changes=None))
+    assert sorted(r.kept.get_column("id").to_list()) == ["0", "1"]  # the copies go, the sibling stays
+    assert r.stats["templated_siblings"] == 1 and r.stats["sibling_examples"][0][:2] == ("0", "1")
+    blind = dedup(df, DedupParams(max_number_changes=None, answer_aware=False))
+    assert blind.kept.height == 1  # without the answer rule all four merge
+
+
+def test_answers_that_are_the_same_answer_merge(monkeypatch):
+    base = "Compute the sum of the first few terms of the series described in the figure below carefully."
+    df = records(problem=[base, base.replace("carefully", "precisely"), base.replace("few", "several")],
+                 answer=["\\frac{1}{2}", "0.5", "x^2+7x+10"])  # fmt: skip
+    asked = []
+
+    def judge(pairs):  # what the step passes: the judge's math equivalence, asked only for undecided pairs
+        asked.extend(pairs)
+        return [False] * len(pairs)
+
+    r = dedup(df, DedupParams(max_number_changes=None), answers_equivalent=judge)
+    assert r.removed.get_column("id").to_list() == ["1"]  # 1/2 and 0.5 are one answer, decided without the judge
+    assert r.stats["templated_siblings"] >= 1 and asked == []  # a polynomial against numbers: plainly different
+
+
+def test_answer_normal_forms_and_plain_arithmetic():
+    from r1data.ops.answers import normalize_answer, plainly_different
+
+    def differ(a: str, b: str) -> bool | None:
+        return plainly_different(normalize_answer(a), normalize_answer(b))
+
+    assert normalize_answer("\\boxed{\\dfrac{1}{2}}") == normalize_answer("$\\frac12$") == "\\frac{1}{2}"
+    assert normalize_answer("1,000.") == "1000" and normalize_answer("\\text{(E)}") == "(e)"
+    assert differ("0.5", "\\frac{1}{2}") is False and differ("12", "15") is True
+    assert differ("x^2+7x+10", "(x+2)(x+5)") is False and differ("2x^2+13x+15", "x^2+7x+10") is True
+    assert differ("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac\\pi2)") is False
+    assert differ("(0,1]", "[1,\\infty)") is True and differ("2\\sqrt{2}", "\\sqrt{8}") is False
+    assert differ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}") is False
+    assert differ("\\text{Monday}", "\\text{Sunday}") is True
+    assert differ("4", "b=4") is False and differ("x=3", "y=4") is True
+    assert differ("\\sin^2 x", "1-\\cos^2 x") is False and differ("2 \\sec x", "2 \\tan x") is True
+    assert differ("y = 2x + 3", "2x+3 = y") is None  # the judge decides

@@ -187,7 +187,7 @@ def test_rejection_sample_judges_stored_generations_with_r1_filters(tmp_path):
     assert removed["b"]["drop_reason"] == "no_correct_candidate"
     assert removed["c"]["drop_reason"] == "no_candidate_passed_quality_filters"
     assert json.loads(removed["c"]["rejected_by"]) == {"language_mixed": 1}
-    assert removed["d"]["drop_reason"] == "gold_unparseable"
+    assert removed["d"]["drop_reason"] == "gold_suspect"  # "\\text{oops": a box that never closes
     m = json.loads((out / "manifest.json").read_text())
     assert m["rows_in"] == 4 and m["inputs_kept"] == 1 and m["rows_out"] == 2 and m["rows_removed"] == 3
 

@@ -15,7 +15,13 @@ from r1data.errors import ConfigError
 from r1data.steps import STEPS, IOConfig, get_step
 
 COMMANDS = {"dedup", "decontaminate", "verify", "stats", "filter", "rejection-sample"}
-DISPLAY = {"quiet", "json_out", "show_clusters", "plot"}  # how a command prints, not what the step does
+DISPLAY = {
+    "quiet",
+    "json_out",
+    "show_clusters",
+    "show_siblings",
+    "plot",
+}  # how a command prints, not what the step does
 
 
 def test_every_step_has_a_config_and_run_with_the_contract():

@@ -165,7 +165,7 @@ def test_grpo_checks_data_and_context_before_loading(problems, tmp_path, tiny_mo
     assert "Lower max_completion_length" in r.stderr
     assert not (tmp_path / "o2").exists()  # nothing written
     r = run("train", "sft", "--data", problems, "-o", tmp_path / "o3", "--model", tiny_model)
-    assert r.exit_code == 1 and "no 'messages' column" in r.stderr
+    assert r.exit_code == 1 and "nothing to train on: no row has a chat" in r.stderr
     if not torch.cuda.is_available():
         r = run("train", "grpo", "--data", problems, "-o", tmp_path / "o4", "--model", tiny_model, "--use-vllm",
                 "--max-completion-length", "8")  # fmt: skip

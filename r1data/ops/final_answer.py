@@ -1,0 +1,204 @@
+"""What a completion's final answer is, and whether it gave one: the text rules the judge applies before and after
+math-verify, so that curation counts only answers a model actually committed to.
+
+- Evidence of a final answer: a `\\boxed{}` (or `\\fbox{}`), a phrase such as "the final answer is" or "answer:",
+  or a concluding last sentence ("Therefore n is 3.", "So the total is $12$."). Without any of them a match can
+  only come from math-verify's fallback to the last number written, which is how a trace cut off mid-reasoning
+  gets judged correct: that is `correct_without_final_answer`. A concluding sentence is also what is verified
+  (math-verify alone reads "... $f(0)=0$. Therefore n is 3." as 0).
+- Multiple choice: when the problem lists lettered options and the gold is a letter, a final answer naming the
+  letter (with or without the option's text) or giving the option's value is judged by letter.
+- Ordinals ("12^{th}"), "x \\approx 3.14" and currency signs are read as the number.
+- A gold answer that looks truncated or garbled (unbalanced brackets, a lone operator, a matrix whose rows ran
+  together) is suspect: a mismatch against it is `gold_suspect`, never "incorrect".
+"""
+
+from __future__ import annotations
+
+import re
+
+from r1data.ops.answers import last_boxed
+from r1data.ops.completions import gold_text
+
+_PHRASE = re.compile(
+    r"final answer|the answer is|answer\s*(?:is|:|=)|the (?:result|solution) is|\\boxed|\\fbox|^\W*answer\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CUE = re.compile(
+    r"^\W*(?:therefore|thus|hence|so|consequently|finally|in conclusion|in total|altogether|overall)\b|"
+    r"\b(?:we|I) (?:find|found|get|got|obtain|conclude|have shown)\b|"
+    r"(?:\bis|\bare|\bwas|\bequals?|\bgets?|\bhas|\bhave|\bmakes?|=)\s*\$?\s*[-\d\\(]",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!]\s*$|\$\s*$|\\\]\s*$|\)\s*$")
+_SUFFIX = r"(?:st|nd|rd|th)"
+_ORDINAL = re.compile(
+    rf"(\d)\s*(?:\^\s*\{{\s*\\(?:text|mathrm)\s*\{{\s*{_SUFFIX}\s*\}}\s*\}}|\^\s*\{{\s*{_SUFFIX}\s*\}}"
+    rf"|\^\s*{_SUFFIX}\b|\\(?:text|mathrm)\s*\{{\s*{_SUFFIX}\s*\}}|{_SUFFIX}\b)"
+)
+_APPROX = re.compile(r"\\approx|≈")
+_CURRENCY = re.compile(r"\\\$\s*(?=\d)")
+
+
+def _approx(m: re.Match) -> str:
+    """ "x \\approx 3.14" reads as "x = 3.14"; after an equation ("x = 1/3 \\approx 0.33") the exact value
+    stands and the approximation is left alone."""
+    before = m.string[: m.start()]
+    formula = re.split(r"\$|\\\(|\\\[|\n", before)[-1]
+    return m.group(0) if "=" in formula else "="
+
+
+def clean(text: str) -> str:
+    """Ordinals, approximations and currency signs written so that math-verify reads the number."""
+    return _CURRENCY.sub("", _APPROX.sub(_approx, _ORDINAL.sub(r"\1", text)))
+
+
+# What models append after they are done: chat-template tokens (and the role that follows), Minerva's sign-off.
+_TRAILER = re.compile(
+    r"(?:\s*(?:<\|[A-Za-z_]+\|>|</s>)\s*(?:user|assistant|system)?\s*|\s*I hope (?:it|this) is correct\.?\s*)+$",
+    re.IGNORECASE,
+)
+_PROSE = re.compile(r"\\text\s*\{[^{}]*\}|\\[A-Za-z]+|\$|\\\[|\\\]")
+
+
+def _last_sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    last = lines[-1].strip()
+    # The last sentence of the last line (a "." inside $...$ or a decimal does not end a sentence).
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z])", last)
+    return parts[-1]
+
+
+_ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
+_HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
+
+
+def final_answer_evidence(answer: str) -> tuple[bool, str]:
+    """(whether the answer text commits to a final answer, the text to verify). An `<answer>` tag or a GSM8K
+    `#### N` line: what it holds. A box or an answer phrase: the whole text (math-verify prefers them). A
+    concluding last sentence: that sentence alone."""
+    tags = [t.strip() for t in _ANSWER_TAG.findall(answer) if t.strip()] or _HASHES.findall(answer)
+    if tags:
+        said = tags[-1]
+        # A bare value is boxed so that LaTeX extraction reads all of it ("(3, -1)", "5 + 3i"), as golds are.
+        return True, gold_text(said) if _value_alone(said) or not _prose(said) else said
+    bare = _TRAILER.sub("", answer)  # judged without the sign-off; verified with it (math-verify knows Minerva's)
+    if _PHRASE.search(bare):
+        return True, answer
+    if _value_alone(bare):
+        return True, answer  # the answer section is the value alone ("</think> 12", "x = 5 cm", "$$f(y)=y$$")
+    sentence = _last_sentence(bare)
+    if sentence and _CUE.search(sentence) and _SENTENCE_END.search(sentence) and re.search(r"\d|\\frac|\$", sentence):
+        return True, sentence
+    return False, answer
+
+
+def _prose(text: str) -> list[str]:
+    """The words of a text outside its math commands and \\text{}."""
+    return re.findall(r"[A-Za-z]{2,}", _PROSE.sub(" ", text))
+
+
+def _value_alone(answer: str) -> bool:
+    """The text is one value or expression and nothing else: a short line with at most two words of prose, or a
+    single math block ($...$, $$...$$, \\[...\\]) whose \\text{} is the answer itself."""
+    text = answer.strip()
+    if not text:
+        return False
+    block = re.fullmatch(r"(\$\$?|\\\[)(.+?)(\$\$?|\\\])\.?", text, re.DOTALL)
+    if block and "$" not in block.group(2):
+        return True
+    words = _prose(text)
+    return len(text) <= 40 and "\n" not in text and bool(re.search(r"\d", text)) and len(words) <= 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Multiple choice
+
+_OPTION = re.compile(
+    r"(?:\\textbf\{\s*)?\(\s*([A-E])\s*\)\s*\}?\s*(?:\\[ ;,!]|\\qquad|\\quad|~|\s)*(.*?)"
+    r"(?=(?:\\qquad|\\quad|\s|\$|\\textbf\{)*\(\s*[A-E]\s*\)|\\textbf\{\s*\(\s*[A-E]|$)",
+    re.DOTALL,
+)
+_LETTER = re.compile(
+    r"^\s*(?:\\text(?:bf)?\s*\{\s*)?\(?\s*([A-E])\s*\)?\s*\}?(?:\s|\\[ ;,!]|\\qquad|\\quad|~|\.|:|\}|$)"
+)
+
+
+def options(problem: str) -> dict[str, str]:
+    """The lettered options of a problem ("(A) 3 (B) 5 ...", AMC's "$\\textbf{(A) }3\\qquad..."), or {}."""
+    found = {m.group(1): m.group(2).strip().strip("$").strip() for m in _OPTION.finditer(problem or "")}
+    letters = "".join(sorted(found))
+    return found if len(found) >= 3 and letters == "ABCDE"[: len(letters)] else {}
+
+
+def choice_letter(text: str | None) -> str | None:
+    """The option a final answer names: "(E)", "E", "\\text{(E) Hyperbola}", "\\textbf{(C)}", or None."""
+    if not text:
+        return None
+    m = _LETTER.match(text.strip().strip("$"))
+    return m.group(1) if m else None
+
+
+def answer_choice(answer: str) -> str | None:
+    """The text a multiple-choice answer commits to: its `<answer>` tag, its last box, or what follows "answer
+    is", or the last line."""
+    tags = [t.strip() for t in _ANSWER_TAG.findall(answer) if t.strip()]
+    if tags:
+        answer = tags[-1]
+    boxed = last_boxed(answer)
+    if boxed is not None:
+        return boxed
+    m = re.search(r"answer\s*(?:is|:)\s*(.+?)\s*$", answer.strip(), re.IGNORECASE | re.DOTALL)
+    if m:
+        return m.group(1)
+    sentence = _last_sentence(answer)
+    letters = re.findall(r"\(([A-E])\)", sentence)
+    return f"({letters[-1]})" if letters else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Suspect gold answers
+
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+
+
+def gold_suspect(gold: str | None) -> str | None:
+    """Why a gold answer looks truncated or garbled (the reason, for the listing), or None."""
+    if gold is None:
+        return None
+    text = gold.strip()
+    if not text:
+        return None
+    if re.search(r"\\(?:boxed|fbox)\s*\{", text):
+        boxed = last_boxed(text)
+        if boxed is None:
+            return "unbalanced braces (the box never closes)"
+        text = boxed.strip()
+    elif len(_prose(text)) > 4 or len(text) > 200:
+        return None  # a worked solution, not an answer: these rules are for answers
+    bare = re.sub(r"\\[{}]|\\left|\\right", "", text)
+    depth = 0
+    for ch in bare:  # an interval may close a "[" with ")": round and square count together
+        depth += ch in "([" and 1 or ch in ")]" and -1 or 0
+        if depth < 0:
+            return "unbalanced brackets"
+    braces = 0
+    for ch in bare:
+        braces += ch == "{" and 1 or ch == "}" and -1 or 0
+        if braces < 0:
+            return "unbalanced braces"
+    if depth or braces:
+        return "unbalanced brackets"
+    if re.search(r"[(\[{,]\s*[+*/^=]\s*\d|[+\-*/^=]\s*[)\]},]|^[+*/^=]|[+\-*/^=]\s*$", text):
+        return "a lone operator (a term dropped?)"
+    matrix = re.search(r"\\begin\{[pbv]?matrix\}(.*?)\\end\{[pbv]?matrix\}", text, re.DOTALL)
+    if matrix:
+        rows = [r for r in matrix.group(1).split("\\\\") if r.strip()]
+        widths = {len(r.split("&")) for r in rows}
+        cells = [c for r in rows for c in r.split("&")]
+        if len(widths) > 1 or any(re.search(r"-?\d+\s+-?\d+", c) for c in cells):
+            return "matrix rows run together (a missing \\\\ ?)"
+    return None

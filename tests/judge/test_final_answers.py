@@ -1,0 +1,202 @@
+"""Strict final answers: a match counts only when the completion commits to it; multiple-choice letters, answers
+written around their number, and garbled golds. Literal cases for each rule, then the adjudicated set."""
+
+from collections import Counter
+
+import pytest
+
+from r1data.judge import Judge
+from r1data.judge.verdict import CORRECT, CORRECT_WITHOUT_FINAL, GOLD_SUSPECT, INCORRECT, PRED_UNPARSEABLE
+from r1data.ops.final_answer import choice_letter, clean, final_answer_evidence, gold_suspect, options
+from tests.judge.adjudicated import agrees, cases
+
+REASONING = "Let me think. The first try gives 7, then 12 after fixing the carry. Checking: 12 works."
+
+
+@pytest.fixture(scope="module")
+def judge():
+    with Judge(workers=2) as j:
+        yield j
+
+
+def status(judge: Judge, gold: str, completion: str, problem: str | None = None, cut: bool = False) -> str:
+    return judge.verify([gold], [completion], problems=[problem], truncated=[cut])[0].status
+
+
+# --- no final answer --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "completion,cut",
+    [
+        (f"<think>\n{REASONING}\n\nSo the total would be", True),  # cut off in thought, finish_reason length
+        (f"{REASONING}\n\nNext we add the remaining part and", False),  # no end: trails off mid-sentence
+        (f"<|begin_of_thought|>\n{REASONING}\n\nHmm, maybe", False),  # Bespoke thought never closed
+        (f"<think>{REASONING}</think> The answer is $\\boxed{{12}}$.", True),  # finished text, but finish=length
+    ],
+    ids=["cut-length", "trails-off", "bespoke-open", "finish-length"],
+)
+def test_a_match_without_a_committed_final_answer_is_not_correct(judge, completion, cut):
+    """A thought that never closed has no answer section at all (pred_unparseable); otherwise the match is reported
+    as correct_without_final_answer. Neither counts as correct."""
+    got = status(judge, "12", completion, cut=cut)
+    assert got == (PRED_UNPARSEABLE if completion.startswith("<") and "</" not in completion else CORRECT_WITHOUT_FINAL)
+
+
+def test_lenient_judging_counts_them(judge):
+    with Judge(workers=1, lenient=True) as lenient:
+        assert status(lenient, "12", f"{REASONING}\n\nNext we add the remaining part and") == CORRECT
+    assert status(judge, "12", f"{REASONING}\n\nNext we add the remaining part and") == CORRECT_WITHOUT_FINAL
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "The answer is $\\boxed{12}$.",
+        "Final Answer: The final answer is $12$. I hope it is correct.",
+        "**Final Answer**\n\\[ \\boxed{12} \\]",
+        "Therefore the answer is 12.",
+        "So the total is $12$.",
+        "#### 12",
+        "<answer>12</answer>",
+        "12",
+    ],
+)
+def test_committed_endings_are_correct(judge, ending):
+    assert status(judge, "12", f"<think>{REASONING}</think>\n\n{ending}") == CORRECT
+
+
+def test_a_concluding_sentence_is_what_is_verified():
+    """math-verify alone reads "$f(0)=0$ ... Therefore n is 3." as 0: the concluding sentence is verified."""
+    text = "First, $f(0)=0$ and the base case holds. Therefore n is 3."
+    assert final_answer_evidence(text) == (True, "Therefore n is 3.")
+
+
+def test_therefore_n_is_3_after_f0_is_0(judge):
+    text = "First, $f(0)=0$ and the base case holds.\n\nTherefore n is 3."
+    assert status(judge, "3", text) == CORRECT
+    assert status(judge, "0", text) == INCORRECT
+
+
+def test_chat_template_tokens_after_the_answer_do_not_hide_it():
+    assert final_answer_evidence("Therefore the probability is 2/3. <|im_start|>user")[0]
+    assert final_answer_evidence("Therefore the probability is 2/3.<|eot_id|>")[0]
+
+
+# --- multiple choice --------------------------------------------------------------------------------------------
+
+CONIC = "Which conic is $x^2 - y^2 = 1$? (A) Line (B) Circle (C) Parabola (D) Ellipse (E) Hyperbola"
+AMC = "What is $7+8$? $\\textbf{(A) }13\\qquad\\textbf{(B) }14\\qquad\\textbf{(C) }15\\qquad\\textbf{(D) }16$"
+
+
+def test_options_are_read_from_plain_and_amc_layouts():
+    assert options(CONIC)["E"] == "Hyperbola"
+    assert options(AMC) == {"A": "13", "B": "14", "C": "15", "D": "16"}
+    assert options("Compute (a) the sum (b) the product.") == {}
+    assert choice_letter("\\text{(E) Hyperbola}") == "E" and choice_letter("\\textbf{(C)}") == "C"
+
+
+@pytest.mark.parametrize(
+    "problem,gold,answer,expected",
+    [
+        (CONIC, "(E)", "$\\boxed{\\text{(E) Hyperbola}}$", CORRECT),
+        (CONIC, "(E)", "The answer is (E).", CORRECT),
+        (CONIC, "E", "$\\boxed{E}$", CORRECT),
+        (CONIC, "(E)", "$\\boxed{\\text{Hyperbola}}$", CORRECT),
+        (CONIC, "(E)", "$\\boxed{\\text{(D) Ellipse}}$", INCORRECT),
+        (AMC, "\\textbf{(C)}", "$\\boxed{15}$", CORRECT),
+        (AMC, "\\textbf{(C)}", "$\\boxed{\\textbf{(C) }15}$", CORRECT),
+        (AMC, "\\textbf{(C)}", "$\\boxed{14}$", INCORRECT),
+    ],
+    ids=["letter+text", "letter-phrase", "bare-letter", "option-text", "wrong-letter", "value", "amc-box", "wrong"],
+)
+def test_multiple_choice_is_judged_by_letter(judge, problem, gold, answer, expected):
+    assert status(judge, gold, f"<think>{REASONING}</think> {answer}", problem) == expected
+
+
+# --- numbers with words around them -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "gold,answer,expected",
+    [
+        ("12", "She is in the $\\boxed{12^{th}}$ grade.", CORRECT),
+        ("12", "$\\boxed{12\\text{th}}$", CORRECT),
+        ("12", "$\\boxed{11^{th}}$", INCORRECT),
+        ("12", "$\\boxed{12 \\text{ cm}}$", CORRECT),
+        ("12 \\text{ cm}", "$\\boxed{12}$", CORRECT),
+        ("3.14", "So $x \\approx 3.14$.", CORRECT),
+        ("\\$18", "$\\boxed{18}$", CORRECT),
+        ("18", "The total is $\\boxed{\\$18}$.", CORRECT),
+    ],
+    ids=["ordinal", "ordinal-text", "ordinal-wrong", "units", "units-gold", "approx", "currency-gold", "currency"],
+)
+def test_numbers_written_with_words(judge, gold, answer, expected):
+    assert status(judge, gold, f"<think>{REASONING}</think> {answer}") == expected
+
+
+def test_an_approximation_after_an_exact_value_leaves_the_exact_value():
+    assert clean("$x \\approx 3.14$") == "$x = 3.14$"
+    assert clean("$x = 1/3 \\approx 0.33$") == "$x = 1/3 \\approx 0.33$"
+
+
+# --- garbled golds ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "gold,why",
+    [
+        ("(+5)(b+2)", "lone operator"),
+        ("\\frac{3}{4", "unbalanced"),
+        ("\\begin{pmatrix} 1 & 2 3 & 4 \\end{pmatrix}", "matrix"),
+        ("2x + ", "lone operator"),
+    ],
+)
+def test_garbled_golds_are_suspect(gold, why):
+    assert why in gold_suspect(gold)
+
+
+@pytest.mark.parametrize(
+    "gold", ["[0, 1)", "(-\\infty, 2]", "\\{1, 2\\}", "-5", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"]
+)
+def test_intact_golds_are_not_suspect(gold):
+    assert gold_suspect(gold) is None
+
+
+def test_real_golds_are_not_suspect(shared_data):
+    """No gold of GSM8K or MATH (21,792 answers) is flagged."""
+    from r1data.io import read_inputs
+
+    for name in ("gsm8k_train", "gsm8k_test", "math_train", "math_test"):
+        golds = read_inputs([shared_data / f"{name}.jsonl"]).records.get_column("answer").cast(str).to_list()
+        assert [g for g in golds if gold_suspect(g)] == [], name
+
+
+@pytest.mark.parametrize(
+    "gold,answer",
+    [("(+5)(b+2)", "$\\boxed{(a+5)(b+2)}$"), ("\\frac{3}{4", "$\\boxed{\\frac{3}{4}}$"), ("(+5)(b+2)", "$\\boxed{7}$")],
+    ids=["dropped-variable", "unbalanced-match", "mismatch"],
+)
+def test_a_verdict_against_a_garbled_gold_is_gold_suspect_never_incorrect(judge, gold, answer):
+    verdict = judge.verify([gold], [f"<think>{REASONING}</think> {answer}"])[0]
+    assert verdict.status == GOLD_SUSPECT and verdict.correct is None and "garbled" in verdict.detail
+
+
+# --- the adjudicated set ----------------------------------------------------------------------------------------
+
+
+def test_agreement_with_the_adjudicated_set(judge):
+    """605 long chain-of-thought traces in 17 model styles plus multiple choice and answer forms, each labelled
+    by hand (tests/judge/adjudicated.py says how). Target: at least 0.997."""
+    adjudicated = cases()
+    verdicts = judge.verify([c.gold for c in adjudicated], [c.completion for c in adjudicated],
+                            problems=[c.problem for c in adjudicated],
+                            truncated=[c.finish_reason == "length" for c in adjudicated])  # fmt: skip
+    wrong = [
+        (c.style, c.truth, v.status)
+        for c, v in zip(adjudicated, verdicts, strict=True)
+        if not agrees(v.status, c.truth)
+    ]
+    agreement = 1 - len(wrong) / len(adjudicated)
+    print(f"\nadjudicated agreement {agreement:.4f} on {len(adjudicated)}: {Counter(c.truth for c in adjudicated)}")
+    assert agreement >= 0.997, Counter(wrong).most_common(10)
