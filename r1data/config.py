@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import enum
 import types
 import typing
 from pathlib import Path
@@ -45,10 +46,12 @@ def resume_safe(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls) if f.metadata.get("resume_safe")}
 
 
-def _unknown(key: str, known: list[str], where: str) -> ConfigError:
+def _unknown(key: str, known: list[str], where: str, origin: str | None = None) -> ConfigError:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
-    return ConfigError(f"{where}: unknown setting '{key}'.{hint} Known settings: {', '.join(sorted(known))}.")
+    of = f" (the settings are {origin})" if origin else ""
+    listed = f"Known settings: {', '.join(sorted(known))}." if len(known) <= 40 else f"{len(known)} settings are known."
+    return ConfigError(f"{where}: unknown setting '{key}'{of}.{hint} {listed}")
 
 
 def _parts(tp: Any) -> tuple[Any, bool]:
@@ -100,7 +103,42 @@ def coerce(value: Any, tp: Any, key: str, where: str) -> Any:
         if not isinstance(value, dict):
             raise bad
         return dict(value)
+    if origin in (typing.Union, types.UnionType):  # TRL's `int | str`, `dict | str`, `str | bool`: the first that fits
+        for member in sorted(typing.get_args(base), key=_union_rank):
+            try:
+                return coerce(value, member, key, where)
+            except ConfigError:
+                continue
+        raise bad
+    if origin is typing.Literal:
+        if value in typing.get_args(base):
+            return value
+        raise bad
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        try:
+            return base(value).value
+        except ValueError:
+            raise ConfigError(f"{where}: '{key}' must be one of {', '.join(str(m.value) for m in base)}, "
+                              f"got {value!r}") from None  # fmt: skip
+    if base is typing.Any:
+        return value
     raise bad
+
+
+def _union_rank(tp: Any) -> int:
+    """The order a union's members are tried in: the strictest first, text last."""
+    origin = typing.get_origin(tp)
+    if tp is bool:
+        return 0
+    if tp in (int, float):
+        return 1 + (tp is float)
+    if origin is typing.Literal:
+        return 3
+    if origin is list or origin is dict or tp is dict:
+        return 4
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return 5
+    return 7 if tp is str else 6
 
 
 def _describe(tp: Any) -> str:
@@ -156,7 +194,7 @@ def parse_flags(args: list[str], cls: type, where: str = "command line") -> dict
         if key not in types_ and key.startswith("no_") and key[3:] in types_:
             key, negated = key[3:], True
         if key not in types_:
-            raise _unknown(key, list(types_), where)
+            raise _unknown(key, list(types_), where, getattr(cls, "SETTINGS_ORIGIN", None))
         is_bool = _parts(types_[key])[0] is bool
         if negated:
             if not is_bool or eq:
@@ -182,7 +220,7 @@ def build(cls: type[C], *layers: tuple[dict[str, Any], str]) -> C:
     for values, where in layers:
         for key, value in values.items():
             if key not in types_:
-                raise _unknown(key, list(types_), where)
+                raise _unknown(key, list(types_), where, getattr(cls, "SETTINGS_ORIGIN", None))
             merged[key] = coerce(value, types_[key], key, where)
     try:
         return cls(**merged)

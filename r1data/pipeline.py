@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1data import publish
+from r1data import progress, publish
 from r1data.config import read_yaml, settings_of
 from r1data.errors import ConfigError, R1DataError
 from r1data.manifest import is_complete, read_manifest
@@ -93,7 +93,7 @@ def _settings(name: str) -> dict[str, Any]:
 
 def _train_argv(step: Step, where: str) -> list[str]:
     from r1data.config import parse_flags
-    from r1data.train import CONFIGS, load_train_config
+    from r1data.train import CONFIGS, config_class, load_train_config
 
     opts = dict(step.options)
     task = opts.pop("task", None)
@@ -106,7 +106,7 @@ def _train_argv(step: Step, where: str) -> list[str]:
     flags = []
     for key, value in opts.items():
         flags += [_flag(key), _value(value)]
-    load_train_config(task, recipe, parse_flags(flags, CONFIGS[task], where=where))  # checked now, not later
+    load_train_config(task, recipe, parse_flags(flags, config_class(task), where=where))  # checked now, not later
     return argv + flags
 
 
@@ -251,9 +251,13 @@ def _refresh_flags(step: Step) -> list[str]:
 
 
 def _run_in_process(step: Step, refresh: bool, engines: dict) -> None:
+    from r1data import progress
     from r1data.cli.common import build_config
+
+    report = progress.current()
+    report.title, report.stage_name, report.counters = f"{step.key}", "", {}  # this step's progress from here
     from r1data.steps.base import IOConfig, get_step, run_step
-    from r1data.train import CONFIGS, load_train_config
+    from r1data.train import config_class, load_train_config
 
     if step.name == "train":
         from r1data.config import parse_flags
@@ -261,7 +265,7 @@ def _run_in_process(step: Step, refresh: bool, engines: dict) -> None:
         opts = dict(step.options)
         task, recipe = opts.pop("task"), opts.pop("recipe", None)
         flags = [a for k, v in opts.items() for a in (_flag(k), _value(v))]
-        cfg = load_train_config(task, recipe, parse_flags(flags, CONFIGS[task], where=step.key))
+        cfg = load_train_config(task, recipe, parse_flags(flags, config_class(task), where=step.key))
         run_step(step.registry_name, step.inputs, step.out, cfg, IOConfig(overwrite=refresh))
         return
     definition = get_step(step.name)
@@ -297,7 +301,8 @@ def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on
             if in_process:  # a model nobody after this step uses is given back now, not at the end
                 needed = {_engine_key(s) for s in pipe.steps[i:]}
                 for key in [k for k in engines if k not in needed]:
-                    engines.pop(key).close()
+                    with progress.engine_logs(pipe.output / "logs" / "engine.log", progress.current().console):
+                        engines.pop(key).close()
             record = state["steps"].get(step.key)
             same = record is not None and record.get("argv") == step.argv
             if same and not upstream_ran and is_complete(step.out) and _same_input(step, pipe):
@@ -341,6 +346,8 @@ def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on
             if on_step is not None:
                 on_step(step, read_manifest(step.out) or {})
     finally:
-        for engine in engines.values():
-            engine.close()
+        if engines:
+            with progress.engine_logs(pipe.output / "logs" / "engine.log", progress.current().console):
+                for engine in engines.values():
+                    engine.close()
     return report

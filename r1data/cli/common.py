@@ -27,10 +27,15 @@ console = Console(stderr=True, highlight=False)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]
+Verbose = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Show the engines' own logs (vLLM, TRL, transformers, torch) on the terminal "
+                 "instead of OUT/logs/engine.log."),
+]  # fmt: skip
 Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Replace OUT if it exists (only once the new output is complete).")
 ]
-DISPLAY = (("quiet", Quiet, False), ("json_out", JsonOut, False))  # options of every step command
+DISPLAY = (("quiet", Quiet, False), ("verbose", Verbose, False), ("json_out", JsonOut, False))  # every step's
 
 
 def _children(pid: int) -> list[int]:
@@ -133,9 +138,14 @@ def summary(manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet
         console.print(f"Wrote {manifest['output']}  (audit of every removed row in removed/)")
 
 
-def progress(message: str, quiet: bool) -> contextlib.AbstractContextManager:
-    """A spinner on stderr while a step runs (nothing with --quiet)."""
-    return contextlib.nullcontext() if quiet else console.status(message, spinner="dots")
+def progress(title: str, quiet: bool, verbose: bool = False) -> contextlib.AbstractContextManager:
+    """Live progress on stderr while a step runs (a bar on a terminal, plain lines elsewhere, nothing with
+    --quiet); `verbose` lets the engines' logs through to the terminal."""
+    from r1data import progress as live
+
+    if verbose:
+        os.environ[live.VERBOSE_ENV] = "1"
+    return live.reporting(title, quiet=quiet, console=console, grace=2.0, heartbeat=30.0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -235,7 +245,7 @@ def step_command(
                 cfg_values[f.name] = yaml.safe_load(cfg_values[f.name])
         cfg = build_config(step.config, cfg_values)
         shown_values = {opt: kwargs[opt] for opt, _, _ in shown}
-        with progress(f"r1data {name}...", shown_values.get("quiet", False)):
+        with progress(f"r1data {name}", shown_values.get("quiet", False), shown_values.get("verbose", False)):
             result = run_step(name, kwargs["inputs"], kwargs["output"], cfg, io)
         if result.out is not None:
             result.manifest["output"] = str(result.out)

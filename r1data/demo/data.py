@@ -8,6 +8,8 @@
 - `code.jsonl`         small programming problems with tests in four layouts (stdin/stdout pairs, APPS
                        inputs/outputs, call-based with fn_name, MBPP asserts) and a reference solution
 - `arithmetic.jsonl`   easy sums and differences {problem, answer}: GRPO on CPU learns from these in minutes
+- `generation.jsonl`   what the demo's generation steps take: sums and differences the built-in SmolLM2-135M solves
+                       sometimes, mixed with a few word and algebra problems it never solves {id, problem, answer}
 - `planted.json`       ground truth: every planted exact duplicate, near duplicate and benchmark copy
 
 Each template draws its parameters from the seeded RNG unless given, so a "renumbered" plant is the
@@ -593,8 +595,19 @@ def generate(
     }
     (out / "planted.json").write_text(json.dumps(truth, indent=1))
     write_arithmetic(out / "arithmetic.jsonl", 512, seed)
+    write_generation_slice(out / "generation.jsonl", seed, [p for _, p in gsm[:3] + mth[:3]])
     write_code_problems(out / "code.jsonl", 40, seed)
     return truth
+
+
+def write_generation_slice(path: str | Path, seed: int, hard: list[Problem], easy: int = 18) -> Path:
+    """Sums and differences (another draw than arithmetic.jsonl) with the hard problems spread among them: the
+    pass-rate filter then keeps a real band, and rejection sampling finds verified traces."""
+    rows = [dict(r, id=f"gen/{r['id']}") for r in arithmetic(easy, seed + 1)]
+    step = max(1, len(rows) // max(1, len(hard)))
+    for i, p in enumerate(hard):
+        rows.insert(min(len(rows), i * (step + 1) + step), {"id": f"gen/hard/{i}", "problem": p[0], "answer": p[2]})
+    return _write_jsonl(path, rows)
 
 
 SPREAD = "input()\nx = list(map(int, input().split()))\nprint(max(x) - min(x))"

@@ -23,7 +23,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
+from r1data import progress
 from r1data.errors import R1DataError
 from r1data.judge.verdict import (
     CORRECT,
@@ -162,21 +164,28 @@ class MathPool:
                 f"the verification workers could not start ({exc}). They are fresh Python processes: "
                 "run r1data from a script file or the command line, not from standard input."
             ) from exc
-        out = []
+        out: list[Verdict] = []
+        report = progress.current()
         for future in futures:
-            if future is None:
-                out.append(Verdict(GOLD_UNPARSEABLE))
-                continue
-            try:
-                status, answer, seconds, detail = future.result()
-                out.append(Verdict(status, answer, seconds, detail))
-            except FutureTimeout:
-                out.append(Verdict(TIMEOUT))
-            except Exception as exc:
-                from pebble import ProcessExpired
-
-                if isinstance(exc, ProcessExpired):  # killed by the OS (out of memory) or crashed in C
-                    out.append(Verdict(CRASH, detail=f"the worker died ({exc})"))
-                else:
-                    out.append(Verdict(JUDGE_ERROR, detail=f"{type(exc).__name__}: {str(exc)[:200]}"))
+            out.append(self._outcome(future))
+            if len(out) % 64 == 0:  # the live counts, without a call per item
+                report.count(judged=64, timeouts=sum(v.status == TIMEOUT for v in out[-64:]))
+        if rest := len(out) % 64:
+            report.count(judged=rest, timeouts=sum(v.status == TIMEOUT for v in out[-rest:]))
         return out
+
+    @staticmethod
+    def _outcome(future: Any) -> Verdict:
+        if future is None:
+            return Verdict(GOLD_UNPARSEABLE)
+        try:
+            status, answer, seconds, detail = future.result()
+            return Verdict(status, answer, seconds, detail)
+        except FutureTimeout:
+            return Verdict(TIMEOUT)
+        except Exception as exc:
+            from pebble import ProcessExpired
+
+            if isinstance(exc, ProcessExpired):  # killed by the OS (out of memory) or crashed in C
+                return Verdict(CRASH, detail=f"the worker died ({exc})")
+            return Verdict(JUDGE_ERROR, detail=f"{type(exc).__name__}: {str(exc)[:200]}")

@@ -281,18 +281,21 @@ def dedup(
     params: DedupParams = DedupParams(),
     normalized: pl.Series | None = None,
     answers_equivalent: AnswersEquivalent | None = None,
+    stage: Callable[[str], None] = lambda name: None,
 ) -> DedupResult:
     """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity).
 
     `normalized`: the problems already normalised (row-aligned), when the caller has them.
     `answers_equivalent`: decides whether two gold answers whose text differs are the same answer (the judge);
-    with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart."""
+    with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart. `stage` is told the name of
+    each stage as it begins (live progress)."""
     n = df.height
     norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
     has_answer = (df.get_column(schema.ANSWER).fill_null("").str.strip_chars() != "").to_numpy()
     ids = df.get_column(schema.ID)
 
     # Exact: cluster = first index of the same normalised text.
+    stage("exact duplicates")
     first_index = (
         pl.DataFrame({"k": norm, "i": np.arange(n)}).select(pl.col("i").min().over("k")).to_series().to_numpy()
     )
@@ -322,8 +325,11 @@ def dedup(
     }
     if params.near:
         survivors = np.flatnonzero(~exact_dup)
+        stage(f"MinHash signatures of {survivors.size:,} problems")
         sig = compute_signatures(norm.gather(survivors).to_list(), params.spec, params.workers)
+        stage("LSH candidate pairs")
         left, right = candidate_pairs(sig, bands, rows)
+        stage(f"checking {left.size:,} candidate pairs")
         est = estimated_jaccard(sig, left, right)
         ok = est >= params.threshold
         templated = 0
@@ -340,6 +346,7 @@ def dedup(
             differ = answer_siblings(surviving_answers, left[idx], right[idx], answers_equivalent)
             siblings = idx[differ]
             ok[siblings] = False
+        stage("clusters")
         cluster = components(survivors.size, left[ok], right[ok])
         rank = np.lexsort((np.arange(survivors.size), ~has_answer[survivors]))
         near_leader_local, near_sim = greedy_keep(survivors.size, left[ok], right[ok], est[ok], rank)

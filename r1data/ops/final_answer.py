@@ -72,6 +72,7 @@ def _last_sentence(text: str) -> str:
     return parts[-1]
 
 
+_EMPTY_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 
@@ -86,8 +87,10 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
         # A bare value is boxed so that LaTeX extraction reads all of it ("(3, -1)", "5 + 3i"), as golds are.
         return True, gold_text(said) if _value_alone(said) or not _prose(said) else said
     bare = _TRAILER.sub("", answer)  # judged without the sign-off; verified with it (math-verify knows Minerva's)
-    if _PHRASE.search(bare):
-        return True, answer
+    bare = _EMPTY_BOX.sub(" ", bare)  # "The answer is \\boxed{}." commits to nothing
+    phrases = list(_PHRASE.finditer(bare))
+    if phrases:  # the last "the answer is" / box must say something: an empty one is a promise left unkept
+        return bool(re.search(r"[\w$\\{]", bare[phrases[-1].end() :][:300])), answer
     if _value_alone(bare):
         return True, answer  # the answer section is the value alone ("</think> 12", "x = 5 cm", "$$f(y)=y$$")
     sentence = _last_sentence(bare)

@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from r1data import publish, schema
+from r1data import progress, publish, schema
 from r1data.config import as_dict, check, setting
 from r1data.errors import EmptyInputError, OutputError
 from r1data.io import OnError, ReadResult, read_inputs
@@ -242,7 +242,10 @@ def run_one_shot(
     started = time.perf_counter()
     with Output(out, command, io.overwrite) as target:
         target.refuse_existing()
+        report = progress.current()
+        report.stage("reading")
         read = io.read(inputs, reserved)
+        report.stage(f"{command}: {read.records.height:,} rows")
         if read.records.height == 0:
             raise EmptyInputError(
                 f"{', '.join(map(str, inputs))}: no usable rows ({read.quarantined.height} quarantined: "
@@ -260,5 +263,6 @@ def run_one_shot(
         add_warnings(manifest, stats.pop("warnings", []))
         manifest["stats"] = stats
         manifest["seconds"] = round(time.perf_counter() - started, 3)
+        report.stage("publishing")
         manifest = publish_output(target.path, manifest, kept, audit, io.shard_rows)
     return StepResult(manifest, target.path, strip_internal(kept), strip_internal(audit))

@@ -17,6 +17,7 @@ path: OUT is replaced in a single swap, so it is always the old complete output 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import xxhash
 
-from r1data import publish, schema
+from r1data import progress, publish, schema
 from r1data.config import as_dict, resume_safe
 from r1data.errors import EmptyInputError, OutputError
 from r1data.manifest import COMPLETE, COMPLETE_WITH_FAILURES, read_manifest
@@ -47,6 +48,7 @@ KEPT, DROPPED, FAILED = "kept", "dropped", "failed"
 ENGINE_ERROR = "engine_error"
 ERROR_DETAIL = "engine_error_detail"
 STATE = "state.json"
+LOG = "engine.log"
 
 
 def run_key(command: str, cfg: Any, io: IOConfig, fingerprint: str) -> dict:
@@ -98,7 +100,7 @@ class ChunkStore:
         self.state = state or {**key, "chunks": {}}
         listed = {self.path(int(i)).name for i in self.state["chunks"]}
         for path in self.folder.iterdir():
-            if path.name != STATE and path.name not in listed:
+            if path.name not in (STATE, LOG) and path.name not in listed:
                 path.unlink()  # a temporary file, or a chunk the state never recorded: half-done work
         for i, info in list(self.state["chunks"].items()):
             path = self.path(int(i))
@@ -136,6 +138,18 @@ class ChunkStore:
         self._save()
         publish.fault_point("state_saved")
 
+    @property
+    def log_path(self) -> Path:
+        """The engines' log of this run (published as OUT/logs/engine.log)."""
+        return self.folder / LOG
+
+    def publish_into(self, stage: Path) -> None:
+        """The chunks (hard links) into OUT/chunks, the engine log into OUT/logs."""
+        publish.link_tree(self.folder, stage / "chunks")
+        if (stage / "chunks" / LOG).exists():
+            publish.mkdir(stage / "logs")
+            os.replace(stage / "chunks" / LOG, stage / "logs" / LOG)
+
     def frames(self) -> list[pl.DataFrame]:
         return [pl.read_parquet(self.path(int(i))) for i in sorted(self.state["chunks"], key=int)]
 
@@ -156,8 +170,10 @@ class ChunkedStep:
 
 def _process(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: list[int], engine: Any,
              judge: Any, on_chunk: Callable[[int, int], None] | None) -> None:  # fmt: skip
+    report = progress.current()
     for done, index in enumerate(todo):
         part = records.slice(index * step.chunk_rows, step.chunk_rows)
+        report.stage(f"chunk {done + 1}/{len(todo)} running")
         previous = store.rows(index)
         if previous is not None:  # retry only the failed rows; keep the others as they were
             failed = previous.filter(pl.col(OUTCOME) == FAILED).get_column(schema.ROW)
@@ -166,6 +182,11 @@ def _process(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: 
         else:
             rows = step.work(part, engine, judge)
         store.write(index, rows.sort(schema.ROW, maintain_order=True))
+        outcomes = rows.get_column(OUTCOME)
+        report.count(kept=int((outcomes == KEPT).sum()), dropped=int((outcomes == DROPPED).sum()),
+                     failed=int((outcomes == FAILED).sum()))  # fmt: skip
+        report.advance(part.height)
+        report.milestone(f"chunk {done + 1}/{len(todo)}")
         if on_chunk is not None:
             on_chunk(done + 1, len(todo))
 
@@ -211,16 +232,26 @@ def run_chunked(
         store.open(key)
         n_chunks = max(1, -(-records.height // step.chunk_rows))
         todo = store.todo(n_chunks)
+        report = progress.current()
         if todo:
+            todo_rows = sum(min(step.chunk_rows, records.height - i * step.chunk_rows) for i in todo)
             owned = engine is None and step.needs_engine(records)
-            if owned:
-                engine = step.load_engine()
-            try:
-                with Judge(**step.judge) as judge:
-                    _process(store, records, step, todo, engine, judge, on_chunk)
-            finally:
-                if owned and engine is not None:
-                    engine.close()
+            with progress.engine_logs(store.log_path, report.console) as log:
+                if owned:
+                    report.stage("loading the engine")
+                    engine = step.load_engine()
+                # The clock starts after the engine loads: rates and the ETA are of the work itself.
+                before = f"{len(todo)} chunks to do, {n_chunks - len(todo)} done before"
+                report.start(todo_rows, "problems", stage=before)
+                try:
+                    with Judge(**step.judge) as judge:
+                        _process(store, records, step, todo, engine, judge, on_chunk)
+                finally:
+                    if owned and engine is not None:
+                        engine.close()
+            if log is not None and (said := progress.notable(log)):
+                store.notes.append(f"the engines logged {len(said)} notable line(s), e.g. '{said[0]}' "
+                                   f"(all in {target.path / 'logs' / 'engine.log'})")  # fmt: skip
         frames = store.frames()
         kept, removed, inputs_kept = _split(frames, records)
         if read.quarantined.height:
@@ -237,8 +268,7 @@ def run_chunked(
             seconds=round(time.perf_counter() - started, 3),
             status=COMPLETE_WITH_FAILURES if failed else COMPLETE,
         )
-        manifest = publish_output(target.path, manifest, kept, removed, io.shard_rows,
-                                  fill=lambda stage: publish.link_tree(store.folder, stage / "chunks"))  # fmt: skip
+        manifest = publish_output(target.path, manifest, kept, removed, io.shard_rows, fill=store.publish_into)
         store.reset()
     return StepResult(manifest, target.path, strip_internal(kept), strip_internal(removed))
 

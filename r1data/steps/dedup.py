@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from r1data import progress
 from r1data.config import check, setting
 from r1data.ops.dedup import DedupParams, dedup
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
@@ -84,7 +85,7 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
         from r1data.judge import Judge
 
         with Judge(workers=2) as judge:  # its workers start only if a pair's answers take math-verify to compare
-            result = dedup(read.records, params, read.normalized, answers_equivalent(judge))
+            result = dedup(read.records, params, read.normalized, answers_equivalent(judge), progress.current().stage)
         return result.kept, result.removed, result.stats
 
     return run_one_shot("dedup", inputs, out, cfg, io, op)

@@ -19,7 +19,7 @@ from r1data.ops.code import golds_for
 from r1data.ops.pass_rate import AdaptiveParams, AdaptiveSampler, Band
 from r1data.steps.base import IOConfig, StepResult
 from r1data.steps.chunked import DROPPED, ENGINE_ERROR, ERROR_DETAIL, FAILED, KEPT, OUTCOME, run_chunked
-from r1data.steps.generation import GenerationConfig, sample_seed
+from r1data.steps.generation import GenerationConfig, generate, sample_seed
 
 KIND = "chunked"
 TOO_EASY, TOO_HARD = "pass_rate_at_or_above_hi", "pass_rate_at_or_below_lo"
@@ -91,7 +91,7 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
             break
         asked = list(wanted)
         requests = [Request(messages[k], wanted[k], sample_seed(cfg.seed, ids[k], round_)) for k in asked]
-        outputs = engine.generate(requests, sampling)
+        outputs = generate(engine, requests, sampling)
         flat_keys, flat_texts, flat_cut = [], [], []
         for key, gens in zip(asked, outputs, strict=True):
             if isinstance(gens, Failure) or gens is None:  # the engine gave up on this row (transient, retried)

@@ -128,3 +128,19 @@ class GenerationConfig(JudgeConfig):
 def sample_seed(seed: int, row_id: str, round_: int) -> int:
     """The seed of one row's samples in one round: a rerun of a chunk asks the engine for the same samples."""
     return xxhash.xxh32_intdigest(f"{seed}:{row_id}:{round_}".encode()) & 0x7FFFFFFF
+
+
+def generate(engine: Any, requests: list, sampling: Any) -> list:
+    """engine.generate, with what it produced counted in the live progress (samples, tokens from the engine's own
+    counts, failed requests)."""
+    from r1data import progress
+    from r1data.engines import Failure
+
+    outputs = engine.generate(requests, sampling) if requests else []
+    gens = [g for out in outputs if isinstance(out, list) for g in out]
+    counts = {"samples": len(gens), "failed requests": sum(isinstance(o, Failure) or o is None for o in outputs)}
+    tokens = [g.tokens for g in gens if g.tokens is not None]
+    if tokens:
+        counts["tokens"] = sum(tokens)
+    progress.current().count(**counts)
+    return outputs

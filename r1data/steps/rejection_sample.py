@@ -21,7 +21,7 @@ from r1data.ops.quality import LANGUAGE_SCRIPTS, count_tokens, format_ok, langua
 from r1data.steps.base import IOConfig, StepResult
 from r1data.steps.chunked import DROPPED, ENGINE_ERROR, ERROR_DETAIL, FAILED, KEPT, OUTCOME, run_chunked
 from r1data.steps.filter import UNJUDGED, gold_reason
-from r1data.steps.generation import GenerationConfig, sample_seed
+from r1data.steps.generation import GenerationConfig, generate, sample_seed
 
 KIND = "chunked"
 NO_CORRECT, FILTERED = "no_correct_candidate", "no_candidate_passed_quality_filters"
@@ -82,14 +82,15 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> 
         candidates = [[(t, None) for t in (g or [])] for g in rows.get_column(STORED).to_list()]
     else:
         requests = [Request(m, cfg.samples, sample_seed(cfg.seed, i, 0)) for m, i in zip(prompts, ids, strict=True)]
-        outputs = engine.generate(requests, cfg.sampling) if requests else []
+        outputs = generate(engine, requests, cfg.sampling)
         candidates = [g if isinstance(g, Failure) else Failure("no output") if g is None
                       else [(x.text, x.finish_reason) for x in g] for g in outputs]  # fmt: skip
     flat = [(r, j, text) for r, c in enumerate(candidates) if not isinstance(c, Failure) for j, (text, _) in
             enumerate(c)]  # fmt: skip
     verdicts = judge.verify(
-        [golds[r] for r, _, _ in flat], [t for _, _, t in flat], think_prefilled=cfg.think_prefilled
-    )
+        [golds[r] for r, _, _ in flat], [t for _, _, t in flat], think_prefilled=cfg.think_prefilled,
+        problems=[problems[r] for r, _, _ in flat], truncated=[candidates[r][j][1] == "length" for r, j, _ in flat],
+    )  # fmt: skip
     by_row: dict[int, list] = {}
     for (r, j, text), v in zip(flat, verdicts, strict=True):
         by_row.setdefault(r, []).append((j, text, candidates[r][j][1], v))

@@ -6,7 +6,14 @@
 - `trl`: the TRL adapter (imported only when training runs); `dynamic_sampling`: DAPO's dynamic sampling.
 """
 
-from r1data.train.config import CONFIGS, GRPOTrainConfig, SFTTrainConfig, TrainConfig, load_train_config
+from r1data.train.config import (
+    CONFIGS,
+    GRPOTrainConfig,
+    SFTTrainConfig,
+    TrainConfig,
+    config_class,
+    load_train_config,
+)
 from r1data.train.run import run
 
-__all__ = ["CONFIGS", "GRPOTrainConfig", "SFTTrainConfig", "TrainConfig", "load_train_config", "run"]
+__all__ = ["CONFIGS", "config_class", "GRPOTrainConfig", "SFTTrainConfig", "TrainConfig", "load_train_config", "run"]

@@ -3,7 +3,11 @@ made before a model loads (each names the setting and the fix)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +90,13 @@ class GRPOTrainConfig(TrainConfig):
     beta: float = field(default=0.0, metadata=_h("KL coefficient; 0 loads no reference model."))
     epsilon: float = field(default=0.2, metadata=_h("Lower clip range."))
     epsilon_high: float | None = field(default=None, metadata=_h("Upper clip range (DAPO clip-higher: 0.28)."))
-    loss_type: str = field(default="dapo", metadata=_h("grpo, dr_grpo, dapo or bnpo."))
+    loss_type: str = field(
+        default="dapo",
+        metadata=_h(
+            "grpo, dr_grpo, dapo, bnpo, or any other the installed TRL offers (TRL 1.16 adds cispo, sapo, luspo, "
+            "vespo); checked against it."
+        ),
+    )
     scale_rewards: str = field(default="group", metadata=_h("group, batch or none (Dr. GRPO)."))
     mask_truncated_completions: bool = field(default=False, metadata=_h("Leave cut-off completions out of the loss."))
     num_iterations: int = field(default=1, metadata=_h("Updates per generated batch (GRPO's mu)."))
@@ -128,6 +138,85 @@ class GRPOTrainConfig(TrainConfig):
 
 CONFIGS: dict[str, type[TrainConfig]] = {"sft": SFTTrainConfig, "grpo": GRPOTrainConfig}
 
+# ---------------------------------------------------------------------------------------------------------------
+# Every setting of the installed TRL
+
+TRL_RESERVED = ("output_dir",)  # r1data sets it: the run's work folder under -o
+
+
+def _trl_class(task: str) -> Any:
+    """TRL's config class for a task, or None when TRL is not installed."""
+    try:
+        import trl
+    except ImportError:
+        return None
+    return {"sft": trl.SFTConfig, "grpo": trl.GRPOConfig}[task]
+
+
+def _choices(f: dataclasses.Field) -> tuple | None:
+    """The values a TRL field accepts, from its metadata, else from a "Supported values are ..." sentence of its
+    help (trusted only when it names the default)."""
+    if f.metadata.get("choices"):
+        return tuple(f.metadata["choices"])
+    m = re.search(r"(?:Supported|Possible|Valid|Allowed) values are\b(.*?)(?:\.\s|\.$|$)", f.metadata.get("help") or "",
+                  re.DOTALL)  # fmt: skip
+    if not m:
+        return None
+    values = tuple(re.findall(r"[`'\"]([\w\-]+)[`'\"]", m.group(1)))
+    return values if f.default in values else None
+
+
+@functools.cache
+def trl_choices(task: str) -> dict[str, tuple]:
+    """The accepted values of TRL's settings that have a fixed set, by name ({} without TRL)."""
+    cls = _trl_class(task)
+    if cls is None:
+        return {}
+    return {f.name: c for f in dataclasses.fields(cls) if f.init and (c := _choices(f))}
+
+
+@functools.cache
+def config_class(task: str) -> type[TrainConfig]:
+    """The settings of a task: r1data's own (with r1data's defaults) plus every other field of the installed TRL's
+    SFTConfig/GRPOConfig, with TRL's types, defaults and help, so a recipe may use anything TRL offers and a new
+    TRL release needs no change here. Without TRL, r1data's own."""
+    if task not in CONFIGS:
+        raise ConfigError(f"unknown training task '{task}'; choose sft or grpo")
+    base, trl_cls = CONFIGS[task], _trl_class(task)
+    if trl_cls is None:
+        return base
+    import trl
+
+    hints = typing.get_type_hints(trl_cls)
+    own = {f.name for f in dataclasses.fields(base)}
+    extra = []
+    for f in dataclasses.fields(trl_cls):
+        if not f.init or f.name in own or f.name in TRL_RESERVED or f.name.startswith("_"):
+            continue
+        text = " ".join((f.metadata.get("help") or "").split())
+        meta = {"help": f"TRL: {text}", "trl": True}
+        if f.default_factory is not dataclasses.MISSING:
+            extra.append((f.name, hints[f.name], field(default_factory=f.default_factory, metadata=meta)))
+        else:
+            extra.append((f.name, hints[f.name], field(default=f.default, metadata=meta)))
+    cls = dataclasses.make_dataclass(base.__name__, extra, bases=(base,))
+    cls.__module__, cls.__doc__, cls.__qualname__ = base.__module__, base.__doc__, base.__qualname__
+    cls.TRL_ORIGIN = f"TRL {trl.__version__}'s {trl_cls.__name__}"  # type: ignore[attr-defined]
+    cls.SETTINGS_ORIGIN = f"r1data's and the fields of {cls.TRL_ORIGIN}"  # type: ignore[attr-defined]
+    return cls
+
+
+def trl_settings(cfg: TrainConfig) -> dict[str, Any]:
+    """The TRL fields a config sets to something other than TRL's default (what the adapter passes on)."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        if f.metadata.get("trl"):
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            value = getattr(cfg, f.name)
+            if value != default:
+                out[f.name] = value
+    return out
+
 
 def load_train_config(task: str, recipe: str | Path | None, overrides: dict[str, Any] | None) -> TrainConfig:
     if task not in CONFIGS:
@@ -138,7 +227,7 @@ def load_train_config(task: str, recipe: str | Path | None, overrides: dict[str,
         declared = read_yaml(recipe).get("task")
         if declared is not None and declared != task:
             raise ConfigError(f"{recipe}: is a '{declared}' recipe; run it with `r1data train {declared}`")
-    cfg = load_recipe(CONFIGS[task], recipe, overrides, ignore=RECIPE_ONLY_KEYS)
+    cfg = load_recipe(config_class(task), recipe, overrides, ignore=RECIPE_ONLY_KEYS)
     # The batch checks need the number of processes: WORLD_SIZE under accelerate/torchrun, else one.
     check_config(cfg, int(os.environ.get("WORLD_SIZE", "1") or 1))
     return cfg
@@ -160,11 +249,20 @@ def check_config(cfg: TrainConfig, num_processes: int | None = None) -> None:
         raise ConfigError(f"learning_rate must be positive (got {cfg.learning_rate})")
     if cfg.max_steps == 0 or (cfg.max_steps < 0 and cfg.num_train_epochs <= 0):
         raise ConfigError("nothing to train: set max_steps > 0 or num_train_epochs > 0")
+    task = "grpo" if isinstance(cfg, GRPOTrainConfig) else "sft"
+    for name, choices in trl_choices(task).items():
+        value = getattr(cfg, name, None)
+        if value is not None and str(value) not in choices:
+            import trl
+
+            raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))} in the installed TRL "
+                              f"{trl.__version__} (got '{value}')")  # fmt: skip
     if not isinstance(cfg, GRPOTrainConfig):
         return
     from r1data.judge.rewards import REWARDS
 
-    _check_choice(cfg.loss_type, LOSS_TYPES, "loss_type")
+    if not trl_choices("grpo"):  # no TRL to ask: the values every TRL release since 0.19 takes
+        _check_choice(cfg.loss_type, LOSS_TYPES, "loss_type")
     _check_choice(cfg.scale_rewards, SCALE_REWARDS, "scale_rewards")
     _check_choice(cfg.vllm_mode, ("colocate", "server"), "vllm_mode")
     if cfg.num_generations < 2:

@@ -14,20 +14,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from r1data import publish, schema
+from r1data import progress, publish, schema
 from r1data.config import as_dict
 from r1data.errors import ConfigError, OutputError
 from r1data.manifest import COMPLETE, new_manifest, read_manifest
 from r1data.steps.base import IOConfig, Output, StepDef, StepResult
-from r1data.train.config import CONFIGS, RESUME_SAFE, SFTTrainConfig, TrainConfig, check_config
+from r1data.train.config import RESUME_SAFE, SFTTrainConfig, TrainConfig, check_config, config_class
 from r1data.train.data import check_context, grpo_rows, prefill_fix, sft_rows, template_facts
 
 KIND = "train"
 
 
 def step_def(task: str) -> StepDef:
-    doc = (CONFIGS[task].__doc__ or "").strip()
-    return StepDef(f"train-{task}", CONFIGS[task], run, KIND, doc)
+    doc = (config_class(task).__doc__ or "").strip()
+    return StepDef(f"train-{task}", config_class(task), run, KIND, doc)
 
 
 def _changed(config: dict, previous: dict) -> list[str]:
@@ -112,6 +112,17 @@ def run(inputs: list[str | Path], out: str | Path, cfg: TrainConfig, io: IOConfi
 
 def _train(task: str, out: Path, cfg: TrainConfig, config: dict, rows: Any, model_path: str, lengths: dict,
            io: IOConfig, quiet: bool) -> StepResult:  # fmt: skip
+    """The engines' logs (TRL, transformers, torch, vLLM: from their import on) go to a file beside OUT while
+    training runs, and into OUT/logs/engine.log when it is published."""
+    log = out.with_name(f".{out.name}.r1data-engine.log")
+    with progress.engine_logs(log, progress.current().console) as logged:
+        result = _train_logged(task, out, cfg, config, rows, model_path, lengths, io, quiet, logged)
+    log.unlink(missing_ok=True)  # published in OUT/logs; kept beside OUT only when training failed
+    return result
+
+
+def _train_logged(task: str, out: Path, cfg: TrainConfig, config: dict, rows: Any, model_path: str, lengths: dict,
+                  io: IOConfig, quiet: bool, log: Path | None) -> StepResult:  # fmt: skip
     from r1data.train import trl  # heavy: torch, transformers, trl
 
     trl.check_device(cfg)
@@ -152,7 +163,15 @@ def _train(task: str, out: Path, cfg: TrainConfig, config: dict, rows: Any, mode
         result = trl.run(task, rows.rows, work, cfg, model_path, manifest, quiet=quiet, judge=judge)
     manifest.update(result)
     manifest.update(model_dir=str(out / "model"), seconds=round(time.perf_counter() - started, 2), status=COMPLETE)
+    if log is not None and (said := progress.notable(log)):
+        manifest["warnings"] = [
+            *manifest.get("warnings", []),
+            f"the engines logged {len(said)} notable line(s), e.g. '{said[0]}' (OUT/logs/engine.log)",
+        ]
     if trl.is_main():
+        if log is not None and log.exists():
+            publish.mkdir(work / "logs")
+            shutil.copyfile(log, work / "logs" / "engine.log")  # the file stays open until training returns
         trl.write_manifest(work, manifest)
         publish.fault_point("train_before_publish")
         publish.swap_in(work, out)

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,19 @@ def _common_args(cfg: Any, out: Path) -> dict:
     }
 
 
+def _trl_args(cls: Any, mapped: dict, cfg: Any) -> Any:
+    """TRL's config from r1data's mapped settings plus every TRL field the recipe set (those win: the user asked);
+    TRL's own checks of them become one line naming the TRL version."""
+    import trl
+
+    from r1data.train.config import trl_settings
+
+    try:
+        return cls(**{**mapped, **trl_settings(cfg)})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"TRL {trl.__version__} refused the settings: {exc}") from None
+
+
 def _peft(cfg: Any) -> Any:
     if not cfg.lora:
         return None
@@ -140,6 +154,45 @@ class JsonlLog(TrainerCallback):
                 f.write(json.dumps({"step": state.global_step, **logs}, default=float) + "\n")
 
 
+class ProgressLog(TrainerCallback):
+    """A compact line per logged step in the live progress (step, each reward, loss, completion length, seconds)
+    instead of TRL's raw metric dicts; the full metrics stay in log.jsonl."""
+
+    def __init__(self) -> None:
+        from r1data import progress
+
+        self.report = progress.current()
+        self.last = time.monotonic()
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self.report.start(state.max_steps or None, "steps", stage="training")
+            self.report.advance(state.global_step)
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self.report.advance(1)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+        if not logs or not state.is_world_process_zero or "loss" not in logs:
+            return
+        now = time.monotonic()
+        parts = [f"step {state.global_step}/{state.max_steps}"]
+        rewards = {k.split("/")[1]: v for k, v in logs.items() if k.startswith("rewards/") and k.endswith("/mean")}
+        if "reward" in logs:
+            detail = ", ".join(f"{k} {v:.3f}" for k, v in rewards.items())
+            parts.append(f"reward {logs['reward']:.3f}" + (f" ({detail})" if detail else ""))
+        parts.append(f"loss {logs['loss']:.4g}")
+        length = logs.get("completions/mean_length", logs.get("completion_length"))
+        if length is not None:
+            parts.append(f"length {length:.0f}")
+        if "mean_token_accuracy" in logs:
+            parts.append(f"token accuracy {logs['mean_token_accuracy']:.3f}")
+        parts.append(f"{now - self.last:.1f} s")
+        self.last = now
+        self.report.line("  " + " · ".join(parts))
+
+
 def _json_safe(d: dict) -> dict:
     out = {}
     for k, v in d.items():
@@ -159,13 +212,16 @@ def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manif
     resolved arguments."""
     from datasets import Dataset
 
+    from r1data import progress
+
     dataset = Dataset.from_list(rows)
     common = _common_args(cfg, out)
-    if quiet:
-        common["disable_tqdm"] = True
+    common["disable_tqdm"] = quiet or not progress.verbose()  # r1data's own lines replace TRL's bars and dicts
     callbacks = [JsonlLog(out / "log.jsonl")]
+    if not progress.verbose():
+        callbacks.append(ProgressLog())
     if task == "sft":
-        args = SFTConfig(**common, max_length=cfg.max_length, packing=cfg.packing)
+        args = _trl_args(SFTConfig, {**common, "max_length": cfg.max_length, "packing": cfg.packing}, cfg)
         trainer: Any = SFTTrainer(
             model=model_path, args=args, train_dataset=dataset, peft_config=_peft(cfg), callbacks=callbacks
         )
@@ -181,7 +237,7 @@ def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manif
             if cfg.vllm_server_base_url:
                 vllm["vllm_server_base_url"] = cfg.vllm_server_base_url
         same = {name: getattr(cfg, name) for name in GRPO_SAME_NAME}
-        args = GRPOConfig(**common, **vllm, **same, reward_weights=weights)
+        args = _trl_args(GRPOConfig, {**common, **vllm, **same, "reward_weights": weights}, cfg)
         trainer = R1GRPOTrainer(
             model=model_path,
             reward_funcs=funcs,
@@ -193,6 +249,11 @@ def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manif
             max_rounds=cfg.dynamic_sampling_max_rounds,
             completions_path=out / "completions.jsonl" if cfg.save_completions else None,
         )
+    if not progress.verbose():
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
     manifest["trl_args"] = _json_safe(args.to_dict())
     write_manifest(out, manifest)  # status "running": the resolved settings are on disk before the first step
     checkpoint = get_last_checkpoint(str(out)) if cfg.resume and out.is_dir() else None

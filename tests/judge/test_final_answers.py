@@ -200,3 +200,10 @@ def test_agreement_with_the_adjudicated_set(judge):
     agreement = 1 - len(wrong) / len(adjudicated)
     print(f"\nadjudicated agreement {agreement:.4f} on {len(adjudicated)}: {Counter(c.truth for c in adjudicated)}")
     assert agreement >= 0.997, Counter(wrong).most_common(10)
+
+
+def test_an_empty_box_commits_to_nothing(judge):
+    """Seen from SmolLM2 on the demo's sums: "13 + 14 = 27  The answer is \\boxed{}." math-verify reads 27 from
+    the equation; the answer the model promised is empty."""
+    assert status(judge, "27", "13 + 14 = 27  The answer is \\boxed{}.") == CORRECT_WITHOUT_FINAL
+    assert status(judge, "27", "13 + 14 = 27  The answer is \\boxed{27}.") == CORRECT

@@ -14,9 +14,10 @@ from r1data.config import settings_of
 from r1data.errors import ConfigError
 from r1data.steps import STEPS, IOConfig, get_step
 
-COMMANDS = {"dedup", "decontaminate", "verify", "stats", "filter", "rejection-sample"}
+COMMANDS = {"dedup", "decontaminate", "tag", "verify", "stats", "filter", "rejection-sample", "export"}
 DISPLAY = {
     "quiet",
+    "verbose",
     "json_out",
     "show_clusters",
     "show_siblings",

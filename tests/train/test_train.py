@@ -67,6 +67,8 @@ def test_sft_two_steps_checkpoint_reload_and_resume(traces, tmp_path, tiny_model
     assert {"trl", "transformers", "torch", "math-verify"} <= set(m["versions"])
     assert m["trl_args"]["learning_rate"] == 1e-2 and m["rows_used"] == 8
     assert list((out / "runs").iterdir())  # TensorBoard event files by default
+    # What the user saw: a compact line per logged step, not TRL's metric dicts (those are in log.jsonl).
+    assert "step 1/2 · loss" in r.stderr and "step 2/2 · loss" in r.stderr and "{'loss'" not in r.stderr
 
     # The same command again resumes from checkpoint-2 (optimizer and scheduler state loaded) ...
     r = run(*args)
@@ -106,6 +108,7 @@ def test_grpo_two_steps_rewards_real_completions(problems, tmp_path, tiny_model)
     assert (out / "checkpoint-2").is_dir() and (out / "model" / "config.json").is_file()
     m = json.loads((out / "manifest.json").read_text())
     assert m["trl_args"]["reward_weights"] == [1.0, 0.5] and m["trl_args"]["loss_type"] == "dapo"
+    assert "step 2/2 · reward" in r.stderr and "(accuracy " in r.stderr and "format " in r.stderr
     assert m["config"]["beta"] == 0.0 and m["status"] == "complete"
 
 

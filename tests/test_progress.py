@@ -1,0 +1,109 @@
+"""What a user sees: progress lines when stderr is not a terminal, the engines' logs kept in OUT/logs unless -v,
+and the report page."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from r1data import progress
+from r1data.steps import IOConfig, run_step
+from r1data.steps.filter import Config as FilterConfig
+from tests.conftest import run
+from tests.fakes import ScriptedEngine
+
+RIGHT = "<think>Adding.</think> The answer is $\\boxed{5}$."
+WRONG = "<think>Hm.</think> The answer is $\\boxed{4}$."
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture()
+def problems(tmp_path) -> Path:
+    return write_jsonl(
+        tmp_path / "p.jsonl", [{"id": f"p{i}", "problem": f"{i}: 2+3?", "answer": "5"} for i in range(8)]
+    )
+
+
+def test_a_chunked_step_prints_plain_lines_with_counts(problems, tmp_path):
+    # p0..p3 are solved half the time (kept in the band), p4..p7 never (dropped).
+    def script(message: str, n: int, seed: int) -> list[str]:
+        solvable = int(re.search(r"(\d): 2\+3", message).group(1)) < 4
+        return [RIGHT if solvable and i % 2 else WRONG for i in range(n)]
+
+    engine = ScriptedEngine(script)
+    buf = io.StringIO()
+    cfg = FilterConfig(pass_rate="0:1", samples=4, chunk_rows=3, adaptive=False)
+    with progress.reporting("r1data filter", stream=buf, plain=True, interval=3600):
+        result = run_step("filter", [problems], tmp_path / "f", cfg, IOConfig(), engine=engine)
+    lines = buf.getvalue().splitlines()
+    assert result.manifest["rows_out"] == 4
+    chunks = [line for line in lines if re.search(r"\[chunk \d/3\]", line)]  # a line as each chunk is done
+    assert [c.split("[")[1].split("]")[0] for c in chunks] == ["chunk 1/3", "chunk 2/3", "chunk 3/3"]
+    assert any("[chunk 2/3 running]" in line for line in lines)  # and as each begins
+    # One line per chunk (the interval is long), each with the work done, samples, tokens, the keep rate and judging.
+    assert "3/8 problems (38%)" in chunks[0] and "samples 12" in chunks[0] and "kept 3 (keep rate 100.0%)" in chunks[0]
+    assert "8/8 problems (100%)" in chunks[2] and "samples 32" in chunks[2] and "kept 4 (keep rate 50.0%)" in chunks[2]
+    assert "tok/s" in chunks[2] and "judged 32" in chunks[2] and "ETA" in chunks[1] and "ETA" not in chunks[2]
+    assert not any("\x1b[" in line for line in lines)  # plain text, no terminal codes
+
+
+def test_a_one_shot_step_shows_its_stages(problems, tmp_path):
+    from r1data.steps.dedup import Config as DedupConfig
+
+    buf = io.StringIO()
+    with progress.reporting("r1data dedup", stream=buf, plain=True):
+        run_step("dedup", [problems], tmp_path / "d", DedupConfig(), IOConfig())
+    said = buf.getvalue()
+    assert "r1data dedup [reading]" in said and "[exact duplicates]" in said and "[LSH candidate pairs]" in said
+    assert "[publishing]" in said
+
+
+def test_a_quick_step_on_a_non_terminal_prints_its_summary_only(problems, tmp_path):
+    r = run("dedup", problems, "-o", tmp_path / "d")  # stages print once a step has run 2 s: this one takes less
+    assert r.exit_code == 0, r.stderr
+    assert "[reading]" not in r.stderr and "r1data dedup" in r.stderr and "kept" in r.stderr
+    quiet = run("dedup", problems, "-o", tmp_path / "d2", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def filter_command(problems: Path, out: Path, model: Path, *extra: str) -> subprocess.CompletedProcess:
+    """The real CLI in its own process: the engines write to the real file descriptors."""
+    args = [sys.executable, "-m", "r1data", "filter", str(problems), "-o", str(out), "--pass-rate", "0:1", "--engine",
+            "transformers", "--model", str(model), "--max-tokens", "6", "--samples", "2", *extra]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != progress.VERBOSE_ENV}
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_engine_logs_go_to_out_logs_unless_verbose(problems, tmp_path, tiny_model):
+    quiet = filter_command(problems, tmp_path / "a", tiny_model)
+    assert quiet.returncode == 0, quiet.stderr
+    log = (tmp_path / "a" / "logs" / "engine.log").read_text()
+    assert "Loading weights" in log  # transformers' own progress bar while the model loads
+    assert "Loading weights" not in quiet.stderr and "r1data filter [chunk 1/1]" in quiet.stderr
+    loud = filter_command(problems, tmp_path / "b", tiny_model, "-v")
+    assert loud.returncode == 0, loud.stderr
+    assert "Loading weights" in loud.stderr and not (tmp_path / "b" / "logs").exists()
+
+
+def test_report_of_step_outputs(problems, tmp_path):
+    assert run("dedup", problems, "-o", tmp_path / "run" / "01-dedup").exit_code == 0
+    assert run("tag", tmp_path / "run" / "01-dedup", "-o", tmp_path / "run" / "02-tag").exit_code == 0
+    r = run("report", tmp_path / "run", "-o", tmp_path / "report.html")
+    assert r.exit_code == 0, r.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert "01-dedup" in page and "02-tag" in page and page.count("data:image/png;base64,") >= 1
+    m = json.loads((tmp_path / "run" / "02-tag" / "manifest.json").read_text())
+    assert f'<td class="n">{m["rows_in"]}</td>' in page  # the funnel table carries each manifest's counts
+    bad = run("report", problems, "-o", tmp_path / "x.html")
+    assert bad.exit_code == 1 and "not a folder" in bad.stderr
