@@ -105,6 +105,51 @@ def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
     return key
 
 
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """The LSH key of every row in every band: (rows, bands) uint64."""
+    return np.stack([_band_keys(sig, band, rows) for band in range(bands)], axis=1) if bands else \
+        np.zeros((sig.shape[0], 0), np.uint64)  # fmt: skip
+
+
+def bucket_pairs(band: np.ndarray, key: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs of any set of (band, key, row) entries that holds whole buckets: within a bucket, rows
+    in index order, each row paired with the next `_LARGE_BUCKET - 1` (exactly what `candidate_pairs` makes of
+    the same buckets). Unordered and possibly repeated across bands: (lo, hi) with lo < hi."""
+    order = np.lexsort((row, key, band))
+    b, k, r = band[order], key[order], row[order]
+    lefts, rights = [], []
+    for off in range(1, min(_LARGE_BUCKET, r.size)):
+        same = np.flatnonzero((k[off:] == k[:-off]) & (b[off:] == b[:-off]))
+        if same.size == 0:
+            break
+        lefts.append(r[same])
+        rights.append(r[same + off])
+    if not lefts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    left, right = np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
+    return np.minimum(left, right), np.maximum(left, right)
+
+
+def unique_pairs(left: np.ndarray, right: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (lo < hi) without repeats, sorted."""
+    code = np.unique(left.astype(np.int64) * n + right)
+    return code // n, code % n
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """The heavy stages of near-dup, replaceable by distributed versions (r1data/executors.py) that must give the
+    same arrays: signatures of normalised texts, candidate pairs from the signatures, and estimated Jaccard of
+    pairs. Everything after them (rules, clusters, the keep rule) runs here, deterministically."""
+
+    signatures: Callable[[list[str], ShingleSpec, int], np.ndarray] = lambda texts, spec, workers: \
+        compute_signatures(texts, spec, workers)  # fmt: skip
+    pairs: Callable[[np.ndarray, int, int], tuple[np.ndarray, np.ndarray]] = lambda sig, bands, rows: \
+        candidate_pairs(sig, bands, rows)  # fmt: skip
+    jaccard: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = lambda sig, left, right: \
+        estimated_jaccard(sig, left, right)  # fmt: skip
+
+
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i < j) that share at least one LSH band, without repeats.
 
@@ -282,6 +327,7 @@ def dedup(
     normalized: pl.Series | None = None,
     answers_equivalent: AnswersEquivalent | None = None,
     stage: Callable[[str], None] = lambda name: None,
+    kernels: Kernels = Kernels(),
 ) -> DedupResult:
     """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity).
 
@@ -326,11 +372,11 @@ def dedup(
     if params.near:
         survivors = np.flatnonzero(~exact_dup)
         stage(f"MinHash signatures of {survivors.size:,} problems")
-        sig = compute_signatures(norm.gather(survivors).to_list(), params.spec, params.workers)
+        sig = kernels.signatures(norm.gather(survivors).to_list(), params.spec, params.workers)
         stage("LSH candidate pairs")
-        left, right = candidate_pairs(sig, bands, rows)
+        left, right = kernels.pairs(sig, bands, rows)
         stage(f"checking {left.size:,} candidate pairs")
-        est = estimated_jaccard(sig, left, right)
+        est = kernels.jaccard(sig, left, right)
         ok = est >= params.threshold
         templated = 0
         if params.max_number_changes is not None and ok.any():

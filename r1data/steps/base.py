@@ -55,12 +55,21 @@ class IOConfig:
     think_format: str = setting("auto", "Where a trace's reasoning ends: think (<think>...</think>), bespoke "
                                 "(<|begin_of_thought|>...), none [default: recognised per trace].")  # fmt: skip
     limit: int | None = setting(None, "Read only the first N rows (a trial run on a slice).")
+    executor: str = setting(
+        "local",
+        "Where the heavy work runs: local (this machine) or ray (a Ray cluster: "
+        "dedup, decontaminate, judging and generation; the same results).",
+        resume_safe=True,
+    )
+    ray_address: str = setting("auto", "--executor ray: the cluster to join (auto: the running one, else a local "
+                               "Ray started for this run; or HOST:PORT, ray://...).", resume_safe=True)  # fmt: skip
     shard_rows: int = setting(DEFAULT_SHARD_ROWS, "Rows per Parquet shard.", resume_safe=True)
 
     def __post_init__(self) -> None:
         check(self.on_error in ("fail", "skip"), "on_error", f"must be fail or skip (got '{self.on_error}')")
         check(self.shard_rows >= 1, "shard_rows", f"must be at least 1 (got {self.shard_rows})")
         check(self.limit is None or self.limit >= 1, "limit", f"must be at least 1 (got {self.limit})")
+        check(self.executor in ("local", "ray"), "executor", f"must be local or ray (got '{self.executor}')")
         from r1data.layouts import NAMES
         from r1data.ops.traces import FORMATS
 
@@ -251,7 +260,13 @@ def run_one_shot(
                 f"{', '.join(map(str, inputs))}: no usable rows ({read.quarantined.height} quarantined: "
                 "unreadable lines or empty problems). See the errors with --on-error fail."
             )
+        executor = {"name": "local"}
+        if io.executor == "ray":
+            from r1data import executors
+
+            executor = executors.connect(io.ray_address)
         kept, removed, stats = op(read)
+        executor.update(stats.pop("executor", {}))
         audit = (
             pl.concat([d for d in (read.quarantined, removed) if d.height], how="diagonal_relaxed")
             if (read.quarantined.height or removed.height)
@@ -262,6 +277,7 @@ def run_one_shot(
         manifest = input_manifest(command, cfg, io, read)
         add_warnings(manifest, stats.pop("warnings", []))
         manifest["stats"] = stats
+        manifest["executor"] = executor
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         report.stage("publishing")
         manifest = publish_output(target.path, manifest, kept, audit, io.shard_rows)

@@ -166,29 +166,66 @@ class ChunkedStep:
     needs_engine: Callable[[pl.DataFrame], bool] = lambda records: True
     stats: Callable[[list[pl.DataFrame]], dict] = lambda frames: {}
     restart: bool = False
+    replicas: int | None = None  # --executor ray: engine replicas
 
 
 def _process(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: list[int], engine: Any,
              judge: Any, on_chunk: Callable[[int, int], None] | None) -> None:  # fmt: skip
     report = progress.current()
     for done, index in enumerate(todo):
-        part = records.slice(index * step.chunk_rows, step.chunk_rows)
         report.stage(f"chunk {done + 1}/{len(todo)} running")
-        previous = store.rows(index)
-        if previous is not None:  # retry only the failed rows; keep the others as they were
-            failed = previous.filter(pl.col(OUTCOME) == FAILED).get_column(schema.ROW)
-            redone = step.work(part.filter(pl.col(schema.ROW).is_in(failed.implode())), engine, judge)
-            rows = pl.concat([previous.filter(pl.col(OUTCOME) != FAILED), redone], how="diagonal_relaxed")
-        else:
-            rows = step.work(part, engine, judge)
-        store.write(index, rows.sort(schema.ROW, maintain_order=True))
-        outcomes = rows.get_column(OUTCOME)
-        report.count(kept=int((outcomes == KEPT).sum()), dropped=int((outcomes == DROPPED).sum()),
-                     failed=int((outcomes == FAILED).sum()))  # fmt: skip
-        report.advance(part.height)
+        rows = step.work(_chunk_input(store, records, step, index), engine, judge)
+        _chunk_done(store, index, rows, report)
+        report.advance(records.slice(index * step.chunk_rows, step.chunk_rows).height)
         report.milestone(f"chunk {done + 1}/{len(todo)}")
         if on_chunk is not None:
             on_chunk(done + 1, len(todo))
+
+
+def _chunk_input(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, index: int) -> pl.DataFrame:
+    """What a chunk still needs: all its rows, or only the failed ones of an earlier run."""
+    part = records.slice(index * step.chunk_rows, step.chunk_rows)
+    previous = store.rows(index)
+    if previous is None:
+        return part
+    failed = previous.filter(pl.col(OUTCOME) == FAILED).get_column(schema.ROW)
+    return part.filter(pl.col(schema.ROW).is_in(failed.implode()))
+
+
+def _chunk_done(store: ChunkStore, index: int, rows: pl.DataFrame, report: Any) -> None:
+    previous = store.rows(index)
+    if previous is not None:  # the rows that had not failed stay as they were
+        rows = pl.concat([previous.filter(pl.col(OUTCOME) != FAILED), rows], how="diagonal_relaxed")
+    store.write(index, rows.sort(schema.ROW, maintain_order=True))
+    outcomes = rows.get_column(OUTCOME)
+    report.count(kept=int((outcomes == KEPT).sum()), dropped=int((outcomes == DROPPED).sum()),
+                 failed=int((outcomes == FAILED).sum()))  # fmt: skip
+
+
+def _process_on_ray(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: list[int],
+                    address: str, on_chunk: Callable[[int, int], None] | None) -> dict:  # fmt: skip
+    """The chunks on engine replicas of a Ray cluster; chunk files, resume and accounting as in `_process`."""
+    from r1data import executors
+
+    facts = executors.connect(address)
+    report = progress.current()
+    gpus = facts["resources"].get("GPU", 0)
+    n = step.replicas or max(1, int(gpus))
+    load = step.load_engine if step.needs_engine(records) else (lambda: None)
+    report.stage(f"starting {n} engine replicas")
+    replicas = executors.Replicas(n, load, step.judge)
+    try:
+        inputs = [(i, _chunk_input(store, records, step, i)) for i in todo]
+        for done, (index, rows) in enumerate(replicas.run(step.work, inputs), 1):
+            _chunk_done(store, index, rows, report)
+            report.advance(records.slice(index * step.chunk_rows, step.chunk_rows).height)
+            report.milestone(f"chunk {done}/{len(todo)}")
+            if on_chunk is not None:
+                on_chunk(done, len(todo))
+    finally:
+        facts |= replicas.facts()
+        replicas.close()
+    return facts
 
 
 def _split(frames: list[pl.DataFrame], records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -233,22 +270,27 @@ def run_chunked(
         n_chunks = max(1, -(-records.height // step.chunk_rows))
         todo = store.todo(n_chunks)
         report = progress.current()
+        executor: dict = {"name": io.executor}
         if todo:
             todo_rows = sum(min(step.chunk_rows, records.height - i * step.chunk_rows) for i in todo)
-            owned = engine is None and step.needs_engine(records)
+            owned = engine is None and step.needs_engine(records) and io.executor == "local"
             with progress.engine_logs(store.log_path, report.console) as log:
-                if owned:
-                    report.stage("loading the engine")
-                    engine = step.load_engine()
-                # The clock starts after the engine loads: rates and the ETA are of the work itself.
-                before = f"{len(todo)} chunks to do, {n_chunks - len(todo)} done before"
-                report.start(todo_rows, "problems", stage=before)
-                try:
-                    with Judge(**step.judge) as judge:
-                        _process(store, records, step, todo, engine, judge, on_chunk)
-                finally:
-                    if owned and engine is not None:
-                        engine.close()
+                if io.executor == "ray":
+                    report.start(todo_rows, "problems", stage=f"{len(todo)} chunks to do on Ray")
+                    executor = _process_on_ray(store, records, step, todo, io.ray_address, on_chunk)
+                else:
+                    if owned:
+                        report.stage("loading the engine")
+                        engine = step.load_engine()
+                    # The clock starts after the engine loads: rates and the ETA are of the work itself.
+                    before = f"{len(todo)} chunks to do, {n_chunks - len(todo)} done before"
+                    report.start(todo_rows, "problems", stage=before)
+                    try:
+                        with Judge(**step.judge) as judge:
+                            _process(store, records, step, todo, engine, judge, on_chunk)
+                    finally:
+                        if owned and engine is not None:
+                            engine.close()
             if log is not None and (said := progress.notable(log)):
                 store.notes.append(f"the engines logged {len(said)} notable line(s), e.g. '{said[0]}' "
                                    f"(all in {target.path / 'logs' / 'engine.log'})")  # fmt: skip
@@ -261,6 +303,7 @@ def run_chunked(
         stats = step.stats(frames)
         add_warnings(manifest, [*store.notes, *stats.pop("warnings", [])])
         manifest.update(
+            executor=executor,
             inputs_kept=inputs_kept,
             rows_failed=failed,
             stats=stats,

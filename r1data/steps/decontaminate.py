@@ -65,6 +65,12 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
         from r1data.judge import Judge
         from r1data.steps.dedup import answers_equivalent
 
+        if io.executor == "ray":
+            from r1data import executors
+
+            result = executors.decontaminate(read.records, benches, params)
+            result.stats["executor"] = {"blocks": result.stats.pop("blocks")}
+            return result.kept, result.removed, result.stats
         with Judge(workers=2) as judge:  # started only if a pair of answers takes math-verify to compare
             result = decontaminate(read.records, benches, params, answers_equivalent(judge))
         return result.kept, result.removed, result.stats

@@ -11,7 +11,7 @@ from typing import Any
 
 from r1data import progress
 from r1data.config import check, setting
-from r1data.ops.dedup import DedupParams, dedup
+from r1data.ops.dedup import DedupParams, Kernels, dedup
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
 
 KIND = "one-shot"
@@ -84,8 +84,17 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
     def op(read: Any) -> tuple:
         from r1data.judge import Judge
 
+        kernels, ray_dedup = Kernels(), None
+        if io.executor == "ray":
+            from r1data.executors import RayDedup
+
+            ray_dedup = RayDedup()
+            kernels = Kernels(signatures=ray_dedup.signatures, pairs=ray_dedup.pairs, jaccard=ray_dedup.jaccard)
         with Judge(workers=2) as judge:  # its workers start only if a pair's answers take math-verify to compare
-            result = dedup(read.records, params, read.normalized, answers_equivalent(judge), progress.current().stage)
+            result = dedup(read.records, params, read.normalized, answers_equivalent(judge), progress.current().stage,
+                           kernels)  # fmt: skip
+        if ray_dedup is not None:
+            result.stats["executor"] = ray_dedup.counts
         return result.kept, result.removed, result.stats
 
     return run_one_shot("dedup", inputs, out, cfg, io, op)

@@ -65,6 +65,9 @@ class GenerationConfig(JudgeConfig):
     concurrency: int = setting(8, "openai: requests in flight.", resume_safe=True)
     request_timeout: float = setting(600.0, "openai: seconds per request.", resume_safe=True)
     retries: int = setting(4, "openai: retries on 408/409/425/429/5xx and connection errors.", resume_safe=True)
+    replicas: int | None = setting(None, "--executor ray: engine replicas, each loading its own model (a GPU each "
+                                   "where the cluster has GPUs) [default: the cluster's GPUs, else 1].",
+                                   resume_safe=True)  # fmt: skip
     restart: bool = setting(False, "Discard an unfinished run of other settings (or another input), and replace "
                             "OUT once the new run is complete.", resume_safe=True)  # fmt: skip
 
@@ -84,6 +87,7 @@ class GenerationConfig(JudgeConfig):
         check(self.tensor_parallel_size >= 1, "tensor_parallel_size", "must be at least 1")
         check(self.concurrency >= 1, "concurrency", f"must be at least 1 (got {self.concurrency})")
         check(self.retries >= 0, "retries", f"must be 0 or more (got {self.retries})")
+        check(self.replicas is None or self.replicas >= 1, "replicas", f"must be at least 1 (got {self.replicas})")
         check(self.engine != "openai" or bool(self.base_url), "base_url",
               "--engine openai needs the server's address, e.g. --base-url http://127.0.0.1:8000/v1")  # fmt: skip
 
@@ -122,7 +126,8 @@ class GenerationConfig(JudgeConfig):
 
         return ChunkedStep(command=command, chunk_rows=self.chunk_rows, load_engine=self.load_engine,
                            work=lambda rows, engine, judge: work(rows, engine, judge, self),
-                           judge=self.judge_settings(), restart=self.restart, **extra)  # fmt: skip
+                           judge=self.judge_settings(), restart=self.restart, replicas=self.replicas,
+                           **extra)  # fmt: skip
 
 
 def sample_seed(seed: int, row_id: str, round_: int) -> int:

@@ -168,16 +168,18 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_fo
 
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
     """`r1data verify`: every row kept, with its verdicts and scores."""
-    from r1data.judge import Judge
-
     where = ", ".join(map(str, inputs))
 
     def op(read: Any) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         df = read.records
         column = schema.find_column(df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field", where,
                                     "completion or solution")  # fmt: skip
-        with Judge(**cfg.judge_settings()) as judge:
+        from r1data.executors import make_judge
+
+        with make_judge(io.executor, **cfg.judge_settings()) as judge:
             scored, stats = score_table(df, column, cfg, judge, io.think_format)
+            if hasattr(judge, "facts"):
+                stats["executor"] = judge.facts()
         if schema.TESTS in df.columns:  # code problems ran: say what isolation they had
             from r1data.judge.sandbox import isolation, unisolated_warning
 

@@ -1,0 +1,384 @@
+"""Where a step's heavy work runs: `local` (this process and its pools) or `ray` (a Ray cluster).
+
+Ray is the distributed engine here; r1data writes no scheduler of its own. Each step keeps its logic and its
+outputs, and hands Ray only the parts that parallelise, which must give exactly the local results:
+
+- dedup: MinHash signatures per block as Ray Data tasks; LSH entries (band, key, row) hash-shuffled by
+  (band, key) with Ray Data's `repartition(keys=...)`, so each bucket lands whole in one block whose pairs are
+  made there; candidate pairs confirmed in parallel Ray tasks against the signatures in the object store.
+  Clusters and the keep rule then run on the driver (r1data.ops.dedup), so the kept rows are the local ones.
+- decontaminate: row blocks checked against the benchmark index in parallel (a row's verdict depends on the
+  row and the benchmarks only).
+- judging: the judge's pools become Ray actors, each holding a local Judge (same per-item timeout, memory
+  limit and sandbox), fed chunks of items; verdicts come back in order.
+- generation: N engine replicas (Ray actors, each loading its own engine and judge) fed chunks by the chunked
+  runner, which writes the same chunk files; a replica that dies has its chunk redone by another.
+
+`connect` joins a cluster (`--ray-address`, default `auto`: the running one, else a local Ray started here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from r1data.errors import MissingExtraError, R1DataError
+
+EXECUTORS = ("local", "ray")
+_ITEMS_PER_CALL = 256  # judge items per actor call
+_PAIRS_PER_TASK = 1 << 18  # candidate pairs confirmed per task
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise MissingExtraError("ray", "ray", "--executor ray") from None
+    return ray
+
+
+def connect(address: str | None = "auto") -> dict:
+    """Join (or start) a Ray cluster once per process; returns what the manifest records of it."""
+    ray = _ray()
+    for name in ("ray", "ray.data", "ray._private"):  # Ray's notices (token auth, progress bars) are not the user's
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
+                                   "include_dashboard": False}  # fmt: skip
+        if address in (None, "", "auto") and not os.environ.get("RAY_ADDRESS"):
+            try:
+                ray.init(address="auto", **options)
+            except ConnectionError:  # no cluster running: a local one, in this process's lifetime
+                ray.init(**options)
+        else:
+            try:
+                ray.init(address=address or None, **options)
+            except (ConnectionError, ValueError) as exc:
+                raise R1DataError(f"--ray-address {address}: cannot join the Ray cluster ({exc}). Start it with "
+                                  "`ray start --head`, or use --executor local.") from None  # fmt: skip
+        import ray.data
+
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False  # r1data's own progress is what the user sees
+        with contextlib.suppress(AttributeError):
+            ctx.print_on_execution_start = False
+    return facts()
+
+
+def facts() -> dict:
+    """The cluster as the manifest records it: its address, nodes, and total resources."""
+    ray = _ray()
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    resources = ray.cluster_resources()
+    return {
+        "name": "ray",
+        "ray_version": ray.__version__,
+        "address": ray.get_runtime_context().gcs_address,
+        "nodes": len(nodes),
+        "resources": {k: v for k, v in resources.items() if k in ("CPU", "GPU", "memory", "object_store_memory")},
+    }
+
+
+def _cpus() -> int:
+    return max(1, int(_ray().cluster_resources().get("CPU", 1)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dedup
+
+
+def _signature_batch(batch: dict, spec: Any) -> dict:
+    from r1data.ops.dedup import compute_signatures
+
+    sig = compute_signatures([str(t) for t in batch["text"]], spec, 1)
+    return {"row": batch["row"], "sig": sig}
+
+
+def _bucket_pairs(batch: dict) -> dict:
+    from r1data.ops.dedup import bucket_pairs
+
+    left, right = bucket_pairs(np.asarray(batch["band"]), np.asarray(batch["key"]), np.asarray(batch["row"]))
+    return {"left": left, "right": right}
+
+
+def _confirm(sig: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    from r1data.ops.minhash import estimated_jaccard
+
+    return estimated_jaccard(sig, left, right)
+
+
+class RayDedup:
+    """The Kernels of r1data.ops.dedup on a Ray cluster. Counts what each stage did, for the manifest."""
+
+    def __init__(self, blocks: int | None = None) -> None:
+        self.blocks = blocks or max(2, _cpus())
+        self.counts: dict[str, int] = {}
+        self._sig_ref = None
+
+    def signatures(self, texts: list[str], spec: Any, workers: int) -> np.ndarray:
+        ray = _ray()
+        import pyarrow as pa
+
+        ds = ray.data.from_arrow(pa.table({"row": np.arange(len(texts), dtype=np.int64), "text": texts}))
+        ds = ds.repartition(self.blocks)
+        out = ds.map_batches(_signature_batch, fn_kwargs={"spec": spec}, batch_format="numpy", batch_size=None,
+                             zero_copy_batch=True)  # fmt: skip
+        parts = list(out.iter_batches(batch_format="numpy", batch_size=None))
+        rows = np.concatenate([p["row"] for p in parts]) if parts else np.zeros(0, np.int64)
+        sig = np.concatenate([np.asarray(p["sig"]) for p in parts]) if parts else np.zeros((0, spec.num_perm))
+        self.counts["signature_blocks"] = len(parts)
+        return sig[np.argsort(rows, kind="stable")]
+
+    def pairs(self, sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        ray = _ray()
+        import pyarrow as pa
+
+        from r1data.ops.dedup import band_keys, unique_pairs
+
+        n = sig.shape[0]
+        if n == 0 or bands == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        keys = band_keys(sig, bands, rows)  # (n, bands): a few vector passes; the pairs are the heavy part
+        entries = ray.data.from_arrow(pa.table({
+            "band": np.repeat(np.arange(bands, dtype=np.int32), n), "key": keys.T.reshape(-1),
+            "row": np.tile(np.arange(n, dtype=np.int64), bands)}))  # fmt: skip
+        # Ray's hash shuffle: every (band, key) bucket lands whole in one block, where its pairs are made.
+        shuffled = entries.repartition(self.blocks, keys=["band", "key"])
+        found = shuffled.map_batches(_bucket_pairs, batch_format="numpy", batch_size=None)
+        parts = list(found.iter_batches(batch_format="numpy", batch_size=None))
+        left = np.concatenate([p["left"] for p in parts]) if parts else np.zeros(0, np.int64)
+        right = np.concatenate([p["right"] for p in parts]) if parts else np.zeros(0, np.int64)
+        self.counts["shuffle_blocks"] = self.blocks
+        self.counts["lsh_entries"] = n * bands
+        return unique_pairs(left, right, n)
+
+    def jaccard(self, sig: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        ray = _ray()
+        if left.size == 0:
+            return np.zeros(0)
+        sig_ref = ray.put(sig)  # one copy in the object store, read zero-copy by every task on a node
+        confirm = ray.remote(_confirm)
+        refs = [confirm.remote(sig_ref, left[lo : lo + _PAIRS_PER_TASK], right[lo : lo + _PAIRS_PER_TASK])
+                for lo in range(0, left.size, _PAIRS_PER_TASK)]  # fmt: skip
+        self.counts["confirm_tasks"] = len(refs)
+        return np.concatenate(ray.get(refs))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# decontaminate
+
+
+def decontaminate(records: Any, benchmarks: list, params: Any, blocks: int | None = None) -> Any:
+    """r1data.ops.decontaminate on row blocks in parallel Ray tasks; the same result as one local call."""
+    ray = _ray()
+    import polars as pl
+
+    from r1data.ops.decontaminate import DecontamResult
+    from r1data.ops.decontaminate import decontaminate as local
+
+    def block(df: pl.DataFrame) -> tuple:
+        from r1data.judge import Judge
+        from r1data.steps.dedup import answers_equivalent
+
+        with Judge(workers=1) as judge:
+            r = local(df, benchmarks, params, answers_equivalent(judge))
+        return r.kept, r.removed, r.stats
+
+    n = max(1, min(blocks or _cpus() * 2, records.height))
+    size = -(-records.height // n)
+    task = ray.remote(block)
+    results = ray.get([task.remote(records.slice(lo, size)) for lo in range(0, records.height, size)])
+    kept = pl.concat([r[0] for r in results], how="diagonal_relaxed")
+    removed = pl.concat([r[1] for r in results], how="diagonal_relaxed")
+    stats = _merge_stats([r[2] for r in results])
+    # items hit: a set, not a sum
+    hit = {(row[0], row[1]) for row in removed.select("contaminated_benchmark", "contaminated_item").iter_rows()} \
+        if removed.height else set()  # fmt: skip
+    stats["benchmark_items_hit"] = len(hit)
+    stats["blocks"] = len(results)
+    return DecontamResult(kept, removed, stats)
+
+
+def _merge_stats(parts: list[dict]) -> dict:
+    """Counts added up key by key (nested dicts too); other values from the first part."""
+    out: dict = {}
+    for part in parts:
+        for k, v in part.items():
+            if isinstance(v, dict):
+                out[k] = _merge_stats([out.get(k, {}), v])
+            elif isinstance(v, (int, float)) and not isinstance(v, bool) and k in out:
+                out[k] = out[k] + v
+            else:
+                out.setdefault(k, v)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# judging
+
+
+class _JudgeActor:
+    def __init__(self, settings: dict) -> None:
+        from r1data.judge import Judge
+
+        self.judge = Judge(**{**settings, "workers": 1})
+
+    def verify(self, args: tuple, kwargs: dict) -> list:
+        return self.judge.verify(*args, **kwargs)
+
+    def close(self) -> None:
+        self.judge.close()
+
+
+class RayJudge:
+    """The Judge's interface with its work on Ray actors (one per CPU of the cluster by default, or `workers`),
+    each holding a local Judge: the same per-item timeout, memory limit and sandbox, so the same verdicts."""
+
+    def __init__(self, workers: int | None = None, **settings: Any) -> None:
+        ray = _ray()
+        self.settings = settings
+        self.workers = workers or _cpus()
+        actor = ray.remote(num_cpus=1)(_JudgeActor)
+        self.actors = [actor.remote(settings) for _ in range(self.workers)]
+        self.calls: dict[int, int] = {i: 0 for i in range(self.workers)}
+        self.lenient = settings.get("lenient", False)
+
+    def __enter__(self) -> RayJudge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        ray = _ray()
+        for a in self.actors:
+            with contextlib.suppress(Exception):
+                ray.kill(a)
+        self.actors = []
+
+    def verify(self, golds: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list:
+        ray = _ray()
+        from r1data import progress
+
+        n = len(golds)
+        per_item = {k: v for k, v in kwargs.items() if k in ("problems", "truncated") and v is not None}
+        shared = {k: v for k, v in kwargs.items() if k not in per_item}
+        refs = []
+        for i, lo in enumerate(range(0, n, _ITEMS_PER_CALL)):
+            hi = min(n, lo + _ITEMS_PER_CALL)
+            call = dict(shared, **{k: list(v[lo:hi]) for k, v in per_item.items()})
+            slot = i % len(self.actors)
+            self.calls[slot] += 1
+            refs.append(self.actors[slot].verify.remote((list(golds[lo:hi]), list(completions[lo:hi])), call))
+        out: list = []
+        for ref in refs:
+            part = ray.get(ref)
+            out += part
+            progress.current().count(judged=len(part))
+        return out
+
+    def facts(self) -> dict:
+        return {"judge_actors": self.workers, "calls_per_actor": list(self.calls.values())}
+
+
+def make_judge(executor: str, **settings: Any) -> Any:
+    """A Judge for the executor."""
+    if executor == "ray":
+        return RayJudge(**settings)
+    from r1data.judge import Judge
+
+    return Judge(**settings)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# generation
+
+
+class _Replica:
+    """One engine replica: loads its engine and judge once, then runs chunks of a chunked step."""
+
+    def __init__(self, load_engine: Callable[[], Any], judge: dict) -> None:
+        from r1data.judge import Judge
+
+        self.engine = load_engine()
+        self.judge = Judge(**judge)
+
+    def run(self, work: Callable, rows: Any) -> Any:
+        return work(rows, self.engine, self.judge)
+
+    def close(self) -> None:
+        self.judge.close()
+        with contextlib.suppress(Exception):
+            self.engine.close()
+
+
+class Replicas:
+    """N engine replicas on the cluster, each an actor holding one engine (a GPU each when the cluster has GPUs,
+    else one CPU); `run` feeds them chunks as they free up and yields (index, rows) as chunks finish. A chunk whose
+    replica dies is redone on another (a new one is started when none is left)."""
+
+    def __init__(self, n: int, load_engine: Callable[[], Any], judge: dict, name: str = "r1data-replica") -> None:
+        ray = _ray()
+        gpus = ray.cluster_resources().get("GPU", 0)
+        self.options = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+        self.load_engine, self.judge, self.name = load_engine, judge, name
+        self.actor_class = ray.remote(**self.options)(_Replica)
+        self.replicas: dict[int, Any] = {}
+        self.next_id = 0
+        self.chunks_done: dict[str, int] = {}
+        self.lost: list[str] = []
+        for _ in range(n):
+            self._start()
+
+    def _start(self) -> int:
+        rid = self.next_id
+        self.next_id += 1
+        self.replicas[rid] = self.actor_class.options(name=f"{self.name}-{os.getpid()}-{rid}", namespace="r1data",
+                                                      lifetime=None).remote(self.load_engine, self.judge)  # fmt: skip
+        self.chunks_done[f"replica-{rid}"] = 0
+        return rid
+
+    def run(self, work: Callable, chunks: list[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+        ray = _ray()
+        todo = list(chunks)
+        running: dict[Any, tuple[int, int, Any]] = {}  # ref -> (replica, chunk index, rows)
+        idle = list(self.replicas)
+        while todo or running:
+            while todo and idle:
+                rid = idle.pop(0)
+                index, rows = todo.pop(0)
+                running[self.replicas[rid].run.remote(work, rows)] = (rid, index, rows)
+            ready, _ = ray.wait(list(running), num_returns=1)
+            ref = ready[0]
+            rid, index, rows = running.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayActorError:
+                self.lost.append(f"replica-{rid} (chunk {index} redone elsewhere)")
+                del self.replicas[rid]
+                todo.insert(0, (index, rows))
+                if not self.replicas and not running:
+                    idle.append(self._start())
+                continue
+            self.chunks_done[f"replica-{rid}"] += 1
+            idle.append(rid)
+            yield index, result
+
+    def close(self) -> None:
+        ray = _ray()
+        refs = [r.close.remote() for r in self.replicas.values()]
+        with contextlib.suppress(Exception):
+            ray.get(refs, timeout=60)
+        for r in self.replicas.values():
+            with contextlib.suppress(Exception):
+                ray.kill(r)
+        self.replicas = {}
+
+    def facts(self) -> dict:
+        return {"replicas": len(self.chunks_done), "per_replica_chunks": self.chunks_done, "lost": self.lost,
+                "replica_resources": self.options}  # fmt: skip
