@@ -10,9 +10,14 @@ Prints
    (per-shingle MinHash + MinHashLSH insert and query), and the command's peak memory;
 2b. answer-aware near-dup on real problems with their gold answers: precision judged by the answers, planted
    recall and the command's time, with and without the answer rule;
-4. memory for one million short problems: projected from 20k and 100k runs, or measured with --million.
+4. memory for one million short problems: projected from 20k and 100k runs, or measured with --million;
+5. scale (--scale; alone, it takes minutes): one million short problems with 15% planted duplicates through the
+   whole command, out of core (the default, `--memory-gb` at its default) against the in-memory path
+   (`--in-memory`, the path before out-of-core) in the same run: seconds, problems/s, peak RSS, the ratios, and
+   whether the kept ids are identical; the same on the heavy-duplicate corpus of section 4 (each problem has ~66
+   near copies); with --ten-million also ten million short problems, out of core.
 
-Usage: python benchmarks/bench_dedup.py [--baseline-docs 2000] [--grid] [--million]
+Usage: python benchmarks/bench_dedup.py [--baseline-docs 2000] [--grid] [--million] [--scale [--ten-million]]
 """
 
 from __future__ import annotations
@@ -90,20 +95,8 @@ def run_command(texts: list[str], workdir: Path, name: str, answers: list | None
     src = workdir / f"{name}.jsonl"
     ids = {"id": [str(i) for i in range(len(texts))]}
     pl.DataFrame(ids | {"problem": texts} | ({"answer": answers} if answers else {})).write_ndjson(src)
-    out = workdir / f"{name}-out"
-    code = (
-        "import resource, sys; from r1data.cli import app; "
-        "sys.argv = ['r1data', 'dedup', sys.argv[1], '-o', sys.argv[2], '--overwrite', '-q', '--workers', '2', "
-        "*sys.argv[3:]]; "
-        "exec('try:\\n app()\\nexcept SystemExit as e:\\n assert not e.code, e.code'); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    )
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out), *flags], capture_output=True, text=True,
-                          check=True)  # fmt: skip
-    seconds = time.perf_counter() - t
-    rss_mib = int(proc.stdout.strip().splitlines()[-1]) / 1024
-    return seconds, rss_mib, json.loads((out / "manifest.json").read_text())
+    seconds, rss_mib, manifest, _ = run_file(src, workdir, name, flags)
+    return seconds, rss_mib, manifest
 
 
 def grow(texts: list[str], size: int, seed: int = 1) -> list[str]:
@@ -116,6 +109,86 @@ def grow(texts: list[str], size: int, seed: int = 1) -> list[str]:
             t = edit(t, rng.choice(EDITS), rng) or t
         out.append(f"{t} ({len(out)})")
     return out
+
+
+def short_problems(texts: list[str], size: int, path: Path, seed: int = 2, near: float = 0.10,
+                   exact: float = 0.05) -> Path:  # fmt: skip
+    """`size` short problems written to `path` (JSONL, id and problem), made in chunks so ten million fit: a fresh
+    one joins a 20-word window of one real problem to a 20-word window of another, every number redrawn; a share
+    `near` are one-edit copies of a recent row (near duplicates), a share `exact` exact copies."""
+    rng = random.Random(seed)
+    words = [t.split(" ") for t in texts]
+    number = re.compile(r"\d+")
+    recent: list[str] = []
+    with open(path, "w") as f:
+        for lo in range(0, size, 500_000):
+            rows = []
+            for _ in range(lo, min(size, lo + 500_000)):
+                r = rng.random()
+                if recent and r < exact:
+                    t = rng.choice(recent)
+                elif recent and r < exact + near:
+                    base = rng.choice(recent)
+                    t = edit(base, rng.choice(EDITS), rng) or base + " again"
+                else:
+                    a, b = rng.choice(words), rng.choice(words)
+                    i, j = rng.randrange(max(1, len(a) - 20)), rng.randrange(max(1, len(b) - 20))
+                    t = number.sub(lambda _: str(rng.randint(1, 999)), " ".join(a[i : i + 20] + b[j : j + 20]))
+                rows.append(t)
+                if len(recent) < 100_000:
+                    recent.append(t)
+                else:
+                    recent[rng.randrange(100_000)] = t
+            ids = [str(k) for k in range(lo, lo + len(rows))]
+            f.write(pl.DataFrame({"id": ids, "problem": rows}).write_ndjson())
+    return path
+
+
+def run_file(src: Path, workdir: Path, name: str, flags: tuple[str, ...] = ()) -> tuple[float, float, dict, Path]:
+    """`r1data dedup` on a file in a fresh process: seconds, peak RSS in MiB, manifest, OUT."""
+    out = workdir / f"{name}-out"
+    code = (
+        "import resource, sys; from r1data.cli import app; "
+        "sys.argv = ['r1data', 'dedup', sys.argv[1], '-o', sys.argv[2], '--overwrite', '-q', '--workers', '2', "
+        "*sys.argv[3:]]; "
+        "exec('try:\\n app()\\nexcept SystemExit as e:\\n assert not e.code, e.code'); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out), *flags], capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    if proc.returncode:
+        raise SystemExit(f"r1data dedup {name} failed:\n{proc.stderr[-3000:]}")
+    rss_mib = int(proc.stdout.strip().splitlines()[-1]) / 1024
+    return seconds, rss_mib, json.loads((out / "manifest.json").read_text()), out
+
+
+def kept_ids(out: Path) -> pl.Series:
+    return pl.read_parquet(out / "data" / "*.parquet", columns=["id"]).get_column("id")
+
+
+def scale(texts: list[str], work: Path, ten_million: bool) -> None:
+    print("\n# 5. scale: the whole command, out of core (default --memory-gb) vs in memory (--in-memory), 2 workers")
+    corpora = [("1M short problems, 15% planted duplicates", short_problems(texts, 1_000_000, work / "short1m.jsonl"))]
+    heavy = work / "heavy1m.jsonl"
+    pl.DataFrame({"id": [str(i) for i in range(1_000_000)], "problem": grow(texts, 1_000_000)}).write_ndjson(heavy)
+    corpora.append(("1M heavy-duplicate problems (~66 near copies each)", heavy))
+    for label, src in corpora:
+        sec_o, rss_o, man_o, out_o = run_file(src, work, "ooc")
+        sec_m, rss_m, man_m, out_m = run_file(src, work, "mem", ("--in-memory",))
+        same = kept_ids(out_o).equals(kept_ids(out_m)) and man_o["drops"] == man_m["drops"]
+        n = man_o["rows_in"]
+        print(f"{label}: kept {man_o['rows_out']:,} of {n:,}; identical kept ids and drop counts: {same}")
+        print(f"  out of core: {sec_o:6.1f} s ({n / sec_o:,.0f} problems/s), peak RSS {rss_o:,.0f} MiB, "
+              f"spill {man_o['stats'].get('spill')}")  # fmt: skip
+        print(f"  in memory:   {sec_m:6.1f} s ({n / sec_m:,.0f} problems/s), peak RSS {rss_m:,.0f} MiB")
+        print(f"  ratios (out of core / in memory): time x{sec_o / sec_m:.2f}, peak RSS x{rss_o / rss_m:.2f}")
+    if ten_million:
+        src = short_problems(texts, 10_000_000, work / "short10m.jsonl")
+        sec, rss, man, _ = run_file(src, work, "ten")
+        print(f"10M short problems, 15% planted duplicates, out of core: {sec:.0f} s "
+              f"({man['rows_in'] / sec:,.0f} problems/s), peak RSS {rss:,.0f} MiB, kept {man['rows_out']:,}, "
+              f"spill {man['stats'].get('spill')}")  # fmt: skip
 
 
 def grid(texts: list[str], origin: list[int]) -> None:
@@ -209,7 +282,13 @@ def main() -> None:
     ap.add_argument("--baseline-docs", type=int, default=2000, help="documents for the slow per-shingle baseline")
     ap.add_argument("--grid", action="store_true", help="also print the defaults study")
     ap.add_argument("--million", action="store_true", help="run the command on 1,000,000 short problems")
+    ap.add_argument("--scale", action="store_true", help="only section 5: one million, out of core vs in memory")
+    ap.add_argument("--ten-million", action="store_true", help="with --scale: also ten million, out of core")
     args = ap.parse_args()
+    if args.scale:
+        with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parents[1]) as tmp:
+            scale(planted_corpus(15_000, 5_000)[0], Path(tmp), args.ten_million)
+        return
 
     texts, origin = planted_corpus(15_000, 5_000)
     norm = normalize_series(pl.Series(texts)).to_list()

@@ -10,6 +10,7 @@ or with `on_error="skip"` quarantines its row. A file in a folder that r1data ca
 
 from __future__ import annotations
 
+import codecs
 import glob
 import json
 import re
@@ -235,12 +236,22 @@ def raw_bytes(src: InputSource) -> bytes:
     return data[len(BOM) :] if data.startswith(BOM) else data
 
 
+def _check_utf8(raw: bytes, piece: int = 1 << 26) -> None:
+    """Raise UnicodeDecodeError unless raw is UTF-8, decoding a piece at a time (no second copy of a big file)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
+    for start in range(0, len(raw), piece):
+        decoder.decode(view[start : start + piece], final=False)
+    decoder.decode(b"", final=True)
+
+
 def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
     """One JSON object per line."""
     try:
-        raw.decode("utf-8")
+        _check_utf8(raw)
         df = pl.read_ndjson(raw, infer_schema_length=None)
-        if df.height == sum(1 for ln in raw.splitlines() if ln.strip()):
+        lines = raw.count(b"\n") + (not raw.endswith(b"\n"))  # no blank line: every line is a row
+        if df.height == lines or df.height == sum(1 for ln in raw.splitlines() if ln.strip()):
             return _Read(df)
     except Exception:
         pass  # the line-by-line path below finds and names the bad line

@@ -34,6 +34,7 @@ from typing import Any
 from r1data.errors import OutputError, as_os_error, os_error
 
 PARTIAL, OLD, WORK, LOCK = "r1data-partial", "r1data-old", "r1data-work", "r1data-lock"
+SCRATCH = "r1data-scratch"  # a step's spilled working state beside OUT (out-of-core dedup); never published
 
 
 def sibling(out: Path, tag: str, suffix: str = "") -> Path:
@@ -297,7 +298,7 @@ def recover(out: Path) -> list[str]:
     parent = out.parent
     if not parent.is_dir():
         return done
-    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:{PARTIAL}|{OLD})-\d+")
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(?:{PARTIAL}|{OLD}|{SCRATCH})-\d+")
     stale = sorted(p for p in parent.iterdir() if pattern.fullmatch(p.name))
     if not out.exists():
         ready = [p for p in stale if PARTIAL in p.name and _complete_folder(p)]
@@ -315,16 +316,25 @@ def recover(out: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def staging(out: Path) -> Iterator[Path]:
-    """A fresh staging folder beside OUT; removed on the way out if it was not swapped in."""
-    folder = sibling(out, PARTIAL, f"-{os.getpid()}")
+def _beside(out: Path, tag: str) -> Iterator[Path]:
+    folder = sibling(out, tag, f"-{os.getpid()}")
     shutil.rmtree(folder, ignore_errors=True)
     mkdir(folder)
     try:
         yield folder
     finally:
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)  # gone already if it was swapped in
+
+
+def scratch(out: Path) -> contextlib.AbstractContextManager[Path]:
+    """A private folder beside OUT (same disk) for a step's spilled working state; removed on the way out, and by
+    `recover` if the run was killed."""
+    return _beside(out, SCRATCH)
+
+
+def staging(out: Path) -> contextlib.AbstractContextManager[Path]:
+    """A fresh staging folder beside OUT; removed on the way out if it was not swapped in."""
+    return _beside(out, PARTIAL)
 
 
 def link_tree(src: Path, dst: Path) -> None:

@@ -65,7 +65,7 @@ def test_a_one_shot_step_shows_its_stages(problems, tmp_path):
     with progress.reporting("r1data dedup", stream=buf, plain=True):
         run_step("dedup", [problems], tmp_path / "d", DedupConfig(), IOConfig())
     said = buf.getvalue()
-    assert "r1data dedup [reading]" in said and "[exact duplicates]" in said and "[LSH candidate pairs]" in said
+    assert "r1data dedup [reading]" in said and "[exact duplicates]" in said and "[LSH candidate pairs" in said
     assert "[publishing]" in said
 
 

@@ -30,7 +30,15 @@ from r1data.judge.verdict import (
 )
 from r1data.ops.code import TestSuite
 from r1data.ops.completions import completion_text, final_answer_text, gold_text, is_truncated
-from r1data.ops.final_answer import answer_choice, choice_letter, clean, final_answer_evidence, gold_suspect, options
+from r1data.ops.final_answer import (
+    answer_choice,
+    choice_letter,
+    clean,
+    final_answer_evidence,
+    gold_suspect,
+    options,
+    unevaluated_arithmetic,
+)
 
 __all__ = ["Judge", "Verdict", "CodeVerdict", "default_judge", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY_MB"]
 
@@ -123,11 +131,15 @@ class Judge:
             evidence[i], pred = final_answer_evidence(answer)
             pending.append(i)
             pairs.append((clean(gold_text(gold)), clean(pred)))
-        for i, v in zip(pending, self.math.verify(pairs), strict=True):
-            out[i] = self._final(v, str(golds[i] or ""), evidence[i] and not cut[i])
+        for i, v, (_, pred) in zip(pending, self.math.verify(pairs), pairs, strict=True):
+            out[i] = self._final(v, str(golds[i] or ""), evidence[i] and not cut[i], pred)
 
-    def _final(self, v: Verdict, gold: str, committed: bool) -> Verdict:
-        """A match without a committed final answer, and a mismatch against a suspect gold, say so."""
+    def _final(self, v: Verdict, gold: str, committed: bool, pred: str = "") -> Verdict:
+        """A match without a committed final answer, a match on arithmetic left undone, and a mismatch against a
+        suspect gold, say so."""
+        if v.status == CORRECT and not self.lenient and (undone := unevaluated_arithmetic(gold, pred)):
+            return Verdict(INCORRECT, v.pred_answer, v.seconds,
+                           f"arithmetic left undone ({undone}): the number is never written")  # fmt: skip
         if v.status == CORRECT and not committed and not self.lenient:
             return Verdict(CORRECT_WITHOUT_FINAL, v.pred_answer, v.seconds,
                            "no final answer (no box, answer phrase or concluding sentence), or cut off")  # fmt: skip

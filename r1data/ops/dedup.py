@@ -20,17 +20,19 @@ duplicate (templated siblings such as "A bus travels at 33 mph for 3 hours..." v
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from r1data import schema
 from r1data.ops.answers import normalize_answer, plainly_different
-from r1data.ops.minhash import ShingleSpec, estimated_jaccard, signatures
+from r1data.ops.minhash import ShingleSpec, _compiled, estimated_jaccard, signatures
 from r1data.ops.normalize import normalize_series
 
 EXACT = "exact_duplicate"
@@ -96,10 +98,11 @@ def compute_signatures(normalized: list[str], spec: ShingleSpec, workers: int = 
     return signatures(normalized, spec, normalized=True, threads=workers)
 
 
-def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+def _band_keys(sig: np.ndarray, band: int, rows: int, columns: np.ndarray | None = None) -> np.ndarray:
+    """`columns`: sig transposed (perms x rows, C order), when the caller has it: contiguous reads."""
     key = np.zeros(sig.shape[0], dtype=np.uint64)
     for c in range(band * rows, (band + 1) * rows):
-        key ^= sig[:, c].astype(np.uint64)
+        key ^= (columns[c] if columns is not None else sig[:, c]).astype(np.uint64)
         key *= np.uint64(0x100000001B3)
         key ^= key >> np.uint64(29)
     return key
@@ -107,8 +110,10 @@ def _band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """The LSH key of every row in every band: (rows, bands) uint64."""
-    return np.stack([_band_keys(sig, band, rows) for band in range(bands)], axis=1) if bands else \
-        np.zeros((sig.shape[0], 0), np.uint64)  # fmt: skip
+    if not bands:
+        return np.zeros((sig.shape[0], 0), np.uint64)
+    columns = np.ascontiguousarray(sig[:, : bands * rows].T)
+    return np.stack([_band_keys(sig, band, rows, columns) for band in range(bands)], axis=1)
 
 
 def bucket_pairs(band: np.ndarray, key: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,13 +226,24 @@ def greedy_keep(
     worse = np.where(first_is_better, right, left)
     # Visit by the worse row's rank; among its pairs, the most similar first.
     order = np.lexsort((position[better], -sim, position[worse]))
-    kept = np.ones(n, dtype=bool)
-    for b, w, s in zip(better[order].tolist(), worse[order].tolist(), sim[order].tolist(), strict=True):
-        # Every pair of b's as the worse row came earlier, so b's fate is already settled.
-        if kept[w] and kept[b]:
-            kept[w] = False
-            dup_of[w], dup_sim[w] = b, s
+    sweep(better[order], worse[order], sim[order], np.ones(n, dtype=np.uint8), dup_of, dup_sim)
     return dup_of, dup_sim
+
+
+def sweep(better: np.ndarray, worse: np.ndarray, sim: np.ndarray, kept: np.ndarray, dup_of: np.ndarray,
+          dup_sim: np.ndarray, compiled: bool | None = None) -> None:  # fmt: skip
+    """The greedy pass over pairs already in visiting order, updating kept (uint8), dup_of and dup_sim in place.
+    Every pair of b's as the worse row came earlier, so b's fate is settled when b is met as the better row.
+    The C loop (r1data/_minhash.c) and this Python loop give the same result."""
+    kernel = _compiled() if compiled is not False else None
+    if kernel is not None:
+        kernel.greedy(np.ascontiguousarray(better, np.int64), np.ascontiguousarray(worse, np.int64),
+                      np.ascontiguousarray(sim, np.float64), kept, dup_of, dup_sim)  # fmt: skip
+        return
+    for b, w, s in zip(better.tolist(), worse.tolist(), sim.tolist(), strict=True):
+        if kept[w] and kept[b]:
+            kept[w] = 0
+            dup_of[w], dup_sim[w] = b, s
 
 
 def number_changes(a: str, b: str) -> int:
@@ -236,15 +252,16 @@ def number_changes(a: str, b: str) -> int:
     return max(sum((na - nb).values()), sum((nb - na).values()))
 
 
-def pair_number_changes(texts: list[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def pair_number_changes(texts: list[str] | pl.Series, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """`number_changes(texts[left[i]], texts[right[i]])` for every pair, as joins rather than a loop:
     each number is keyed by its value and occurrence (the second "3" of a text is ("3", 1)), so the
     shared part of two multisets is an inner join, and changes = max(|A|, |B|) - shared."""
     if left.size == 0:
         return np.zeros(0, dtype=np.int64)
     rows = np.unique(np.concatenate((left, right)))
+    chosen = texts.gather(rows) if isinstance(texts, pl.Series) else [texts[i] for i in rows.tolist()]
     numbers = (
-        pl.DataFrame({"row": rows, "text": [texts[i] for i in rows.tolist()]})
+        pl.DataFrame({"row": rows, "text": chosen})
         .with_columns(pl.col("text").str.extract_all(_NUMBER.pattern).alias("num"))
         .select("row", "num")
         .explode("num")
@@ -274,44 +291,324 @@ def pair_number_changes(texts: list[str], left: np.ndarray, right: np.ndarray) -
     return out
 
 
+def number_index(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's numbers (as `number_changes` reads them) as sorted dense ids: offsets (rows + 1) and uint32 ids.
+    Equal number strings get equal ids, so multiset intersections are merges of sorted runs."""
+    lists = texts.str.extract_all(_NUMBER.pattern)
+    counts = lists.list.len().fill_null(0).to_numpy().astype(np.int64)
+    flat = lists.explode().drop_nulls()
+    if flat.len() != counts.sum():  # pragma: no cover - guards a change in polars' explode semantics
+        raise RuntimeError("number count mismatch between the lists and their concatenation")
+    ids = (flat.rank("dense").to_numpy() - 1).astype(np.uint32) if flat.len() else np.zeros(0, np.uint32)
+    row = np.repeat(np.arange(counts.size), counts)
+    ids = ids[np.lexsort((ids, row))]
+    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64), np.ascontiguousarray(ids)
+
+
 AnswersEquivalent = Callable[[list[tuple[str, str]]], list[bool]]
 
 
+def _dense_ids(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in sorted order, and each text's index among them."""
+    series = pl.Series(texts, dtype=pl.String)
+    return series.unique().sort().to_list(), (series.rank("dense").to_numpy() - 1).astype(np.int64)
+
+
 def answer_siblings(
-    answers: list[str | None], left: np.ndarray, right: np.ndarray, equivalent: AnswersEquivalent | None
+    answers: list[str | None] | pl.Series, left: np.ndarray, right: np.ndarray, equivalent: AnswersEquivalent | None
 ) -> np.ndarray:
     """Per pair: both gold answers exist and are not the same answer (templated siblings, not duplicates).
 
     Normalised text decides first (ops/answers.normalize_answer); the pairs it cannot settle go to
     `equivalent` (the judge's math equivalence, e.g. 1/2 and 0.5), asked once per distinct pair of answers.
-    Without it, different text counts as different answers."""
+    Without it, different text counts as different answers. Each distinct answer is normalised once and each
+    distinct pair of answers compared once, however many pairs share them."""
     out = np.zeros(left.size, dtype=bool)
-    norm: dict[int, str] = {}
-
-    def normal(i: int) -> str:
-        if i not in norm:
-            norm[i] = normalize_answer(answers[i]) if answers[i] else ""
-        return norm[i]
-
-    undecided: dict[tuple[str, str], list[int]] = {}
-    for k, (i, j) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
-        a, b = normal(i), normal(j)
-        if not a or not b:
-            continue
-        settled = plainly_different(a, b)  # plain numbers or words: no judge needed
-        if settled is not None:
-            out[k] = settled
-            continue
-        key = (answers[i], answers[j]) if answers[i] <= answers[j] else (answers[j], answers[i])  # type: ignore[operator]
-        undecided.setdefault(key, []).append(k)
-    if not undecided:
+    if left.size == 0:
         return out
-    keys = list(undecided)
+    rows = np.unique(np.concatenate((left, right)))
+    raw = answers.gather(rows).to_list() if isinstance(answers, pl.Series) else [answers[i] for i in rows.tolist()]
+    raw_values, raw_id = _dense_ids([a or "" for a in raw])
+    norm_values, norm_id_of_value = _dense_ids([normalize_answer(v) if v else "" for v in raw_values])
+    li, ri = np.searchsorted(rows, left), np.searchsorted(rows, right)
+    raw_l, raw_r = raw_id[li], raw_id[ri]
+    nl, nr = norm_id_of_value[raw_l], norm_id_of_value[raw_r]
+    empty = np.array([not v for v in norm_values], dtype=bool)
+    both = ~empty[nl] & ~empty[nr]
+    combos, which = np.unique(np.stack((nl, nr), axis=1)[both], axis=0, return_inverse=True)
+    settled = [plainly_different(norm_values[a], norm_values[b]) for a, b in combos.tolist()]  # no judge needed
+    verdict = np.array([-1 if v is None else int(v) for v in settled], dtype=np.int8)[which.reshape(-1)]
+    idx = np.flatnonzero(both)
+    out[idx[verdict == 1]] = True
+    undecided = idx[verdict == -1]
+    if undecided.size == 0:
+        return out
+    # one question per distinct (unordered) pair of answer texts; raw ids are in text order
+    lo = np.minimum(raw_l[undecided], raw_r[undecided])
+    hi = np.maximum(raw_l[undecided], raw_r[undecided])
+    keys_ids, first, key_of = np.unique(np.stack((lo, hi), axis=1), axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # ask in order of first appearance
+    keys = [(raw_values[a], raw_values[b]) for a, b in keys_ids[order].tolist()]
     same = equivalent(keys) if equivalent is not None else [False] * len(keys)
-    for key, eq in zip(keys, same, strict=True):
-        if not eq:
-            out[undecided[key]] = True
+    differ = np.empty(len(keys), dtype=bool)
+    differ[order] = ~np.array(same, dtype=bool)
+    out[undecided[differ[key_of.reshape(-1)]]] = True
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Near duplicates: the rules on candidate pairs, in memory or out of core
+
+
+class Rules:
+    """The checks a candidate pair passes to be a confirmed duplicate: estimated Jaccard >= threshold, numbers
+    changed in at most `max_number_changes` places, gold answers not different. Counts what they reject; keeps
+    the first 1,000 templated siblings (in pair order) as examples."""
+
+    def __init__(self, params: DedupParams, texts: pl.Series, answers: pl.Series,
+                 equivalent: AnswersEquivalent | None) -> None:  # fmt: skip
+        self.params, self.texts, self.answers, self.equivalent = params, texts, answers, equivalent
+        self.templated = 0
+        self.siblings = 0
+        self.examples: list[tuple[int, int, float]] = []
+
+    def number_changes(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """`pair_number_changes`, from an index of the rows' numbers (a C merge of sorted ids) when the kernel is
+        built."""
+        kernel = _compiled()
+        if kernel is None or not hasattr(kernel, "number_changes"):
+            return pair_number_changes(self.texts, left, right)
+        rows = np.unique(np.concatenate((left, right)))  # index only the rows these pairs name
+        out = np.empty(left.size, dtype=np.int64)
+        kernel.number_changes(*number_index(self.texts.gather(rows)), np.searchsorted(rows, left),
+                              np.searchsorted(rows, right), out)  # fmt: skip
+        return out
+
+    def confirm(self, left: np.ndarray, right: np.ndarray, est: np.ndarray) -> np.ndarray:
+        ok = est >= self.params.threshold
+        if self.params.max_number_changes is not None and ok.any():
+            idx = np.flatnonzero(ok)
+            same = self.number_changes(left[idx], right[idx]) <= self.params.max_number_changes
+            self.templated += int((~same).sum())
+            ok[idx[~same]] = False
+        if self.params.answer_aware and ok.any():
+            idx = np.flatnonzero(ok)
+            siblings = idx[answer_siblings(self.answers, left[idx], right[idx], self.equivalent)]
+            ok[siblings] = False
+            self.siblings += siblings.size
+            room = 1000 - len(self.examples)
+            if room > 0:
+                self.examples += list(zip(left[siblings][:room].tolist(), right[siblings][:room].tolist(),
+                                          est[siblings][:room].tolist(), strict=True))  # fmt: skip
+        return ok
+
+
+@dataclass
+class Near:
+    dup_of: np.ndarray  # per survivor: the kept survivor it duplicates, -1 if kept
+    dup_sim: np.ndarray
+    candidates: int
+    confirmed: int
+    clusters: int  # clusters of confirmed pairs that lost at least one row
+    spill: dict | None = None
+
+
+def _near_in_memory(texts: pl.Series, params: DedupParams, shape: tuple[int, int], kernels: Kernels, rules: Rules,
+                    rank: np.ndarray, stage: Callable[[str], None]) -> Near:  # fmt: skip
+    m = texts.len()
+    stage(f"MinHash signatures of {m:,} problems")
+    sig = kernels.signatures(texts.to_list(), params.spec, params.workers)
+    stage("LSH candidate pairs")
+    left, right = kernels.pairs(sig, *shape)
+    stage(f"checking {left.size:,} candidate pairs")
+    est = kernels.jaccard(sig, left, right)
+    ok = rules.confirm(left, right, est)
+    stage("clusters")
+    cluster = components(m, left[ok], right[ok])
+    dup_of, dup_sim = greedy_keep(m, left[ok], right[ok], est[ok], rank)
+    return Near(dup_of, dup_sim, int(left.size), int(ok.sum()), int(np.unique(cluster[dup_of >= 0]).size))
+
+
+@dataclass(frozen=True)
+class Spill:
+    """Out-of-core near-dup: the working state (signature blocks, band buckets, pair partitions) stays within
+    about `memory_bytes`; the rest lives in sorted runs under `folder` (a scratch folder on OUT's disk)."""
+
+    folder: Path
+    memory_bytes: int
+
+
+_PAIR_BYTES = 96  # working bytes per candidate pair while a partition is checked (codes, ends, Jaccard, rules)
+_GREEDY = np.dtype([("better", "<i8"), ("worse", "<i8"), ("sim", "<f8")])
+
+
+def _band_run(key_path: Path | np.ndarray, run_path: Path, m: int) -> int:
+    """One band's candidate pairs as a sorted run of unique codes lo * m + hi on disk; returns their count.
+    The same pairs `candidate_pairs` finds in that band (stable order inside a bucket, `_LARGE_BUCKET` window).
+    `key_path`: the band's keys on disk (consumed), or in memory."""
+    key = np.fromfile(key_path, dtype=np.uint64) if isinstance(key_path, Path) else np.ascontiguousarray(key_path)
+    order = np.argsort(key, kind="stable")
+    sorted_keys = key[order]
+    del key
+    codes = []
+    for k in range(1, min(_LARGE_BUCKET, m)):
+        same = np.flatnonzero(sorted_keys[k:] == sorted_keys[:-k])
+        if same.size == 0:
+            break
+        a, b = order[same], order[same + k]
+        codes.append(np.minimum(a, b) * np.int64(m) + np.maximum(a, b))
+    run = np.unique(np.concatenate(codes)) if codes else np.zeros(0, np.int64)
+    run.astype(np.int64).tofile(run_path)
+    if isinstance(key_path, Path):
+        key_path.unlink()
+    return int(run.size)
+
+
+def _near_spilled(texts: pl.Series, params: DedupParams, shape: tuple[int, int], kernels: Kernels, rules: Rules,
+                  rank: np.ndarray, stage: Callable[[str], None], spill: Spill) -> Near:  # fmt: skip
+    """The same result as `_near_in_memory`, out of core:
+
+    1. signatures by blocks of documents, appended to one file; each block's LSH keys appended per band;
+    2. per band (bands in parallel threads), its bucket pairs as a sorted run of unique pair codes;
+    3. the runs cut at the same code boundaries into partitions that fit the budget; each partition's pairs are the
+       union of the runs' slices, in code order, checked (Jaccard from the signature file, the rules) and its
+       confirmed pairs joined by union-find and spilled by the worse row's rank;
+    4. the greedy keep sweeps those spills in rank order (the order `greedy_keep` visits)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bands, rows = shape
+    m, perm, folder, budget = texts.len(), params.num_perm, spill.folder, spill.memory_bytes
+    workers = max(1, params.workers)
+    # 1. signatures and band keys, a block of documents at a time
+    block = max(256, budget // 8 // (perm * 4 + 64 * 16))  # a block's signatures, tokens and keys: < budget / 8
+    # when signatures and keys fit half the budget they stay in memory; else they go to disk a block at a time
+    in_memory = m * (perm * 4 + bands * 8) <= budget // 2
+    sig_path = folder / "signatures.u32"
+    key_paths: list = [folder / f"band-{b:03d}.keys" for b in range(bands)]
+    resident = np.empty((m, perm), dtype=np.uint32) if in_memory else None
+    all_keys = np.empty((m, bands), dtype=np.uint64) if in_memory else None
+    with contextlib.ExitStack() as files:
+        sig_file = None if in_memory else files.enter_context(open(sig_path, "wb"))
+        key_files = [] if in_memory else [files.enter_context(open(path, "wb")) for path in key_paths]
+        for lo in range(0, m, block):
+            stage(f"MinHash signatures: {min(lo + block, m):,} of {m:,} problems")
+            sig = kernels.signatures(texts.slice(lo, block), params.spec, params.workers).astype(np.uint32, copy=False)
+            keys = band_keys(sig, bands, rows)
+            if in_memory:
+                resident[lo : lo + block] = sig  # type: ignore[index]
+                all_keys[lo : lo + block] = keys  # type: ignore[index]
+                continue
+            sig.tofile(sig_file)
+            for b, f in enumerate(key_files):
+                np.ascontiguousarray(keys[:, b]).tofile(f)
+    if in_memory:
+        key_paths = [all_keys[:, b] for b in range(bands)]  # type: ignore[index]
+    # 2. one sorted run of pair codes per band
+    stage(f"LSH candidate pairs: {bands} bands")
+    run_paths = [folder / f"band-{b:03d}.pairs" for b in range(bands)]
+    with ThreadPoolExecutor(min(workers, max(1, budget // max(1, m * 48)))) as pool:
+        sizes = list(pool.map(lambda b: _band_run(key_paths[b], run_paths[b], m), range(bands)))
+    key_paths, all_keys = [], None  # the keys are spent
+    total = sum(sizes)
+    # 3. partitions at common code boundaries (quantiles of a sample of every run)
+    per_part = max(1024, budget // 2 // _PAIR_BYTES)
+    parts = max(1, -(-total // per_part))
+    runs = [np.memmap(p, dtype=np.int64, mode="r") if n else np.zeros(0, np.int64)
+            for p, n in zip(run_paths, sizes, strict=True)]  # fmt: skip
+    if parts > 1:
+        step = max(1, total // (parts * 64))
+        sample = np.sort(np.concatenate([r[::step] for r in runs]))
+        cuts = sample[np.linspace(0, sample.size, parts + 1).astype(np.int64)[1:-1]]
+        bounds = np.concatenate(([np.iinfo(np.int64).min], cuts, [np.iinfo(np.int64).max]))
+    else:
+        bounds = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max])
+    slices = [np.searchsorted(r, bounds) for r in runs]
+    del runs  # the runs are read back a slice at a time (mapped pages would count against the budget)
+    position = np.empty(m, dtype=np.int64)
+    position[rank] = np.arange(m)
+    # the greedy spills: by the worse row's rank, in equal ranges of rank
+    spills = max(1, parts)
+    greedy_paths = [folder / f"greedy-{q:05d}.pairs" for q in range(spills)]
+    greedy_files = [open(path, "wb") for path in greedy_paths]  # noqa: SIM115 - closed below
+    # the signatures for the Jaccard estimates: in memory, or mapped a chunk of pairs at a time (each pair touches two
+    # pages of the file; the mapping is dropped after every chunk)
+    jaccard_chunk = 1 << 20 if resident is not None else max(1024, budget // 8 // 8192)
+    kernel = _compiled()
+    parent = np.arange(m, dtype=np.int64)
+    held_left, held_right = [], []  # without the C kernel: components() at the end
+    confirmed = candidates = 0
+    try:
+        for i in range(len(bounds) - 1):
+            stage(f"checking candidate pairs: partition {i + 1} of {len(bounds) - 1} ({total:,} band pairs)")
+            pieces = [np.fromfile(path, dtype=np.int64, count=int(s[i + 1] - s[i]), offset=int(s[i]) * 8)
+                      for path, s in zip(run_paths, slices, strict=True) if s[i + 1] > s[i]]  # fmt: skip
+            codes = np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, np.int64)
+            del pieces
+            candidates += codes.size
+            if codes.size == 0:
+                continue
+            left, right = codes // m, codes % m
+            del codes
+            est = np.empty(left.size, dtype=np.float64)
+            for lo in range(0, left.size, jaccard_chunk):
+                sl = slice(lo, lo + jaccard_chunk)
+                sig = resident if resident is not None else \
+                    np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(m, perm))  # fmt: skip
+                est[sl] = kernels.jaccard(sig, left[sl], right[sl])
+                del sig  # a mapping is dropped after each chunk: its pages leave this process
+            rules_ok = rules.confirm(left, right, est)
+            left, right, est = left[rules_ok], right[rules_ok], est[rules_ok]
+            confirmed += left.size
+            if kernel is not None:
+                kernel.union(parent, left, right)
+            else:
+                held_left.append(left)
+                held_right.append(right)
+            first_better = position[left] < position[right]
+            pairs = np.empty(left.size, dtype=_GREEDY)
+            pairs["better"] = np.where(first_better, left, right)
+            pairs["worse"] = np.where(first_better, right, left)
+            pairs["sim"] = est
+            target = position[pairs["worse"]] * spills // m
+            order = np.argsort(target, kind="stable")
+            pairs, target = pairs[order], target[order]
+            cuts = np.searchsorted(target, np.arange(spills + 1))
+            for q in np.flatnonzero(np.diff(cuts)).tolist():
+                pairs[cuts[q] : cuts[q + 1]].tofile(greedy_files[q])
+    finally:
+        for f in greedy_files:
+            f.close()
+    del resident
+    for path in [*run_paths, sig_path]:
+        path.unlink(missing_ok=True)
+    # 4. the greedy keep, spill by spill in rank order
+    stage(f"keeping one row per cluster ({confirmed:,} confirmed pairs)")
+    dup_of = np.full(m, -1, dtype=np.int64)
+    dup_sim = np.full(m, np.nan)
+    kept = np.ones(m, dtype=np.uint8)
+    for path in greedy_paths:
+        pairs = np.fromfile(path, dtype=_GREEDY)
+        path.unlink()
+        if pairs.size:
+            order = np.lexsort((position[pairs["better"]], -pairs["sim"], position[pairs["worse"]]))
+            pairs = pairs[order]
+            sweep(pairs["better"], pairs["worse"], pairs["sim"], kept, dup_of, dup_sim)
+    if kernel is not None:
+        while True:  # every link points to a smaller index: jumping converges to the roots
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+    else:
+        parent = components(m, np.concatenate(held_left or [np.zeros(0, np.int64)]),
+                            np.concatenate(held_right or [np.zeros(0, np.int64)]))  # fmt: skip
+    clusters = int(np.unique(parent[dup_of >= 0]).size)
+    info = {"memory_budget_mib": round(spill.memory_bytes / 2**20), "signature_blocks": -(-m // block),
+            "signatures_in_memory": in_memory,
+            "band_pairs_on_disk": total, "partitions": len(bounds) - 1,
+            "spilled_mib": round(((0 if in_memory else m * (perm * 4 + bands * 8)) + total * 8
+                                  + confirmed * _GREEDY.itemsize) / 2**20)}  # fmt: skip
+    return Near(dup_of, dup_sim, candidates, confirmed, clusters, info)
 
 
 @dataclass
@@ -328,13 +625,15 @@ def dedup(
     answers_equivalent: AnswersEquivalent | None = None,
     stage: Callable[[str], None] = lambda name: None,
     kernels: Kernels = Kernels(),
+    spill: Spill | None = None,
 ) -> DedupResult:
     """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity).
 
     `normalized`: the problems already normalised (row-aligned), when the caller has them.
     `answers_equivalent`: decides whether two gold answers whose text differs are the same answer (the judge);
     with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart. `stage` is told the name of
-    each stage as it begins (live progress)."""
+    each stage as it begins (live progress). `spill`: run near-dup out of core (signatures, band buckets and pairs
+    in sorted runs on disk, the working state within its memory budget); the result is the same."""
     n = df.height
     norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
     has_answer = (df.get_column(schema.ANSWER).fill_null("").str.strip_chars() != "").to_numpy()
@@ -371,36 +670,19 @@ def dedup(
     }
     if params.near:
         survivors = np.flatnonzero(~exact_dup)
-        stage(f"MinHash signatures of {survivors.size:,} problems")
-        sig = kernels.signatures(norm.gather(survivors).to_list(), params.spec, params.workers)
-        stage("LSH candidate pairs")
-        left, right = kernels.pairs(sig, bands, rows)
-        stage(f"checking {left.size:,} candidate pairs")
-        est = kernels.jaccard(sig, left, right)
-        ok = est >= params.threshold
-        templated = 0
-        if params.max_number_changes is not None and ok.any():
-            idx = np.flatnonzero(ok)
-            changes = pair_number_changes(norm.gather(survivors).to_list(), left[idx], right[idx])
-            same = changes <= params.max_number_changes
-            templated = int((~same).sum())
-            ok[idx[~same]] = False
-        siblings = np.zeros(0, dtype=np.int64)
-        if params.answer_aware and ok.any():
-            idx = np.flatnonzero(ok)
-            surviving_answers = df.get_column(schema.ANSWER).gather(survivors).to_list()
-            differ = answer_siblings(surviving_answers, left[idx], right[idx], answers_equivalent)
-            siblings = idx[differ]
-            ok[siblings] = False
-        stage("clusters")
-        cluster = components(survivors.size, left[ok], right[ok])
+        texts = norm.gather(survivors)
+        answers = df.get_column(schema.ANSWER).gather(survivors)
         rank = np.lexsort((np.arange(survivors.size), ~has_answer[survivors]))
-        near_leader_local, near_sim = greedy_keep(survivors.size, left[ok], right[ok], est[ok], rank)
-        is_near = near_leader_local >= 0
+        rules = Rules(params, texts, answers, answers_equivalent)
+        if spill is None:
+            near = _near_in_memory(texts, params, (bands, rows), kernels, rules, rank, stage)
+        else:
+            near = _near_spilled(texts, params, (bands, rows), kernels, rules, rank, stage, spill)
+        is_near = near.dup_of >= 0
         rows_near = survivors[is_near]
         drop_reason[rows_near] = NEAR
-        leader[rows_near] = survivors[near_leader_local[is_near]]
-        similarity[rows_near] = near_sim[is_near]
+        leader[rows_near] = survivors[near.dup_of[is_near]]
+        similarity[rows_near] = near.dup_sim[is_near]
         # An exact duplicate whose twin was then removed as a near duplicate follows its twin: it is
         # the same normalised text, so it stands in the same relation to the row kept for both.
         orphans = np.flatnonzero(exact_dup & (drop_reason[leader] == NEAR))
@@ -409,22 +691,18 @@ def dedup(
         similarity[orphans] = similarity[leader[orphans]]
         leader[orphans] = leader[leader[orphans]]
         stats |= {
-            "candidate_pairs": int(left.size),
-            "confirmed_pairs": int(ok.sum()),
-            "pairs_rejected_numbers_differ": templated,
-            "templated_siblings": int(siblings.size),
+            "candidate_pairs": near.candidates,
+            "confirmed_pairs": near.confirmed,
+            "pairs_rejected_numbers_differ": rules.templated,
+            "templated_siblings": rules.siblings,
             "sibling_examples": [
-                (str(ids[int(survivors[i])]), str(ids[int(survivors[j])]), round(float(e), 4))
-                for i, j, e in zip(
-                    left[siblings][:1000].tolist(),
-                    right[siblings][:1000].tolist(),
-                    est[siblings][:1000].tolist(),
-                    strict=True,
-                )
+                (str(ids[int(survivors[i])]), str(ids[int(survivors[j])]), round(e, 4)) for i, j, e in rules.examples
             ],  # fmt: skip
             "near_duplicates": int(is_near.sum()) + orphans.size,
-            "near_clusters": int(np.unique(cluster[is_near]).size),
+            "near_clusters": near.clusters,
         }
+        if spill is not None:
+            stats["spill"] = near.spill
     removed_mask = drop_reason != None  # noqa: E711 - elementwise over an object array
     annotated = df.with_columns(
         pl.Series(schema.DROP_REASON, drop_reason.tolist(), dtype=pl.String),

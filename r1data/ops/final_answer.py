@@ -9,6 +9,10 @@ math-verify, so that curation counts only answers a model actually committed to.
 - Multiple choice: when the problem lists lettered options and the gold is a letter, a final answer naming the
   letter (with or without the option's text) or giving the option's value is judged by letter.
 - Ordinals ("12^{th}"), "x \\approx 3.14" and currency signs are read as the number.
+- Arithmetic left undone: when the gold is a plain number, an answer that never writes it but writes literals joined
+  by + - * x \\times \\cdot ("14 + 5" for 19, "450 * 642" for 288900) restates the question; math-verify evaluates
+  it and would call it correct, which GRPO learns to exploit within a few steps. Strictly it is incorrect.
+  Fractions, powers and roots ("1/2", "2^{10}") are answers and are left alone.
 - A gold answer that looks truncated or garbled (unbalanced brackets, a lone operator, a matrix whose rows ran
   together) is suspect: a mismatch against it is `gold_suspect`, never "incorrect".
 """
@@ -75,6 +79,36 @@ def _last_sentence(text: str) -> str:
 _EMPTY_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
+
+
+_LITERAL = r"\d+(?:\.\d+)?"
+_UNDONE = re.compile(rf"(?<![\w.^/]){_LITERAL}(?:\s*(?:[-+*×x]|\\times|\\cdot)\s*{_LITERAL})+(?![\w^/]|\.\d)")
+_ANY_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def unevaluated_arithmetic(gold: str, answer: str) -> str | None:
+    """For a plain-number gold: the arithmetic of literals the committed answer (the last box, else what follows the
+    last answer phrase, else the whole answer) wrote instead of the number ("14 + 5" for 19), when the number itself
+    is not written there; None otherwise."""
+    from r1data.ops.answers import as_number, normalize_answer
+
+    value = as_number(normalize_answer(gold))
+    if value is None:
+        return None
+    region = last_boxed(answer)
+    if region is None:
+        phrases = list(_PHRASE.finditer(answer))
+        region = answer[phrases[-1].end() :][:300] if phrases else answer
+    undone = _UNDONE.findall(region)
+    if not undone:
+        return None
+    for found in _ANY_NUMBER.findall(region):
+        try:
+            if float(found.replace(",", "")) == float(value):
+                return None
+        except ValueError:
+            continue
+    return undone[-1]
 
 
 def final_answer_evidence(answer: str) -> tuple[bool, str]:

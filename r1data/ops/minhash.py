@@ -72,9 +72,10 @@ def token_hashes(normalized: list[str] | pl.Series, pattern: str | None = None) 
     return flat, lengths
 
 
-def token_arrays(normalized: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
+def token_arrays(normalized: list[str] | pl.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Flat uint64 token values for all documents, and each document's token count."""
     if kind == "char":
+        normalized = normalized.to_list() if isinstance(normalized, pl.Series) else normalized
         parts = [np.frombuffer(s.encode("utf-32-le"), dtype=np.uint32) for s in normalized]
         lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
         flat = np.concatenate(parts).astype(np.uint64) if parts else np.zeros(0, np.uint64)
@@ -179,13 +180,17 @@ def signatures_compiled(flat: np.ndarray, lengths: np.ndarray, spec: ShingleSpec
 
 
 def signatures(
-    texts: list[str], spec: ShingleSpec, normalized: bool = False, compiled: bool | None = None, threads: int = 1
+    texts: list[str] | pl.Series,
+    spec: ShingleSpec,
+    normalized: bool = False,
+    compiled: bool | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
     """MinHash signatures of texts (normalised here unless already normalised).
 
     `compiled=None` uses the C kernel when it is built, else the numpy path; both give identical
     signatures (tests/ops/test_minhash.py holds them together)."""
-    norm = texts if normalized else [normalize_text(t) for t in texts]
+    norm = texts if normalized else [normalize_text(t) for t in texts]  # a Series stays one (no copies)
     flat, lengths = token_arrays(norm, spec.kind)
     if compiled is None:
         compiled = _compiled() is not None
@@ -193,8 +198,19 @@ def signatures(
 
 
 def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-    """Share of equal signature slots for each (left[i], right[i]) pair."""
+    """Share of equal signature slots for each (left[i], right[i]) pair (the C kernel, two threads, when built)."""
     out = np.empty(left.size, dtype=np.float64)
+    kernel = _compiled()
+    if kernel is not None and hasattr(kernel, "jaccard") and sig.dtype == np.uint32 and sig.flags.c_contiguous:
+        left, right = np.ascontiguousarray(left, np.int64), np.ascontiguousarray(right, np.int64)
+        half = left.size // 2
+        if half < 50_000:
+            kernel.jaccard(sig, sig.shape[1], left, right, out)
+            return out
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda s: kernel.jaccard(sig, sig.shape[1], left[s], right[s], out[s]),
+                          (slice(0, half), slice(half, None))))  # fmt: skip
+        return out
     for i in range(0, left.size, chunk):
         sl = slice(i, i + chunk)
         out[sl] = (sig[left[sl]] == sig[right[sl]]).mean(axis=1)

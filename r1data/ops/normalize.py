@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import polars as pl
 
 # LaTeX commands that only change spacing or delimiter size: removed.
@@ -53,12 +54,67 @@ def normalize_series(texts: pl.Series) -> pl.Series:
     # NFKC is the identity on ASCII, and most problems are ASCII: normalise only the others.
     non_ascii = texts.str.contains(r"[^\x00-\x7F]")
     if non_ascii.any():
-        texts = pl.select(pl.when(non_ascii).then(texts.str.normalize("NFKC")).otherwise(texts)).to_series()
-    return (
+        others = np.flatnonzero(non_ascii.to_numpy())
+        texts = texts.scatter(others, texts.gather(others).str.normalize("NFKC"))
+    prepared = (
         texts.str.to_lowercase()
         .str.replace_all(_LATEX_SPACING.pattern, " ")
         .str.replace_all(_LATEX_SYNONYMS.pattern, r"\frac", literal=False)
-        .str.extract_all(TOKEN_PATTERN)
-        .list.join(" ")
-        .fill_null("")
     )
+    kernel = _compiled_tokenizer()
+    if kernel is None or prepared.len() == 0:
+        return _tokens_regex(prepared)
+    # ASCII rows through the compiled tokenizer (the same tokens as the regex), the others through the regex
+    ascii_rows = np.flatnonzero(~non_ascii.to_numpy())
+    out = _tokens_ascii(kernel, prepared.gather(ascii_rows) if ascii_rows.size < prepared.len() else prepared)
+    if ascii_rows.size == prepared.len():
+        return out.alias(texts.name)
+    others = np.flatnonzero(non_ascii.to_numpy())
+    merged = pl.Series(texts.name, [""] * prepared.len(), dtype=pl.String)
+    return merged.scatter(ascii_rows, out).scatter(others, _tokens_regex(prepared.gather(others)))
+
+
+def _tokens_regex(prepared: pl.Series) -> pl.Series:
+    return prepared.str.extract_all(TOKEN_PATTERN).list.join(" ").fill_null("")
+
+
+def _compiled_tokenizer():
+    from r1data.ops.minhash import _compiled
+
+    kernel = _compiled()
+    return kernel if kernel is not None and hasattr(kernel, "tokens_ascii") else None
+
+
+def _tokens_ascii(kernel, prepared: pl.Series) -> pl.Series:
+    """ASCII texts as their tokens joined by one space, in one C pass over Arrow's buffers."""
+    import pyarrow as pa
+
+    arr = prepared.to_arrow()
+    arr = arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+    arr = pa.concat_arrays([arr]) if arr.offset else arr  # buffers from position 0
+    _, offsets, data = arr.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64, count=len(arr) + 1)
+    data_view = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    out = np.empty(max(2 * int(offsets[-1]), 1), dtype=np.uint8)
+    out_offsets = np.empty(len(arr) + 1, dtype=np.int64)
+    base = offsets - offsets[0]
+    data_view = data_view[offsets[0] : offsets[-1]]
+    n = len(arr)
+    if n < 20_000:
+        written = kernel.tokens_ascii(data_view, base, out, out_offsets)
+    else:  # two halves at once (the kernel releases the GIL); the second half is written after the first
+        from concurrent.futures import ThreadPoolExecutor
+
+        half = n // 2
+        tail = np.empty(n - half + 1, dtype=np.int64)
+        cut = int(base[half])
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(kernel.tokens_ascii, data_view, base[: half + 1], out, out_offsets[: half + 1])
+            out2 = np.empty(max(2 * (int(base[-1]) - cut), 1), dtype=np.uint8)
+            second = pool.submit(kernel.tokens_ascii, data_view[cut:], base[half:] - cut, out2, tail)
+            head_bytes, tail_bytes = first.result(), second.result()
+        out[head_bytes : head_bytes + tail_bytes] = out2[:tail_bytes]
+        out_offsets[half + 1 :] = tail[1:] + head_bytes
+        written = head_bytes + tail_bytes
+    result = pa.LargeStringArray.from_buffers(n, pa.py_buffer(out_offsets), pa.py_buffer(out[:written]))
+    return pl.Series(prepared.name, result, dtype=pl.String)

@@ -4,18 +4,27 @@ OUT/removed/ with drop_reason, duplicate_of (the kept id) and similarity."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1data import progress
+from r1data import progress, publish
 from r1data.config import check, setting
-from r1data.ops.dedup import DedupParams, Kernels, dedup
+from r1data.ops.dedup import DedupParams, Kernels, Spill, dedup
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
 
 KIND = "one-shot"
 _D = DedupParams()
+DEFAULT_MEMORY_SHARE = 0.125  # of physical memory: near-dup's working state; the rows themselves come on top
+
+
+def machine_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):  # pragma: no cover - not POSIX
+        return 8 << 30
 
 
 @dataclass(kw_only=True)
@@ -35,7 +44,16 @@ class Config:
         "A near-duplicate pair whose gold answers both exist and are not the same answer (normalised text, then "
         "math equivalence) is kept apart: templated siblings, not duplicates. No effect without an answer column.",
     )
-    workers: int | None = setting(None, "Threads of the signature kernel [default: CPU count].", resume_safe=True)
+    workers: int | None = setting(None, "Threads for signatures and LSH bands [default: CPU count].", resume_safe=True)
+    memory_gb: float | None = setting(
+        None,
+        "Memory for near-dup's working state (signatures, band buckets, candidate pairs): what does not fit is "
+        "spilled to sorted runs on disk beside OUT and merged. The result is the same at any value. "
+        f"[default: {DEFAULT_MEMORY_SHARE:.1%} of this machine's memory]",
+        resume_safe=True,
+    )
+    in_memory: bool = setting(False, "Keep near-dup's working state in memory, unbounded (the path before "
+                              "--memory-gb; same result).", resume_safe=True)  # fmt: skip
     seed: int = setting(_D.seed, "Seed of the MinHash permutations.")
 
     def __post_init__(self) -> None:
@@ -49,6 +67,13 @@ class Config:
             check(self.bands * self.rows <= self.num_perm, "bands",
                   f"bands x rows ({self.bands * self.rows}) exceeds --num-perm ({self.num_perm})")  # fmt: skip
         check(self.workers is None or self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
+        check(self.memory_gb is None or self.memory_gb >= 0.05, "memory_gb",
+              f"must be at least 0.05 (got {self.memory_gb}); most machines run well with the default")  # fmt: skip
+
+    def memory_bytes(self) -> int:
+        if self.memory_gb is not None:
+            return int(self.memory_gb * 2**30)
+        return int(machine_memory() * DEFAULT_MEMORY_SHARE)
 
     def params(self) -> DedupParams:
         return DedupParams(
@@ -85,14 +110,18 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
         from r1data.judge import Judge
 
         kernels, ray_dedup = Kernels(), None
-        if io.executor == "ray":
+        if io.executor == "ray":  # the cluster holds the working state (Ray's object store spills on its own)
             from r1data.executors import RayDedup
 
             ray_dedup = RayDedup()
             kernels = Kernels(signatures=ray_dedup.signatures, pairs=ray_dedup.pairs, jaccard=ray_dedup.jaccard)
-        with Judge(workers=2) as judge:  # its workers start only if a pair's answers take math-verify to compare
+        out_of_core = ray_dedup is None and not cfg.in_memory and not cfg.exact_only
+        with Judge(workers=2) as judge, \
+                (publish.scratch(Path(out)) if out_of_core else contextlib.nullcontext()) as folder:  # fmt: skip
+            # the judge's workers start only if a pair's answers take math-verify to compare
+            spill = Spill(folder, cfg.memory_bytes()) if folder is not None else None
             result = dedup(read.records, params, read.normalized, answers_equivalent(judge), progress.current().stage,
-                           kernels)  # fmt: skip
+                           kernels, spill)  # fmt: skip
         if ray_dedup is not None:
             result.stats["executor"] = ray_dedup.counts
         return result.kept, result.removed, result.stats

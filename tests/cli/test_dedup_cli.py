@@ -119,3 +119,24 @@ def test_workers_give_the_same_result(demo_dir, tmp_path):
     assert run("dedup", *inputs, "-o", b, "--workers", "2").exit_code == 0
     ids = [pl.read_parquet(p / "data" / "*.parquet").get_column("id").to_list() for p in (a, b)]
     assert ids[0] == ids[1]
+
+
+def test_out_of_core_and_in_memory_write_the_same_output_and_leave_no_scratch(demo_dir, tmp_path):
+    from r1data import publish
+
+    inputs = [demo_dir / f for f in TRAIN]
+    ooc, mem = tmp_path / "ooc", tmp_path / "mem"
+    stale = publish.sibling(ooc, publish.SCRATCH, "-999999")  # left by a killed run
+    stale.mkdir(parents=True)
+    (stale / "signatures.u32").write_bytes(b"\0" * 64)
+    assert run("dedup", *inputs, "-o", ooc, "--memory-gb", "0.05").exit_code == 0
+    assert run("dedup", *inputs, "-o", mem, "--in-memory").exit_code == 0
+    for folder in ("data", "removed"):
+        frames = [pl.read_parquet(p / folder / "*.parquet") for p in (ooc, mem)]
+        assert frames[0].equals(frames[1])
+    manifest = json.loads((ooc / "manifest.json").read_text())
+    assert manifest["stats"]["spill"]["memory_budget_mib"] == 51 and "spill" not in json.loads(
+        (mem / "manifest.json").read_text())["stats"]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mem", "ooc"]  # scratch gone, the stale one too
+    r = run("dedup", *inputs, "-o", tmp_path / "x", "--memory-gb", "0")
+    assert r.exit_code != 0 and "memory" in r.stderr and "Traceback" not in r.stderr

@@ -207,3 +207,26 @@ def test_an_empty_box_commits_to_nothing(judge):
     the equation; the answer the model promised is empty."""
     assert status(judge, "27", "13 + 14 = 27  The answer is \\boxed{}.") == CORRECT_WITHOUT_FINAL
     assert status(judge, "27", "13 + 14 = 27  The answer is \\boxed{27}.") == CORRECT
+
+
+@pytest.mark.parametrize(
+    "gold,completion,expected",
+    [
+        ("19", "14 + 5", INCORRECT),  # the echo GRPO learned on "What is 14 + 5?" (bench_curation, seed 0)
+        ("288900", "Your answer: 450 * 642", INCORRECT),
+        ("99630", "162 * 615.", INCORRECT),
+        ("12", "The answer is $3 \\times 4$.", INCORRECT),
+        ("19", "14 + 5 = 19", CORRECT),  # worked and written
+        ("288900", "The answer is 288,900.", CORRECT),
+        ("0.5", "The answer is 1/2.", CORRECT),  # a fraction is an answer
+        ("1024", "The answer is $2^{10}$.", CORRECT),  # so is a power
+        ("x + 1", "The answer is $x+1$.", CORRECT),  # not a plain-number gold: no rule
+    ],
+)
+def test_arithmetic_left_undone_is_not_an_answer(judge, gold, completion, expected):
+    """math-verify evaluates "14 + 5" and calls it 19: a reward GRPO games within a few steps by restating the
+    question. Strictly it is incorrect; lenient judging keeps math-verify's verdict."""
+    assert status(judge, gold, completion) == expected
+    if expected == INCORRECT:
+        with Judge(workers=1, lenient=True) as lenient:
+            assert lenient.verify([gold], [completion])[0].status == CORRECT
