@@ -12,6 +12,7 @@ from typing import Any
 
 from r1data import progress, publish
 from r1data.config import check, setting
+from r1data.errors import OutputError
 from r1data.ops.dedup import DedupParams, Kernels, Spill, dedup
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
 
@@ -120,8 +121,17 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
                 (publish.scratch(Path(out)) if out_of_core else contextlib.nullcontext()) as folder:  # fmt: skip
             # the judge's workers start only if a pair's answers take math-verify to compare
             spill = Spill(folder, cfg.memory_bytes()) if folder is not None else None
-            result = dedup(read.records, params, read.normalized, answers_equivalent(judge), progress.current().stage,
-                           kernels, spill)  # fmt: skip
+            try:
+                result = dedup(read.records, params, read.normalized, answers_equivalent(judge),
+                               progress.current().stage, kernels, spill)  # fmt: skip
+            except OSError as exc:
+                if spill is None:
+                    raise
+                raise OutputError(
+                    f"{folder}: writing near-dup's spilled working state failed ({exc}). The disk holding OUT may "
+                    "be full: free space there, or give a larger --memory-gb so that less is spilled. "
+                    "Nothing was written to OUT."
+                ) from None
         if ray_dedup is not None:
             result.stats["executor"] = ray_dedup.counts
         return result.kept, result.removed, result.stats

@@ -140,3 +140,22 @@ def test_out_of_core_and_in_memory_write_the_same_output_and_leave_no_scratch(de
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mem", "ooc"]  # scratch gone, the stale one too
     r = run("dedup", *inputs, "-o", tmp_path / "x", "--memory-gb", "0")
     assert r.exit_code != 0 and "memory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_full_disk_while_spilling_is_one_line_and_keeps_the_old_output(demo_dir, tmp_path, monkeypatch):
+    import errno
+
+    inputs = [demo_dir / f for f in TRAIN]
+    out = tmp_path / "out"
+    assert run("dedup", *inputs, "-o", out).exit_code == 0
+    before = (out / "manifest.json").read_text()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("r1data.ops.dedup._band_run", full)
+    r = run("dedup", *inputs, "-o", out, "--overwrite", "--memory-gb", "0.05")
+    assert r.exit_code == 1 and "r1data-scratch" in r.stderr and "--memory-gb" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert (out / "manifest.json").read_text() == before and json.loads(before)["status"] == "complete"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith("lock")) == ["out"]
