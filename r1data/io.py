@@ -33,6 +33,7 @@ BOM = b"\xef\xbb\xbf"
 MALFORMED = "malformed_input"
 EMPTY_PROBLEM = "empty_problem"
 RAW = "raw_line"
+JSON_KEY = "json_key"
 
 
 @dataclass
@@ -59,6 +60,7 @@ class ReadResult:
     normalized: pl.Series | None = None  # normalised problems, row-aligned with records (computed once)
     repeated_ids: int = 0  # rows whose given id an earlier row already has (legal: rows are keyed by position)
     notes: list[str] = field(default_factory=list)  # files skipped, surrogates replaced
+    readings: list = field(default_factory=list)  # layouts.Reading per input: how each was read
 
     @property
     def warnings(self) -> list[str]:
@@ -218,6 +220,7 @@ class _Read:
     frame: pl.DataFrame
     bad: list[dict] = field(default_factory=list)
     surrogates: int = 0
+    note: str | None = None  # how the file's shape was read (a keyed object, lists of turns)
 
 
 def raw_bytes(src: InputSource) -> bytes:
@@ -255,7 +258,7 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
             return _Read(df)
     except Exception:
         pass  # the line-by-line path below finds and names the bad line
-    rows, bad, replaced = [], [], 0
+    rows, bad, replaced, chats = [], [], 0, 0
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -269,6 +272,9 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
         except json.JSONDecodeError as exc:
             bad.append(_bad_line(path, lineno, line, f"invalid JSON ({exc.msg} at column {exc.colno})", on_error))
             continue
+        if _is_chat(obj):  # a line that is one chat (a list of role/content turns): one conversation per row
+            obj = {"messages": obj}
+            chats += 1
         if not isinstance(obj, dict):
             bad.append(_bad_line(path, lineno, line, f"a JSON {type(obj).__name__}, not an object", on_error))
             continue
@@ -278,7 +284,14 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
             continue
         replaced += n
         rows.append(obj)
-    return _Read(_frame(rows, path) if rows else pl.DataFrame(), bad, replaced)
+    note = "each line a list of chat turns: read as one conversation (messages) per row" if chats else None
+    return _Read(_frame(rows, path) if rows else pl.DataFrame(), bad, replaced, note)
+
+
+def _is_chat(obj: Any) -> bool:
+    """A list of chat turns (role/content or from/value objects)."""
+    return (isinstance(obj, list) and bool(obj) and all(isinstance(t, dict) for t in obj)
+            and all(("role" in t or "from" in t) and ("content" in t or "value" in t) for t in obj))  # fmt: skip
 
 
 def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
@@ -291,16 +304,36 @@ def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
         ) from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
+    note = None
     if isinstance(obj, dict):
         lists = [v for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
-        if len(lists) == 1:
+        if len(lists) == 1 and _is_chat(lists[0]):  # one record holding a chat ({"conversations": [turns]})
+            obj = [obj]
+            note = "one JSON object holding one chat: read as one row"
+        elif len(lists) == 1:
             obj = lists[0]
+        elif obj and all(isinstance(v, list) for v in obj.values()) and _id_like(list(obj)):
+            # {"sample_0": [generation, ...], ...}: one row per key, its list as the generations
+            obj = [{JSON_KEY: k, "generations": v} for k, v in obj.items()]
+            note = f"a JSON object keyed by id, each a list: one row per key ({JSON_KEY}), the list as generations"
         elif obj and all(isinstance(v, list) for v in obj.values()):
             obj, n = _surrogates(obj)
             return _Read(pl.DataFrame(obj, strict=False), [], n)
+        elif obj and all(isinstance(v, dict) for v in obj.values()):
+            # a JSON object keyed by problem (generation results): one row per key, the key kept as `json_key`
+            obj = [{JSON_KEY: k, **v} for k, v in obj.items()]
+            note = f"a JSON object keyed by problem: one row per key (the key in column {JSON_KEY})"
+    if isinstance(obj, list) and obj and all(isinstance(v, list) and v and all(isinstance(t, dict) for t in v)
+                                             for v in obj):  # fmt: skip
+        # each item a list of chat turns (Open-Reasoner-Zero): one conversation per row
+        obj = [{"conversations": v} for v in obj]
+        note = "each item a list of turns: read as one conversation per row"
     if not isinstance(obj, list):
+        keys = f" with keys {', '.join(list(map(str, obj))[:8])}" if isinstance(obj, dict) else ""
         raise InputError(
-            f'{path}: expected a list of objects (or {{"data": [...]}}); found a JSON {type(obj).__name__}'
+            f'{path}: expected a list of objects, {{"data": [...]}}, an object of columns or an object keyed by id; '
+            f"found a JSON {type(obj).__name__}{keys} (one record, not a table of rows). Pass the file that lists "
+            "the rows."
         )
     rows, bad, replaced = [], [], 0
     for i, row in enumerate(obj):
@@ -313,7 +346,16 @@ def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
             continue
         replaced += n
         rows.append(row)
-    return _Read(_frame(rows, path) if rows else pl.DataFrame(), bad, replaced)
+    return _Read(_frame(rows, path) if rows else pl.DataFrame(), bad, replaced, note)
+
+
+_ID_KEY = re.compile(r"^[A-Za-z_]*[-_/]?\d+$")
+
+
+def _id_like(keys: list[str]) -> bool:
+    """Keys that name rows (sample_0, HumanEval/12, 1873_A...), not columns: all of one prefix and a number."""
+    return len(keys) >= 3 and all(_ID_KEY.match(str(k)) for k in keys) and len({re.sub(r"\d+$", "", str(k))
+                                                                               for k in keys}) == 1  # fmt: skip
 
 
 def _read_table(src: InputSource, on_error: OnError) -> _Read:
@@ -359,6 +401,7 @@ def read_inputs(
     on_error: OnError = "fail",
     limit: int | None = None,
     layout: str = "auto",
+    trace_source: str = "deepseek",
 ) -> ReadResult:
     """Read every input, map it onto the schema (in its layout: recognised, or `layout`), assign ids, and set
     aside rows with no problem text.
@@ -369,7 +412,7 @@ def read_inputs(
 
     fields = fields or schema.FieldMap()
     sources = resolve_inputs(specs)
-    tables, bad, described, notes = [], [], [], []
+    tables, bad, described, notes, readings = [], [], [], [], []
     for src in sources:
         read = _read_table(src, on_error)
         df = read.frame
@@ -384,13 +427,18 @@ def read_inputs(
         described.append(info)
         if df.height == 0:
             continue
-        found = layouts.choose(df, layout, str(src.path))
-        info["layout"] = found.name if found else layouts.plain_name(df)
-        if found is not None:
-            df = found.convert(df)
-            if schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() == df.height:
-                df = df.drop(schema.TESTS)  # no code problem here
-        tables.append(schema.to_records(df, fields, src.name, str(src.path)))
+        df, reading, mapped = layouts.read_layout(df, layout, str(src.path), trace_source)
+        if read.note:
+            reading.adjust(read.note, df.height)
+        if mapped and schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() == df.height:
+            df = df.drop(schema.TESTS)  # no code problem here
+        table = schema.to_records(df, fields, src.name, str(src.path), reading)
+        reading.rows = table.height
+        reading.sample(table)
+        info["layout"] = reading.layout
+        info["reading"] = reading.as_dict()
+        readings.append(reading)
+        tables.append(table)
     records = schema.concat(tables)
     if limit is not None and records.height > limit:
         records = records.head(limit)
@@ -414,4 +462,4 @@ def read_inputs(
         if (bad or dropped.height)
         else pl.DataFrame()
     )
-    return ReadResult(records, quarantined, described, fingerprint(sources), normalized, repeated, notes)
+    return ReadResult(records, quarantined, described, fingerprint(sources), normalized, repeated, notes, readings)

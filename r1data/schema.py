@@ -8,6 +8,7 @@ never rename the ones they were given.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 import xxhash
@@ -19,6 +20,8 @@ from r1data.ops.normalize import normalize_series
 ID = "id"
 PROBLEM = "problem"
 ANSWER = "answer"  # the gold final answer; TRL reward functions receive it under this name
+ANSWERS = "answers"  # every acceptable gold answer, where the input gives several (answer is the first)
+GOLD_KIND = "gold_kind"  # "structured" where the gold is a structure no rule-based judge compares
 SOLUTION = "solution"
 SOURCE = "source"
 CORE_COLUMNS = (ID, PROBLEM, ANSWER, SOLUTION, SOURCE)
@@ -31,14 +34,17 @@ DUPLICATE_OF = "duplicate_of"
 ROW = "_row"
 
 # Where common datasets keep each field, in order of preference.
-PROBLEM_CANDIDATES = ("problem", "question", "prompt", "query", "instruction", "question_content", "description")
-ANSWER_CANDIDATES = ("answer", "final_answer", "gold", "ground_truth", "expected_answer")
+PROBLEM_CANDIDATES = ("problem", "question", "prompt", "query", "instruction", "question_content", "description",
+                      "generation_prompt")  # fmt: skip
+ANSWER_CANDIDATES = ("answer", "final_answer", "gold", "ground_truth", "expected_answer", "correct_answer", "gt",
+                     "expected", "reference_answer", "label")  # fmt: skip
 SOLUTION_CANDIDATES = ("solution", "reasoning", "rationale")
 ID_CANDIDATES = ("id", "unique_id", "uid", "problem_id", "idx", "task_id", "question_id")
 TESTS = "tests"  # a code problem's test cases (any layout r1data.ops.code reads), as JSON text
 TESTS_CANDIDATES = ("tests", "test_cases", "input_output", "verification_info", "test_list", "public_tests", "test")
 # Completions to judge (verify) and traces to measure (stats: a worked solution when there is nothing else).
-COMPLETION_CANDIDATES = ("generations", "completions", "completion", "response", "output", "generation")
+COMPLETION_CANDIDATES = ("generations", "completions", "completion", "response", "output", "generation",
+                         "responses", "output_list", "model_outputs", "model_output", "model_response")  # fmt: skip
 TEXT_CANDIDATES = (*COMPLETION_CANDIDATES, SOLUTION)
 # Row fields a code problem's tests may need (HumanEval's entry_point, APPS' fn_name, MBPP's setup code).
 TEST_EXTRA_FIELDS = ("fn_name", "entry_point", "test_setup_code")
@@ -62,6 +68,10 @@ def _is_gsm8k_answer(df: pl.DataFrame, col: str) -> bool:
     return len(sample) > 0 and sample.str.contains("####", literal=True).mean() > 0.5
 
 
+def has_gsm8k_answers(df: pl.DataFrame, col: str) -> bool:
+    return col in df.columns and df.schema[col] == pl.String and _is_gsm8k_answer(df, col)
+
+
 def _pick(df: pl.DataFrame, given: str | None, candidates: tuple[str, ...], field: str, where: str) -> str | None:
     if given is not None:
         if given not in df.columns:
@@ -80,16 +90,46 @@ def find_column(
         if given not in df.columns:
             raise SchemaError(f"{where}: {option} '{given}' is not a column. Columns present: {', '.join(df.columns)}")
         return given
-    found = next((c for c in candidates if c in df.columns and df.get_column(c).null_count() < df.height), None)
+    present = [c for c in candidates if c in df.columns]
+    found = next((c for c in present if df.get_column(c).null_count() < df.height and is_text(df.schema[c])), None)
     if found is None:
+        why = []
+        for c in present:
+            if df.get_column(c).null_count() == df.height:
+                why.append(f"'{c}' is empty in every row")
+            else:
+                why.append(f"'{c}' holds {df.schema[c]}, not text")
+        found_none = f"no {what} column ({', '.join(candidates)})"
         raise SchemaError(
-            f"{where}: no {what} column ({', '.join(candidates)}). Columns present: "
+            f"{where}: {found_none}" + (f": {'; '.join(why)}" if why else "") + f". Columns present: "
             f"{', '.join(df.columns)}. Name it with {option} COLUMN."
         )
     return found
 
 
-def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> pl.DataFrame:
+def is_text(dtype: pl.DataType) -> bool:
+    """A column of completions: text, a list of texts, or chat messages (a list of role/content structs)."""
+    if dtype == pl.String:
+        return True
+    if dtype.base_type() in (pl.List, pl.Array):
+        inner = dtype.inner  # type: ignore[union-attr]
+        return inner == pl.String or isinstance(inner, pl.Struct) and "content" in {f.name for f in inner.fields}
+    return False
+
+
+def _looks_worked(df: pl.DataFrame, col: str) -> bool:
+    """An answer column that holds worked solutions (several sentences or lines, ending in a box, `#### N` or an
+    `Answer: N` line), not final answers."""
+    sample = df.get_column(col).head(50).drop_nulls().cast(pl.String)
+    if len(sample) == 0:
+        return False
+    long = (sample.str.len_chars() > 20) & ((sample.str.count_matches(r"[.!?](\s|$)") >= 2)
+                                             | sample.str.contains("\n", literal=True))
+    found = sample.map_elements(lambda v: extract_answer(v) is not None, return_dtype=pl.Boolean)
+    return (long & found).mean() > 0.5
+
+
+def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str, reading: Any = None) -> pl.DataFrame:
     """Map an input table onto the schema: `id`, `problem`, `answer`, `solution`, `source` first.
 
     Recognised layouts: MATH (`problem` + `solution` with `\\boxed{}`), GSM8K (`question` + `answer`
@@ -113,15 +153,64 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
         )
     answer_col = _pick(df, fields.answer, ANSWER_CANDIDATES, "answer", where)
     solution_col = _pick(df, fields.solution, SOLUTION_CANDIDATES, "solution", where)
+    if solution_col is not None and fields.solution is None and df.schema[solution_col] != pl.String:
+        solution_col = None  # e.g. Logic-RL's `solution`, a list of booleans: not a worked solution
     id_col = _pick(df, fields.id, ID_CANDIDATES, "id", where)
 
+    tests_col = _pick(df, fields.tests, TESTS_CANDIDATES, "tests", where)
     out_tests = _tests_column(df, fields.tests, where)
+    if out_tests is not None and tests_col is not None and _pointer_share(out_tests) > 0.5:
+        # LiveCodeBench-style {"fname", "md5"}: the tests are kept elsewhere; never judged as tests
+        if reading is not None:
+            reading.adjust(f"'{tests_col}' holds pointers to tests kept elsewhere (not tests): not used", df.height)
+        df = df.rename({tests_col: f"{tests_col}_pointer"}) if tests_col != f"{tests_col}_pointer" else df
+        out_tests, tests_col = None, None
     if out_tests is not None:
         df = df.drop([c for c in {fields.tests or "", TESTS} if c in df.columns]).with_columns(out_tests)
 
     # GSM8K: the "answer" column is a worked solution; its final answer follows ####.
-    if answer_col is not None and solution_col is None and fields.answer is None and _is_gsm8k_answer(df, answer_col):
+    if (answer_col is not None and solution_col is None and fields.answer is None and df.schema[answer_col] == pl.String
+            and _is_gsm8k_answer(df, answer_col)):
         solution_col, answer_col = answer_col, None
+    elif (answer_col is not None and solution_col is None and fields.answer is None
+          and df.schema[answer_col] == pl.String and _looks_worked(df, answer_col)):
+        if reading is not None:
+            reading.adjust(f"'{answer_col}' holds worked solutions: read as the solution, the gold from its end "
+                           "(#### N, the last \\boxed{}, or an 'Answer:' line)", df.height)  # fmt: skip
+        solution_col, answer_col = answer_col, None
+    if problem_col == "instruction" and "input" in df.columns and df.schema["input"] == pl.String:
+        has_input = df.get_column("input").fill_null("").str.strip_chars() != ""
+        if reading is not None:
+            reading.adjust("Alpaca: the input appended to the instruction", int(has_input.sum()))
+        df = df.with_columns(pl.when(has_input).then(pl.col("instruction") + "\n\n" + pl.col("input"))
+                             .otherwise(pl.col("instruction")).alias("instruction"))  # fmt: skip
+    if df.schema[problem_col] == pl.String:
+        from r1data.ops.chat import strip_template
+
+        values = df.get_column(problem_col).to_list()
+        cleaned = [strip_template(v) if v is not None else (v, None) for v in values]
+        stripped = [name for _, name in cleaned if name]
+        if stripped:
+            if reading is not None:
+                for name in sorted(set(stripped)):
+                    reading.adjust(f"{name} chat template removed from the problem", stripped.count(name))
+            df = df.with_columns(pl.Series(problem_col, [c for c, _ in cleaned], dtype=pl.String))
+    if reading is not None and not reading.roles:
+        completion_col = next((c for c in COMPLETION_CANDIDATES if c in df.columns), None)
+        found = {"problem": problem_col, "gold": answer_col or (f"{solution_col} (its final answer)"
+                                                                 if solution_col else None),
+                 "solution": solution_col, "trace": completion_col, "tests": tests_col, "id": id_col}  # fmt: skip
+        reading.roles = {k: v for k, v in found.items() if v}
+        if completion_col is not None:
+            reading.columns["trace"] = completion_col
+    gold_extra: list[pl.Series] = []
+    if answer_col is not None and (df.schema[answer_col].is_nested() or df.schema[answer_col].is_numeric()
+                                   or df.schema[answer_col] == pl.Boolean):
+        from r1data.layouts import gold_columns
+
+        golds = gold_columns(df.get_column(answer_col).to_list(), reading)
+        df = df.with_columns(golds[0].alias(answer_col))
+        gold_extra = golds[1:]
 
     def text(col: str | None) -> pl.Expr:
         if col is None:
@@ -142,6 +231,8 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str) -> p
     # is kept under another name rather than lost.
     out = out.rename({c: f"{c}_input" for c in CORE_COLUMNS[:4] if c in out.columns})
     out = out.rename({"__problem": PROBLEM, "__solution": SOLUTION, "__answer": ANSWER, "__id": ID})
+    if gold_extra:
+        out = out.with_columns(gold_extra)
     # Gold answers missing from the answer column come from the worked solution.
     out = out.with_columns(
         pl.when(pl.col(ANSWER).is_null() | (pl.col(ANSWER).str.strip_chars() == ""))
@@ -209,6 +300,26 @@ def _tests_column(df: pl.DataFrame, given: str | None, where: str) -> pl.Series 
         return series.alias(TESTS)
     values = [None if v is None else json.dumps(v, default=str) for v in series.to_list()]
     return pl.Series(TESTS, values, dtype=pl.String)
+
+
+_POINTER_KEYS = {"fname", "md5", "sha256", "path", "url", "file", "filename", "size"}
+
+
+def _pointer_share(tests: pl.Series) -> float:
+    """The share of rows whose tests are a pointer to a file (LiveCodeBench's {"fname", "md5"}), not tests."""
+    import json
+
+    values = tests.drop_nulls().head(50).to_list()
+    if not values:
+        return 0.0
+    hits = 0
+    for v in values:
+        try:
+            obj = json.loads(v) if isinstance(v, str) else v
+        except ValueError:
+            continue
+        hits += isinstance(obj, dict) and bool(obj) and set(obj) <= _POINTER_KEYS
+    return hits / len(values)
 
 
 def hash_id(normalized_problem: str) -> str:

@@ -10,6 +10,7 @@ from r1data.cli.dedup import dedup_command
 from r1data.cli.demo import demo_command, demo_data_command
 from r1data.cli.export import export_command
 from r1data.cli.filter import filter_command
+from r1data.cli.inspect import inspect_command
 from r1data.cli.layouts import layouts_command
 from r1data.cli.rejection_sample import rejection_sample_command
 from r1data.cli.report import report_command
@@ -53,6 +54,7 @@ app.command("stats")(stats_command)
 app.command("export")(export_command)
 app.command("report")(report_command)
 app.command("layouts")(layouts_command)
+app.command("inspect")(inspect_command)
 app.command("demo-data")(demo_data_command)
 app.command("demo")(demo_command)
 app.add_typer(train_app, name="train")

@@ -14,11 +14,12 @@ def layouts_command() -> None:
     from r1data.layouts import LAYOUTS, PLAIN
     from r1data.ops.traces import FORMATS
 
-    table = Table(title="Layouts (recognised from the columns; --layout NAME to choose)", title_justify="left")
-    for col in ("layout", "datasets", "reads"):
+    table = Table(title="Layouts (recognised from the columns; --layout NAME to choose; `r1data inspect FILE` shows "
+                  "how a file is read)", title_justify="left")  # fmt: skip
+    for col in ("layout", "datasets", "roles: where each is read from"):
         table.add_column(col, overflow="fold")
     for layout in LAYOUTS:
-        table.add_row(layout.name, layout.datasets, ", ".join(layout.reads))
+        table.add_row(layout.name, layout.datasets, "; ".join(f"{k}: {v}" for k, v in layout.roles.items()))
     for name, datasets, reads in PLAIN:
         table.add_row(name, datasets, ", ".join(reads))
     c.console.print(table)

@@ -24,6 +24,8 @@ from r1data.judge.verdict import (
     GOLD_SUSPECT,
     GOLD_UNPARSEABLE,
     INCORRECT,
+    NO_GOLD,
+    NOT_JUDGEABLE,
     PRED_UNPARSEABLE,
     CodeVerdict,
     Verdict,
@@ -39,6 +41,10 @@ from r1data.ops.final_answer import (
     options,
     unevaluated_arithmetic,
 )
+from r1data.ops.golds import GoldSet, Unjudgeable
+
+# Which verdict of a row's several acceptable answers stands: a match first, then a plain mismatch.
+_RANK = {CORRECT: 0, INCORRECT: 1, PRED_UNPARSEABLE: 2}
 
 __all__ = ["Judge", "Verdict", "CodeVerdict", "default_judge", "DEFAULT_TIMEOUT", "DEFAULT_MEMORY_MB"]
 
@@ -119,20 +125,35 @@ class Judge:
                      truncated: Sequence[bool] | None) -> None:  # fmt: skip
         pending, pairs, evidence, cut = [], [], {}, {}
         for i in at:
+            if isinstance(golds[i], Unjudgeable):
+                out[i] = Verdict(NOT_JUDGEABLE, detail=golds[i].why)
+                continue
+            if golds[i] is None or not str(golds[i]).strip():
+                out[i] = Verdict(NO_GOLD, detail="the row has no gold answer")
+                continue
             text = completion_text(completions[i])
             answer = final_answer_text(completions[i], think_prefilled, think_format)
             cut[i] = bool(truncated[i]) if truncated is not None else False
             cut[i] = cut[i] or is_truncated(text, think_prefilled, think_format)
-            gold = "" if golds[i] is None else str(golds[i])
-            choice = self._choice(gold, answer, problems[i] if problems is not None else None)
-            if choice is not None:
-                out[i] = self._final(choice, gold, not cut[i])
+            alternatives = list(golds[i]) if isinstance(golds[i], GoldSet) else [golds[i]]
+            problem = problems[i] if problems is not None else None
+            choices = [self._choice("" if g is None else str(g), answer, problem) for g in alternatives]
+            if all(c is not None for c in choices):
+                best = next((c for c in choices if c.status == CORRECT), choices[0])
+                out[i] = self._final(best, str(alternatives[choices.index(best)]), not cut[i])
                 continue
             evidence[i], pred = final_answer_evidence(answer)
-            pending.append(i)
-            pairs.append((clean(gold_text(gold)), clean(pred)))
-        for i, v, (_, pred) in zip(pending, self.math.verify(pairs), pairs, strict=True):
-            out[i] = self._final(v, str(golds[i] or ""), evidence[i] and not cut[i], pred)
+            for gold in alternatives:
+                pred = _with_parts(pred, answer, "" if gold is None else str(gold))  # several acceptable answers: one pair each, the best verdict wins
+                pending.append((i, "" if gold is None else str(gold)))
+                pairs.append((clean(gold_text("" if gold is None else str(gold))), clean(pred)))
+        best: dict[int, tuple[int, Verdict, str, str]] = {}
+        for (i, gold), v, (_, pred) in zip(pending, self.math.verify(pairs), pairs, strict=True):
+            rank = _RANK.get(v.status, len(_RANK))
+            if i not in best or rank < best[i][0]:
+                best[i] = (rank, v, gold, pred)
+        for i, (_, v, gold, pred) in best.items():
+            out[i] = self._final(v, gold, evidence[i] and not cut[i], pred)
 
     def _final(self, v: Verdict, gold: str, committed: bool, pred: str = "") -> Verdict:
         """A match without a committed final answer, a match on arithmetic left undone, and a mismatch against a
@@ -168,6 +189,20 @@ class Judge:
         if picked is None:
             return None
         return Verdict(CORRECT if picked == letter else INCORRECT, f"({picked})", 0.0)
+
+
+def _with_parts(pred: str, answer: str, gold: str) -> str:
+    """A multi-part gold ("(-2,18) and (8,38)") answered with one box per part (MATH's own solutions do): the last
+    boxes, as many as the gold has parts, are read together as one answer."""
+    from r1data.ops.answers import all_boxed, top_level_parts
+
+    parts = len(top_level_parts(gold))
+    if parts < 2:
+        return pred
+    boxes = all_boxed(answer)
+    if len(boxes) < parts or len(top_level_parts(boxes[-1])) >= parts:
+        return pred
+    return pred + "\n\n" + ", ".join(f"\\boxed{{{b}}}" for b in boxes[-parts:])
 
 
 _default: Judge | None = None

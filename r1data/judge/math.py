@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import resource
 import time
 from collections import OrderedDict
@@ -86,13 +87,32 @@ def check(gold: str, pred: str) -> tuple[str, str | None]:
     gold_is_math = any(not isinstance(g, str) for g in gold_parsed)
     pred_parsed = _parse(pred) if pred else []
     if not pred_parsed:
-        return (PRED_UNPARSEABLE if gold_is_math else GOLD_UNPARSEABLE), None
+        return PRED_UNPARSEABLE, None
+    if not gold_is_math:
+        # math-verify reads the gold only as text. Whether it can be judged is decided by the gold alone, never by
+        # what it is compared with: text written with math's and words' characters (`\sin^2t`) is compared as
+        # text; anything else (`@@oops@@`) cannot be judged.
+        if _GARBLED.search(last_boxed_text(gold)):
+            return GOLD_UNPARSEABLE, None
+        return (CORRECT if _same_text(gold, pred, pred_parsed) else INCORRECT), matched_text(pred_parsed)
     ok = verify(gold_parsed, pred_parsed, timeout_seconds=None)
-    if not gold_is_math and not ok:
-        # The gold is only text (math-verify could not read it as mathematics): equal text proves
-        # a match, but different text proves nothing. Reported so the data can be fixed.
-        return GOLD_UNPARSEABLE, None
     return (CORRECT if ok else INCORRECT), matched_text(pred_parsed)
+
+
+_GARBLED = re.compile(r"[^\w\s\\^{}()\[\],.+\-*/=<>|!'$:;~&%°′″]")
+
+
+def last_boxed_text(gold: str) -> str:
+    from r1data.ops.answers import last_boxed
+
+    return last_boxed(gold) or gold
+
+
+def _same_text(gold: str, pred: str, pred_parsed: list) -> bool:
+    from r1data.ops.answers import last_boxed, normalize_answer
+
+    mine = last_boxed(pred) or matched_text(pred_parsed) or pred
+    return normalize_answer(last_boxed(gold) or gold) == normalize_answer(mine)
 
 
 def _limit_memory(memory_mb: int) -> None:

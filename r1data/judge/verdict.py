@@ -22,9 +22,13 @@ TIMEOUT = "timeout"
 CRASH = "crash_or_oom"  # the worker died: killed for memory, or a crash in C code
 JUDGE_ERROR = "judge_error"  # the checker raised an exception (a bug in it, with the exception as detail)
 GOLD_SUSPECT = "gold_suspect"  # the gold looks truncated or garbled: never "incorrect" (nor trusted when it matches)
-GOLD_BAD_STATUSES = (GOLD_UNPARSEABLE, GOLD_SUSPECT)  # no sample can be judged against this gold
+# The gold is something no rule-based judge compares (a logic puzzle's structure, another ability's answer)
+NOT_JUDGEABLE = "not_judgeable"
+NO_GOLD = "no_gold"  # the row has no gold answer at all (nothing to parse, nothing wrong with it)
+# No sample can be judged against these golds.
+GOLD_BAD_STATUSES = (GOLD_UNPARSEABLE, GOLD_SUSPECT, NOT_JUDGEABLE, NO_GOLD)
 STATUSES = (CORRECT, CORRECT_WITHOUT_FINAL, INCORRECT, GOLD_UNPARSEABLE, GOLD_SUSPECT, PRED_UNPARSEABLE, TIMEOUT,
-            CRASH, JUDGE_ERROR)  # fmt: skip
+            CRASH, JUDGE_ERROR, NOT_JUDGEABLE, NO_GOLD)  # fmt: skip
 
 # Code statuses
 PASSED, FAILED, NO_CODE = "passed", "failed", "no_code"

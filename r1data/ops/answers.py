@@ -49,6 +49,48 @@ def last_boxed(text: str | None) -> str | None:
     return None
 
 
+def all_boxed(text: str | None) -> list[str]:
+    """The contents of every `\\boxed{...}` in order (nested braces kept)."""
+    out: list[str] = []
+    if not text:
+        return out
+    for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text):
+        depth, j = 0, m.end() - 1
+        while j < len(text):
+            ch = text[j]
+            if ch == "\\":
+                j += 2
+                continue
+            depth += ch == "{"
+            depth -= ch == "}"
+            if depth == 0:
+                out.append(text[m.end() : j].strip())
+                break
+            j += 1
+    return out
+
+
+def top_level_parts(answer: str) -> list[str]:
+    """An answer split at its top-level separators (",", ";", "and"), outside brackets: "(-2,18) and (8,38)" has
+    two parts, "(3, -1)" one."""
+    text = re.sub(r"\\text\s*\{\s*(and|or)\s*\}", r" \1 ", answer)
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and (ch in ",;" or text.startswith(" and ", i)):
+            parts.append(text[start:i])
+            start = i + (5 if ch == " " else 1)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
 def gsm8k_answer(text: str | None) -> str | None:
     """The text after the last `####`, without thousands separators' surrounding space or a final period."""
     if not text or "####" not in text:
@@ -61,9 +103,17 @@ def gsm8k_answer(text: str | None) -> str | None:
     return ans or None
 
 
+_ANSWER_LINE = re.compile(r"(?:^|\n)\s*(?:A|Answer|Final [Aa]nswer)\s*[:：]\s*([^\n]{1,80}?)\s*\.?\s*$")
+
+
 def extract_answer(solution: str | None) -> str | None:
-    """Gold answer of a worked solution: `#### N` if present, else the last box."""
-    return gsm8k_answer(solution) or last_boxed(solution)
+    """Gold answer of a worked solution: `#### N` if present, else the last box, else a last line `Answer: N`
+    (`A: N`)."""
+    found = gsm8k_answer(solution) or last_boxed(solution)
+    if found is None and solution:
+        m = _ANSWER_LINE.search(solution.rstrip())
+        found = m.group(1).strip() if m else None
+    return found
 
 
 _UNWRAP = re.compile(r"\\(?:text|textbf|mathrm|mathbf|operatorname)\s*\{([^{}]*)\}")

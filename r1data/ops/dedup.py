@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import xxhash
 
 from r1data import schema
 from r1data.ops.answers import normalize_answer, plainly_different
@@ -314,6 +315,27 @@ def _dense_ids(texts: list[str]) -> tuple[list[str], np.ndarray]:
     return series.unique().sort().to_list(), (series.rank("dense").to_numpy() - 1).astype(np.int64)
 
 
+TESTS_KEY = "\x00tests:"  # a code row's "answer" for the answer rule: its tests' hash (easy and hard versions differ)
+
+
+def answer_keys(df: pl.DataFrame) -> pl.Series:
+    """What the answer rule compares per row: the gold answer, or for a code problem without one, its tests."""
+    answers = df.get_column(schema.ANSWER)
+    if schema.TESTS not in df.columns:
+        return answers
+    tests = df.get_column(schema.TESTS).cast(pl.String)
+    keyed = pl.Series([None if t is None else TESTS_KEY + xxhash.xxh3_64_hexdigest(t.encode()) for t in
+                       tests.to_list()], dtype=pl.String)  # fmt: skip
+    return pl.select(pl.when(answers.is_null() | (answers.str.strip_chars() == "")).then(keyed)
+                     .otherwise(answers)).to_series().alias(schema.ANSWER)  # fmt: skip
+
+
+def _differ(a: str, b: str) -> bool | None:
+    if a.startswith(TESTS_KEY) or b.startswith(TESTS_KEY):  # tests: the same or not, no judge involved
+        return a != b
+    return plainly_different(a, b)
+
+
 def answer_siblings(
     answers: list[str | None] | pl.Series, left: np.ndarray, right: np.ndarray, equivalent: AnswersEquivalent | None
 ) -> np.ndarray:
@@ -336,7 +358,7 @@ def answer_siblings(
     empty = np.array([not v for v in norm_values], dtype=bool)
     both = ~empty[nl] & ~empty[nr]
     combos, which = np.unique(np.stack((nl, nr), axis=1)[both], axis=0, return_inverse=True)
-    settled = [plainly_different(norm_values[a], norm_values[b]) for a, b in combos.tolist()]  # no judge needed
+    settled = [_differ(norm_values[a], norm_values[b]) for a, b in combos.tolist()]  # no judge needed
     verdict = np.array([-1 if v is None else int(v) for v in settled], dtype=np.int8)[which.reshape(-1)]
     idx = np.flatnonzero(both)
     out[idx[verdict == 1]] = True
@@ -636,7 +658,8 @@ def dedup(
     in sorted runs on disk, the working state within its memory budget); the result is the same."""
     n = df.height
     norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
-    has_answer = (df.get_column(schema.ANSWER).fill_null("").str.strip_chars() != "").to_numpy()
+    keys = answer_keys(df)
+    has_answer = (keys.fill_null("").str.strip_chars() != "").to_numpy()
     ids = df.get_column(schema.ID)
 
     # Exact: cluster = first index of the same normalised text.
@@ -671,7 +694,7 @@ def dedup(
     if params.near:
         survivors = np.flatnonzero(~exact_dup)
         texts = norm.gather(survivors)
-        answers = df.get_column(schema.ANSWER).gather(survivors)
+        answers = keys.gather(survivors)
         rank = np.lexsort((np.arange(survivors.size), ~has_answer[survivors]))
         rules = Rules(params, texts, answers, answers_equivalent)
         if spill is None:

@@ -34,7 +34,7 @@ _CUE = re.compile(
     r"(?:\bis|\bare|\bwas|\bequals?|\bgets?|\bhas|\bhave|\bmakes?|=)\s*\$?\s*[-\d\\(]",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"[.!]\s*$|\$\s*$|\\\]\s*$|\)\s*$")
+_SENTENCE_END = re.compile(r"[.!]\s*$|\$\s*$|\\\]\s*$|\)\s*$|\*\*\s*$")
 _SUFFIX = r"(?:st|nd|rd|th)"
 _ORDINAL = re.compile(
     rf"(\d)\s*(?:\^\s*\{{\s*\\(?:text|mathrm)\s*\{{\s*{_SUFFIX}\s*\}}\s*\}}|\^\s*\{{\s*{_SUFFIX}\s*\}}"
@@ -52,8 +52,13 @@ def _approx(m: re.Match) -> str:
     return m.group(0) if "=" in formula else "="
 
 
+# E notation (8.7e8, 3.83e35), as code and physics answers write it: math-verify reads 8.7 \times 10^{8}.
+_E_NOTATION = re.compile(r"(?<![\w.\\])(\d+(?:\.\d+)?)[eE]([+-]?\d{1,3})(?![\w.])")
+
+
 def clean(text: str) -> str:
-    """Ordinals, approximations and currency signs written so that math-verify reads the number."""
+    """Ordinals, approximations, currency signs and E notation written so that math-verify reads the number."""
+    text = _E_NOTATION.sub(r"\1\\times 10^{\2}", text)
     return _CURRENCY.sub("", _APPROX.sub(_approx, _ORDINAL.sub(r"\1", text)))
 
 
@@ -79,6 +84,8 @@ def _last_sentence(text: str) -> str:
 _EMPTY_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
+# GSM8K's original model solutions (OpenAI's grade-school-math) end on a line "A: 18": the last line only.
+_A_LINE = re.compile(r"(?:^|\n)[ \t]*A[ \t]*:[ \t]*([^\n]{1,60}?)[ \t]*\.?\s*$")
 
 
 _LITERAL = r"\d+(?:\.\d+)?"
@@ -111,26 +118,87 @@ def unevaluated_arithmetic(gold: str, answer: str) -> str | None:
     return undone[-1]
 
 
+# Closing remarks after the answer: sign-offs, self-checks and comments on the problem. They carry no value, so the
+# answer stands before them ("So m + n = 194.\n\nI think that's the answer.").
+_CLOSING = re.compile(
+    r"^\W*(?:I (?:think|believe|hope|am confident|am sure|'m confident|'m sure)|I'm (?:confident|sure)|"
+    r"hope (?:this|that|it) helps|(?:this|the) (?:problem|question|exercise|solution|approach|result) "
+    r"(?:demonstrates|shows|illustrates|highlights|tests|requires|involves|uses|is (?:a|an) )|"
+    r"this (?:demonstrates|shows|illustrates|highlights)|that(?:'s| is) (?:the|my|our) (?:final )?answer|"
+    r"(?:that|this) should be (?:it|correct|right)|let me know|feel free|good luck|done\b|that's (?:it|all)|"
+    r"(?:the )?answer (?:is|seems|looks) (?:correct|right|consistent)|everything (?:checks|adds) up)",
+    re.IGNORECASE,
+)
+_MATHLIKE = re.compile(r"\d|\$|\\\(|\\\[|\\boxed|\\frac|=")
+_BOLD_END = re.compile(r"\*\*\s*\$?([^*\n]{1,60}?)\$?\s*\*\*\s*\.?\s*$")
+
+
+# "$\\boxed{12}$ is the final answer", "194 is the answer": the value stands right before the answer phrase.
+_VALUE_FIRST = re.compile(r"(?:[\d$})]|\*\*)\s*(?:is|was|would be|will be|as)\s+(?:(?:the|our|my)\s+)?(?:final\s+)?$",
+                          re.IGNORECASE)
+
+
+def strip_closing(text: str) -> str:
+    """The text without the closing remarks at its end (paragraphs, then sentences, that carry no value and read
+    as a sign-off, a self-check or a comment on the problem)."""
+    text = text.rstrip()
+    for _ in range(6):
+        paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+        if len(paragraphs) > 1 and _is_closing(paragraphs[-1]):
+            text = text[: text.rstrip().rfind(paragraphs[-1].strip())].rstrip()
+            continue
+        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z*])", text)
+        if len(sentences) > 1 and _is_closing(sentences[-1]):
+            text = text[: text.rfind(sentences[-1])].rstrip()
+            continue
+        break
+    return text
+
+
+def _is_closing(part: str) -> bool:
+    first = re.split(r"(?<=[.!?])\s+", part.strip(), maxsplit=1)[0]
+    return bool(_CLOSING.search(first)) and not _MATHLIKE.search(part)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else ""
+
+
 def final_answer_evidence(answer: str) -> tuple[bool, str]:
-    """(whether the answer text commits to a final answer, the text to verify). An `<answer>` tag or a GSM8K
-    `#### N` line: what it holds. A box or an answer phrase: the whole text (math-verify prefers them). A
-    concluding last sentence: that sentence alone."""
-    tags = [t.strip() for t in _ANSWER_TAG.findall(answer) if t.strip()] or _HASHES.findall(answer)
+    """(whether the answer text commits to a final answer, the text to verify). An `<answer>` tag, or a last line
+    `#### N` (GSM8K; a markdown heading elsewhere is not one), `A: N` or a bold value: what it holds. A box or an
+    answer phrase: the whole text (math-verify prefers them). A concluding last sentence: that sentence alone.
+    Closing remarks after the answer ("I think that's the answer.", "This problem demonstrates ...") are skipped."""
+    bare = _EMPTY_BOX.sub(" ", _TRAILER.sub("", answer))  # "The answer is \\boxed{}." commits to nothing
+    # judged without Minerva's sign-off but verified with it (math-verify knows it); closing remarks go from both
+    closed = strip_closing(bare)
+    shown = answer if len(closed) >= len(bare.rstrip()) else closed
+    bare = closed
+    tags = [t.strip() for t in _ANSWER_TAG.findall(answer) if t.strip()]
+    last = _last_line(bare)
+    if not tags and (line := _HASHES.fullmatch(last)) and _value_alone(line.group(1)):
+        tags = [line.group(1)]
+    if not tags and (line := _A_LINE.search(bare)) and _value_alone(line.group(1)):
+        tags = [line.group(1)]
+    if not tags and not _PHRASE.search(last) and (bold := _BOLD_END.search(last)) and _value_alone(bold.group(1)):
+        tags = [bold.group(1)]
     if tags:
         said = tags[-1]
         # A bare value is boxed so that LaTeX extraction reads all of it ("(3, -1)", "5 + 3i"), as golds are.
         return True, gold_text(said) if _value_alone(said) or not _prose(said) else said
-    bare = _TRAILER.sub("", answer)  # judged without the sign-off; verified with it (math-verify knows Minerva's)
-    bare = _EMPTY_BOX.sub(" ", bare)  # "The answer is \\boxed{}." commits to nothing
     phrases = list(_PHRASE.finditer(bare))
     if phrases:  # the last "the answer is" / box must say something: an empty one is a promise left unkept
-        return bool(re.search(r"[\w$\\{]", bare[phrases[-1].end() :][:300])), answer
+        after = re.sub(r"^[\s*:]*(?:is|was|=)?\b", "", bare[phrases[-1].end() :][:300])
+        before = re.split(r"(?<![\d])[.!?](?!\d)|\n", bare[: phrases[-1].start()])[-1]
+        # "... $\\boxed{12}$ is the final answer." and "m + n = 194 is the answer.": the value came first
+        return bool(re.search(r"[\w$\\{]", after) or _VALUE_FIRST.search(before)), shown
     if _value_alone(bare):
-        return True, answer  # the answer section is the value alone ("</think> 12", "x = 5 cm", "$$f(y)=y$$")
+        return True, shown  # the answer section is the value alone ("</think> 12", "x = 5 cm", "$$f(y)=y$$")
     sentence = _last_sentence(bare)
     if sentence and _CUE.search(sentence) and _SENTENCE_END.search(sentence) and re.search(r"\d|\\frac|\$", sentence):
         return True, sentence
-    return False, answer
+    return False, shown
 
 
 def _prose(text: str) -> list[str]:

@@ -54,6 +54,8 @@ class IOConfig:
                           "[default: recognised from the columns].")  # fmt: skip
     think_format: str = setting("auto", "Where a trace's reasoning ends: think (<think>...</think>), bespoke "
                                 "(<|begin_of_thought|>...), none [default: recognised per trace].")  # fmt: skip
+    trace_source: str = setting("deepseek", "s1K-1.1: whose traces to read, deepseek (deepseek_thinking_trajectory "
+                                "+ deepseek_attempt) or gemini (gemini_*).")  # fmt: skip
     limit: int | None = setting(None, "Read only the first N rows (a trial run on a slice).")
     executor: str = setting(
         "local",
@@ -70,6 +72,8 @@ class IOConfig:
         check(self.shard_rows >= 1, "shard_rows", f"must be at least 1 (got {self.shard_rows})")
         check(self.limit is None or self.limit >= 1, "limit", f"must be at least 1 (got {self.limit})")
         check(self.executor in ("local", "ray"), "executor", f"must be local or ray (got '{self.executor}')")
+        check(self.trace_source in ("deepseek", "gemini"), "trace_source",
+              f"must be deepseek or gemini (got '{self.trace_source}')")  # fmt: skip
         from r1data.layouts import NAMES
         from r1data.ops.traces import FORMATS
 
@@ -83,7 +87,11 @@ class IOConfig:
 
     def read(self, inputs: list[str | Path], reserved: tuple[str, ...] = ()) -> ReadResult:
         on_error: OnError = "skip" if self.on_error == "skip" else "fail"
-        return read_inputs(inputs, self.fields(reserved), on_error, self.limit, self.layout)
+        read = read_inputs(inputs, self.fields(reserved), on_error, self.limit, self.layout, self.trace_source)
+        report = progress.current()
+        for reading in read.readings:  # what each input was read as, before anything long runs
+            report.line(f"Reading {reading.line()}")
+        return read
 
 
 @dataclass

@@ -14,7 +14,7 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.engines import Failure, Request
-from r1data.judge.verdict import GOLD_BAD_STATUSES, GOLD_SUSPECT
+from r1data.judge.verdict import GOLD_BAD_STATUSES, GOLD_SUSPECT, NO_GOLD, NOT_JUDGEABLE
 from r1data.ops.code import golds_for
 from r1data.ops.pass_rate import AdaptiveParams, AdaptiveSampler, Band
 from r1data.steps.base import IOConfig, StepResult
@@ -55,7 +55,10 @@ def gold_reason(statuses: list[str]) -> str | None:
     gold looks garbled (listed by `verify`, fixed by the user), or None."""
     if not statuses or not all(s in GOLD_BAD_STATUSES for s in statuses):
         return None
-    return GOLD_SUSPECT if GOLD_SUSPECT in statuses else GOLD_BAD
+    for status in (GOLD_SUSPECT, NOT_JUDGEABLE, NO_GOLD):
+        if status in statuses:
+            return status
+    return GOLD_BAD
 
 
 def _decide(band: Band, rate: float | None, gold_bad: str | None) -> tuple[str, str | None]:

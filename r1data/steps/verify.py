@@ -16,7 +16,15 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.judge.rewards import ALL_TESTS, REWARDS, get_reward
-from r1data.judge.verdict import CORRECT_WITHOUT_FINAL, GOLD_SUSPECT, GOLD_UNPARSEABLE, STATUSES, CodeVerdict
+from r1data.judge.verdict import (
+    CORRECT_WITHOUT_FINAL,
+    GOLD_SUSPECT,
+    GOLD_UNPARSEABLE,
+    NO_GOLD,
+    NOT_JUDGEABLE,
+    STATUSES,
+    CodeVerdict,
+)
 from r1data.ops.code import TestSuite, golds_for
 from r1data.ops.verify import flatten_column, pass_rates, regroup
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
@@ -180,12 +188,24 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
             scored, stats = score_table(df, column, cfg, judge, io.think_format)
             if hasattr(judge, "facts"):
                 stats["executor"] = judge.facts()
+        no_gold = stats["statuses"].get(NO_GOLD, 0)
+        if no_gold:
+            whole = schema.ANSWER not in df.columns or df.get_column(schema.ANSWER).null_count() == df.height
+            stats.setdefault("warnings", []).append(
+                f"{no_gold} completions have no gold answer to judge against"
+                + (" (no column of the input holds one: name it with --answer-field COLUMN)" if whole else "")
+            )
+        if stats["statuses"].get(NOT_JUDGEABLE):
+            stats.setdefault("warnings", []).append(
+                f"{stats['statuses'][NOT_JUDGEABLE]} completions have a gold no rule-based judge compares "
+                "(not_judgeable: a structured answer, or an ability other than math and code)"
+            )
         if schema.TESTS in df.columns:  # code problems ran: say what isolation they had
             from r1data.judge.sandbox import isolation, unisolated_warning
 
             stats["sandbox"] = isolation()
             if unisolated_warning():
-                stats["warnings"] = [unisolated_warning()]
+                stats.setdefault("warnings", []).append(unisolated_warning())
         return scored, df.clear(), stats
 
     reserved = (cfg.completion_field,) if cfg.completion_field else ()

@@ -230,3 +230,38 @@ def test_arithmetic_left_undone_is_not_an_answer(judge, gold, completion, expect
     if expected == INCORRECT:
         with Judge(workers=1, lenient=True) as lenient:
             assert lenient.verify([gold], [completion])[0].status == CORRECT
+
+
+# --- how models really end (issue 21): each form seen in real long-CoT output ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "gold,ending",
+    [
+        ("194", "So m + n = 194.\n\nI think that's the answer."),  # committed in words after the value
+        ("12", "Therefore, $\\boxed{12}$ is the final answer."),  # a box, then "is the final answer."
+        ("3", "**Conclusion:** The number of solutions is 3.\n\nThis problem demonstrates the pigeonhole principle."),
+        ("194", "Adding them, m + n = 25 + 169 = **194**"),  # a bold final value
+        ("236", "#### Case 1: \\( n = 5 \\)\nThis case gives 120.\n\n#### Case 2: \\( n = 6 \\)\nThis gives 116, "
+                "so the total is $\\boxed{236}$."),  # markdown headings are not GSM8K answers
+        ("18", "She makes 9 * 2 = $18 every day.\nA: 18"),  # GSM8K's original solutions end on "A: N"
+        ("(-2,18) and (8,38)", "The first point is $\\boxed{(-2,18)}$. The other one is $\\boxed{(8,38)}$."),
+    ],
+    ids=["words-after", "box-then-text", "closing-remark", "bold", "heading", "a-line", "one-box-per-part"],
+)
+def test_real_endings_are_committed_answers(judge, gold, ending):
+    assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}") == CORRECT
+
+
+@pytest.mark.parametrize(
+    "gold,ending",
+    [
+        ("12", "Let me verify each case once more. The final answer is"),  # a promise left unkept
+        ("12", "#### Case 1: \\( n = 12 \\)\nNow the second case"),  # a heading, then it trails off
+        ("236", "So the total is 236.\n\nI think that's the answer. Wait, let me recheck the case n = 7, which gives"),
+    ],
+    ids=["unkept-promise", "heading-only", "recheck-trails-off"],
+)
+def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
+    assert final_answer_evidence(f"{REASONING}\n\n{ending}")[0] is False
+    assert status(judge, gold, f"{REASONING}\n\n{ending}") in (CORRECT_WITHOUT_FINAL, INCORRECT)

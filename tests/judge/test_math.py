@@ -8,6 +8,7 @@ import pytest
 
 from r1data.judge import Judge
 from r1data.judge import verdict as mathcheck
+from r1data.judge.verdict import NO_GOLD
 from r1data.ops.completions import final_answer_text, gold_text
 from r1data.ops.final_answer import gold_suspect
 
@@ -67,11 +68,13 @@ def test_three_states_and_answers(judge):
             "It costs $3.54$.",
         ],
     )
+    # "" is no gold at all; "30^\circ." math-verify reads only as text, so it is compared as text (for every
+    # prediction alike: whether a gold can be judged never depends on what it is compared with)
     assert [v.status for v in verdicts] == [
         mathcheck.CORRECT, mathcheck.INCORRECT, mathcheck.PRED_UNPARSEABLE,
-        mathcheck.GOLD_UNPARSEABLE, mathcheck.GOLD_UNPARSEABLE, mathcheck.CORRECT,
+        NO_GOLD, mathcheck.CORRECT, mathcheck.CORRECT,
     ]  # fmt: skip
-    assert [v.correct for v in verdicts] == [True, False, False, None, None, True]
+    assert [v.correct for v in verdicts] == [True, False, False, None, True, True]
     assert verdicts[0].pred_answer == "5" and verdicts[1].pred_answer == "6"
 
 
