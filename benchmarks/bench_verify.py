@@ -9,7 +9,14 @@ runs the same checks in its pool (2 workers, hard per-item timeout, gold parsed 
 605 traces in 17 model styles, multiple choice, answers written around their number, garbled golds) with the
 strict judge and with plain math-verify, and prints each one's agreement with the adjudication.
 
-Usage: python benchmarks/bench_verify.py [--pairs 5000] [--workers 2] [--timeout 5] [--adjudicated]
+Default run: the whole `r1data verify` process (a fresh `python -m r1data verify`, start-up and publishing
+included) against sequential math-verify in this process, on (a) GSM8K train's 7,473 golds with short answers
+("The answer is $\\boxed{18}$.", every other one wrong), (b) 3,000+ long chain-of-thought completions (the real
+judge corpus under $R1DATA_REAL_FILES/judge when present, else MATH train solutions as the thought), and (c) the
+time for 10 rows, with the interpreter's and r1data's import time beside it. `--pool` measures the judge pool
+alone on MATH pairs (the earlier figure).
+
+Usage: python benchmarks/bench_verify.py [--pool [--pairs 5000]] [--workers 2] [--timeout 5] [--adjudicated]
 """
 
 from __future__ import annotations
@@ -79,15 +86,124 @@ def adjudicated(workers: int | None) -> None:
               + (f"  (misses: {', '.join(f'{k} {n}' for k, n in wrong.most_common(6))})" if wrong else ""))  # fmt: skip
 
 
+def _write(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def short_answers() -> list[dict]:
+    import json
+
+    from r1data.ops.answers import extract_answer
+
+    golds = [extract_answer(json.loads(line)["answer"]) for line in
+             (DATA / "gsm8k_train.jsonl").read_text().splitlines()]  # fmt: skip
+    rows = []
+    for i, gold in enumerate(golds):
+        said = gold if i % 2 == 0 else golds[(i + 7) % len(golds)]
+        completion = f"The answer is $\\boxed{{{said}}}$."
+        rows.append({"problem": f"GSM8K train {i}", "answer": gold, "completion": completion})
+    return rows
+
+
+def long_cot(n: int = 3200) -> tuple[list[dict], str]:
+    import json
+
+    real = Path(os.environ.get("R1DATA_REAL_FILES", "")) / "judge"
+    if real.is_dir():
+        rows = [json.loads(line) for f in sorted(real.glob("*.jsonl")) for line in f.read_text().splitlines()]
+        rows = [{"problem": r["problem"], "answer": r["gold"], "completion": r["completion"]} for r in rows]
+        if len(rows) >= 3000:
+            return rows[:n], f"the real judge corpus ({real})"
+    recs = read_inputs([DATA / "math_train.jsonl"]).records.head(n)
+    end = "The final answer is $\\boxed{{{}}}$."
+    rows = [{"problem": p, "answer": a, "completion": f"<think>\n{s}\n</think>\n\n" + end.format(a)}
+            for p, a, s in recs.select("problem", "answer", "solution").iter_rows()]  # fmt: skip
+    return rows, "MATH train solutions as the thought"
+
+
+def process(rows: list[dict], folder: Path, name: str, workers: int | None) -> float:
+    """Seconds for the whole `r1data verify` process on rows."""
+    import subprocess
+
+    src = _write(folder / f"{name}.jsonl", rows)
+    cmd = [sys.executable, "-m", "r1data", "verify", str(src), "-o", str(folder / f"{name}-out"), "--checks",
+           "accuracy", "-q", "--overwrite"] + (["--workers", str(workers)] if workers else [])  # fmt: skip
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - t
+
+
+def sequential_rows(rows: list[dict]) -> float:
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    t = time.perf_counter()
+    for r in rows:
+        verify(parse(gold_text(r["answer"])), parse(final_answer_text(r["completion"])))
+    return time.perf_counter() - t
+
+
+def whole_process(workers: int | None) -> None:
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for label, rows in (("short answers (GSM8K train)", short_answers()), *[(f"long CoT ({src})", rows) for
+                                                                               rows, src in [long_cot()]]):  # fmt: skip
+            ours = process(rows, folder, "bench", workers)
+            seq = sequential_rows(rows)
+            print(f"{label}: {len(rows):,} completions; r1data verify (whole process) {ours:.1f} s, sequential "
+                  f"math-verify {seq:.1f} s: x{seq / ours:.2f}")  # fmt: skip
+        ten = short_answers()[:10]
+        process(ten, folder, "warm", workers)  # the page cache warm, as a second run is
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import r1data.cli, polars, pyarrow"], check=True)
+        imports = time.perf_counter() - t
+        took = process(ten, folder, "ten", workers)
+        print(f"10 rows: {took:.2f} s for the whole process, of which {imports:.2f} s start the interpreter and "
+              f"import r1data: {took - imports:.2f} s after the first import")  # fmt: skip
+
+
+def real(workers: int | None) -> None:
+    """Each grader's agreement with the labels of the real judge corpus (benchmarks/judge_corpus.py)."""
+    import json
+    from collections import Counter
+
+    import judge_corpus
+
+    rows = judge_corpus.load()
+    labels = {x["id"]: x for x in map(json.loads, judge_corpus.LABELS.read_text().splitlines())}
+    rows = [r for r in rows if r["id"] in labels and labels[r["id"]]["label"] != "unjudgeable"]
+    graded = judge_corpus.grade(rows, workers)
+    print(f"{len(rows):,} labelled completions, {len({r['family'] for r in rows})} model families, styles "
+          + ", ".join(f"{k} {n}" for k, n in Counter(r["style"] for r in rows).most_common()))
+    print(f"{'grader':28} {'agreement':>9} {'wrong':>6}  (of those it judged)")
+    for name in judge_corpus.GRADERS:
+        pairs = [(g[name], labels[g["id"]]["label"] == "correct") for g in graded]
+        judged = [(v is True, truth) for v, truth in pairs if v is not None or name != "recorded"]
+        wrong = sum(v != truth for v, truth in judged)
+        print(f"{name:28} {1 - wrong / max(1, len(judged)):9.4f} {wrong:6}  ({len(judged):,})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pairs", type=int, default=5000)
     ap.add_argument("--workers", type=int, default=None, help="judge workers [default: the judge's, cores + 1]")
     ap.add_argument("--timeout", type=float, default=5.0)
     ap.add_argument("--adjudicated", action="store_true", help="agreement on the adjudicated set instead")
+    ap.add_argument("--pool", action="store_true", help="the judge pool alone on MATH pairs")
+    ap.add_argument("--real", action="store_true", help="each grader's agreement with the labelled real corpus")
     args = ap.parse_args()
     if args.adjudicated:
         return adjudicated(args.workers)
+    if args.real:
+        return real(args.workers)
+    if not args.pool:
+        return whole_process(args.workers)
     items = pairs(args.pairs)
     print(f"{len(items):,} pairs from MATH ({sum(e for *_, e in items):,} matching gold, the rest shuffled)")
 

@@ -16,6 +16,8 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     extra = [("completions", stats["completions"]), ("accuracy (of judged)", "n/a" if acc is None else f"{acc:.1%}")]
     extra += [(f"  {s}", n) for s, n in stats["statuses"].items() if n]
     extra += [(f"mean reward_{k}", "n/a" if v is None else f"{v:.3f}") for k, v in stats["check_means"].items()]
+    if stats.get("judge_retries"):
+        extra.append(("timed out once, judged again", stats["judge_retries"]))
     c.summary(m, "r1data verify", extra, shown["quiet"], shown["json_out"])
     for key, what in (("gold_unparseable", "cannot be parsed"), ("gold_suspect", "looks truncated or garbled")):
         if stats.get(f"{key}_rows") and not shown["quiet"]:

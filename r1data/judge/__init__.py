@@ -15,8 +15,10 @@ import atexit
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
+from r1data.judge.fast import fast_verdict
 from r1data.judge.math import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, MathPool
 from r1data.judge.verdict import (
     CORRECT,
@@ -58,9 +60,10 @@ class Judge:
 
     def __init__(self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
                  memory_mb: int = DEFAULT_MEMORY_MB, code_workers: int | None = None,
-                 lenient: bool = False) -> None:  # fmt: skip
+                 lenient: bool = False, fast: bool = True) -> None:  # fmt: skip
         self.timeout = timeout
         self.lenient = lenient  # a match without a final answer counts as correct
+        self.fast = fast  # plain numbers and letters compared without sympy (judge/fast.py): the same verdicts
         self.math = MathPool(workers, timeout, memory_mb)
         self.workers = self.math.workers
         self.code_workers = code_workers
@@ -143,12 +146,16 @@ class Judge:
                 out[i] = self._final(best, str(alternatives[choices.index(best)]), not cut[i])
                 continue
             evidence[i], pred = final_answer_evidence(answer)
-            for gold in alternatives:
-                pred = _with_parts(pred, answer, "" if gold is None else str(gold))  # several acceptable answers: one pair each, the best verdict wins
-                pending.append((i, "" if gold is None else str(gold)))
-                pairs.append((clean(gold_text("" if gold is None else str(gold))), clean(pred)))
+            for gold in alternatives:  # several acceptable answers: one pair each, the best verdict wins
+                text = "" if gold is None else str(gold)
+                pending.append((i, text))
+                pairs.append((clean(gold_text(text)), clean(_with_parts(pred, answer, text))))
+        verdicts: list[Verdict | None] = [fast_verdict(g, p) if self.fast else None for g, p in pairs]
+        slow = [k for k, v in enumerate(verdicts) if v is None]  # the math pool starts only if a pair needs it
+        for k, v in zip(slow, self.math.verify([pairs[k] for k in slow]), strict=True):
+            verdicts[k] = v
         best: dict[int, tuple[int, Verdict, str, str]] = {}
-        for (i, gold), v, (_, pred) in zip(pending, self.math.verify(pairs), pairs, strict=True):
+        for (i, gold), v, (_, pred) in zip(pending, verdicts, pairs, strict=True):
             rank = _RANK.get(v.status, len(_RANK))
             if i not in best or rank < best[i][0]:
                 best[i] = (rank, v, gold, pred)
@@ -156,6 +163,10 @@ class Judge:
             out[i] = self._final(v, gold, evidence[i] and not cut[i], pred)
 
     def _final(self, v: Verdict, gold: str, committed: bool, pred: str = "") -> Verdict:
+        out = self._judged(v, gold, committed, pred)
+        return replace(out, retried=True) if v.retried and not out.retried else out
+
+    def _judged(self, v: Verdict, gold: str, committed: bool, pred: str = "") -> Verdict:
         """A match without a committed final answer, a match on arithmetic left undone, and a mismatch against a
         suspect gold, say so."""
         if v.status == CORRECT and not self.lenient and (undone := unevaluated_arithmetic(gold, pred)):

@@ -44,6 +44,7 @@ class Verdict:
     pred_answer: str | None = None
     seconds: float | None = None  # time in the worker; None when it was killed or never ran
     detail: str | None = None  # why, when the status alone does not say (judge_error: the exception)
+    retried: bool = False  # it timed out once and was judged again with a longer budget
 
     @property
     def correct(self) -> bool | None:

@@ -6,6 +6,7 @@ GSM8K-style solutions end with `#### N`.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
@@ -70,7 +71,18 @@ def all_boxed(text: str | None) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _parts(answer: str) -> tuple[str, ...]:
+    return tuple(_split_parts(answer))
+
+
 def top_level_parts(answer: str) -> list[str]:
+    """An answer split at its top-level separators (",", ";", "and"), outside brackets: "(-2,18) and (8,38)" has
+    two parts, "(3, -1)" one."""
+    return list(_parts(answer))
+
+
+def _split_parts(answer: str) -> list[str]:
     """An answer split at its top-level separators (",", ";", "and"), outside brackets: "(-2,18) and (8,38)" has
     two parts, "(3, -1)" one."""
     text = re.sub(r"\\text\s*\{\s*(and|or)\s*\}", r" \1 ", answer)

@@ -19,6 +19,7 @@ math-verify, so that curation counts only answers a model actually committed to.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from r1data.ops.answers import last_boxed
@@ -232,13 +233,24 @@ _LETTER = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _options(problem: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_options_of(problem).items())
+
+
 def options(problem: str) -> dict[str, str]:
+    """The lettered options a problem lists (cached: the k samples of a problem share them)."""
+    return dict(_options(problem))
+
+
+def _options_of(problem: str) -> dict[str, str]:
     """The lettered options of a problem ("(A) 3 (B) 5 ...", AMC's "$\\textbf{(A) }3\\qquad..."), or {}."""
     found = {m.group(1): m.group(2).strip().strip("$").strip() for m in _OPTION.finditer(problem or "")}
     letters = "".join(sorted(found))
     return found if len(found) >= 3 and letters == "ABCDE"[: len(letters)] else {}
 
 
+@functools.lru_cache(maxsize=4096)
 def choice_letter(text: str | None) -> str | None:
     """The option a final answer names: "(E)", "E", "\\text{(E) Hyperbola}", "\\textbf{(C)}", or None."""
     if not text:
@@ -270,6 +282,7 @@ def answer_choice(answer: str) -> str | None:
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
 
 
+@functools.lru_cache(maxsize=4096)
 def gold_suspect(gold: str | None) -> str | None:
     """Why a gold answer looks truncated or garbled (the reason, for the listing), or None."""
     if gold is None:

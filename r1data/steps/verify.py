@@ -140,6 +140,9 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_fo
         ]
     if any(details):
         columns.append(col("verify_detail", details, pl.String))
+    retried = [bool(getattr(v, "retried", False)) for v in verdicts]
+    if any(retried):  # timed out once, judged again with a longer budget
+        columns.append(col("judge_retried", retried, pl.Boolean))
     if is_list:
         rates, judged = pass_rates(correct, sizes)
         columns += [pl.Series(PASS_RATE, rates, dtype=pl.Float64), pl.Series(JUDGED, judged, dtype=pl.Int64)]
@@ -166,6 +169,7 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_fo
         "dataset_verdicts": dataset_verdicts(
             df, sizes, correct, [is_truncated(completion_text(c), cfg.think_prefilled, think_format) for c in flat]
         ),
+        "judge_retries": sum(retried),
         "gold_unparseable_rows": gold_bad.height,
         "gold_unparseable_examples": gold_bad.select(schema.ID, schema.ANSWER).head(1000).rows(),
         "gold_suspect_rows": suspect.height,

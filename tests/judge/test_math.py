@@ -8,6 +8,7 @@ import pytest
 
 from r1data.judge import Judge
 from r1data.judge import verdict as mathcheck
+from r1data.judge.math import RETRY_FACTOR
 from r1data.judge.verdict import NO_GOLD
 from r1data.ops.completions import final_answer_text, gold_text
 from r1data.ops.final_answer import gold_suspect
@@ -36,7 +37,10 @@ def test_torture_item_returns_in_time_and_the_next_item_is_judged(judge, gold, p
     start = time.monotonic()
     verdict = judge.verify([gold], [pred])[0]
     elapsed = time.monotonic() - start
-    assert elapsed <= TIMEOUT + 1.0, elapsed
+    # a timeout is tried once more with RETRY_FACTOR times the budget before it is the verdict
+    assert elapsed <= TIMEOUT * (1 + RETRY_FACTOR) + 2.0, elapsed
+    if verdict.status == mathcheck.TIMEOUT:
+        assert verdict.retried and "then after" in verdict.detail
     if "unicode" in pred:
         assert verdict.status == mathcheck.CORRECT  # a stray surrogate does not stop a valid answer
     elif "\\frac{1}{\\frac" in pred:
@@ -52,7 +56,7 @@ def test_called_from_a_thread(judge):
     start = time.monotonic()
     worker.start()
     worker.join(30)
-    assert time.monotonic() - start <= TIMEOUT + 1.5
+    assert time.monotonic() - start <= TIMEOUT * (1 + RETRY_FACTOR) + 2.0  # the timeout is retried once
     assert [v.status for v in out[0]] == [mathcheck.TIMEOUT, mathcheck.CORRECT]
 
 

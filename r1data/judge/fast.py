@@ -1,0 +1,84 @@
+"""Verdicts without sympy for the answers most RL data has: integers, decimals, simple fractions and single capital
+letters, when both the gold and the committed answer are one such value. Anything else (or any doubt) returns None and
+goes to math-verify; the verdicts are the same either way (tests/judge/test_fast.py holds them equal on real corpora and
+math-verify's own cases).
+
+Why it is safe: an answer whose text holds one `\\boxed{}` is read by math-verify from that box; two equal exact values
+are equal to it; two integers that differ are different; decimals and fractions that differ by more than math-verify's
+rounding can reach are different. Values closer than that, percent signs, units, several boxes: math-verify decides.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from fractions import Fraction
+
+from r1data.judge.verdict import CORRECT, INCORRECT, Verdict
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?|[-+]?\.\d+")
+# Thousands separators as math-verify reads them: 3-digit groups after a first group that is not 0 ("0,111" is a
+# decimal to it).
+_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+_FRACTION = re.compile(r"([-+]?)\\[dt]?frac\{\s*([-+]?\d+)\s*\}\{\s*(\d+)\s*\}|([-+]?\d+)\s*/\s*(\d+)")
+_LETTER = re.compile(r"[A-Z]")
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_PERCENT_AFTER = re.compile(r"^\s*\$?\s*\\?%|^\s*\\text\s*\{\s*\\?%")
+
+
+@functools.lru_cache(maxsize=8192)
+def value(text: str) -> Fraction | int | str | None:
+    """A simple answer as an exact number (or a capital letter); None for anything else."""
+    text = text.strip().strip("$").strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1].strip()
+    if _LETTER.fullmatch(text):
+        return text
+    if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+        return int(text)
+    if _NUMBER.fullmatch(text) or _THOUSANDS.fullmatch(text):
+        return Fraction(text.replace(",", ""))
+    m = _FRACTION.fullmatch(text)
+    if m and (int(m.group(3) or m.group(5))):
+        if m.group(2) is not None:
+            sign = -1 if m.group(1) == "-" else 1
+            return sign * Fraction(int(m.group(2)), int(m.group(3)))
+        return Fraction(int(m.group(4)), int(m.group(5)))
+    return None
+
+
+def the_box(text: str) -> str | None:
+    """The content of the text's one `\\boxed{}` (math-verify reads a box before anything else); None when it has
+    none or several, or a percent sign after it changes the reading."""
+    from r1data.ops.answers import all_boxed
+
+    if len(_BOX.findall(text)) != 1:
+        return None
+    boxes = all_boxed(text)
+    if len(boxes) != 1:
+        return None
+    start = _BOX.search(text).end()  # type: ignore[union-attr]
+    end = text.find(boxes[0], start) + len(boxes[0])
+    if _PERCENT_AFTER.search(text[end + 1 : end + 30]):  # "\\boxed{10}\\%": math-verify reads a percentage
+        return None
+    return boxes[0]
+
+
+def fast_verdict(gold: str, pred: str) -> Verdict | None:
+    """The verdict for a prepared (gold, answer) pair when plain arithmetic settles it; else None."""
+    g_box, p_box = the_box(gold), the_box(pred)
+    if g_box is None or p_box is None:
+        return None
+    g, p = value(g_box), value(p_box)
+    if g is None or p is None or isinstance(g, str) != isinstance(p, str):
+        return None
+    if g == p:
+        return Verdict(CORRECT, p_box, 0.0)
+    if isinstance(g, str):
+        return Verdict(INCORRECT, p_box, 0.0)
+    g, p = Fraction(g), Fraction(p)
+    integers = g.denominator == 1 and p.denominator == 1 and "." not in g_box + p_box
+    scale = max(1, abs(g), abs(p))
+    if integers or abs(g - p) > Fraction(1, 10**4) * scale:
+        return Verdict(INCORRECT, p_box, 0.0)
+    return None  # close values: math-verify's rounding decides
