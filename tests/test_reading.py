@@ -439,3 +439,4 @@ def test_inspect_shows_layout_roles_samples_and_adjustments(templated, list_gold
     assert second["samples"]["gold (all)"] == ['["(1,2)", "(2,1)"]']
     r = run("inspect", templated)
     assert r.exit_code == 0 and "chatml chat template removed" in r.stderr
+    assert "prompt[last user]" in r.stderr  # where the second row's problem came from, shown as written

@@ -8,6 +8,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from r1data.cli import common as c
@@ -44,7 +45,7 @@ def inspect_command(
         sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
         return
     for r in read.readings:
-        c.console.print(f"[bold]{r.path}[/]: {r.rows:,} rows, layout [bold]{r.layout}[/] ({r.why})",
+        c.console.print(f"[bold]{escape(r.path)}[/]: {r.rows:,} rows, layout [bold]{r.layout}[/] ({escape(r.why)})",
                         soft_wrap=True)  # fmt: skip
         table = Table(show_header=True, title_justify="left")
         table.add_column("role")
@@ -54,14 +55,15 @@ def inspect_command(
         shown = set()
         for role, source in r.roles.items():
             samples = r.samples.get(role) or r.samples.get({"gold": "gold", "trace": "traces"}.get(role, role)) or []
-            table.add_row(role, source, "\n".join(samples) if samples else "(empty)")
+            table.add_row(role, escape(source), escape("\n".join(samples)) if samples else "(empty)")
             shown.add(role)
         for role, samples in r.samples.items():
             if role not in shown and names.get(role, role) not in shown:
-                table.add_row(role, "(made by r1data)" if role in ("id", "source") else "", "\n".join(samples))
+                made = "(made by r1data)" if role in ("id", "source") else ""
+                table.add_row(role, made, escape("\n".join(samples)))
         c.console.print(table)
         for note, n in r.adjustments.items():
-            c.console.print(f"  adjusted: {note} ({n:,} rows)", soft_wrap=True)
+            c.console.print(f"  adjusted: {escape(note)} ({n:,} rows)", soft_wrap=True)
         if not r.adjustments:
             c.console.print("  adjusted: nothing")
     for warning in read.warnings:

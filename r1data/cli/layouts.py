@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from r1data.cli import common as c
@@ -19,9 +20,10 @@ def layouts_command() -> None:
     for col in ("layout", "datasets", "roles: where each is read from"):
         table.add_column(col, overflow="fold")
     for layout in LAYOUTS:
-        table.add_row(layout.name, layout.datasets, "; ".join(f"{k}: {v}" for k, v in layout.roles.items()))
+        table.add_row(layout.name, escape(layout.datasets), escape("; ".join(f"{k}: {v}" for k, v in
+                                                                         layout.roles.items())))  # fmt: skip
     for name, datasets, reads in PLAIN:
-        table.add_row(name, datasets, ", ".join(reads))
+        table.add_row(name, escape(datasets), escape(", ".join(reads)))
     c.console.print(table)
     c.console.print("Trace formats (--think-format): " + ", ".join(FORMATS) + ". auto decides per trace: "
                     "<|begin_of_thought|> ... is bespoke, <think> or </think> is think, else none.")  # fmt: skip

@@ -12,6 +12,7 @@ for the GRPO rewards.
 from __future__ import annotations
 
 import atexit
+import functools
 import re
 import threading
 from collections.abc import Sequence
@@ -149,7 +150,7 @@ class Judge:
             for gold in alternatives:  # several acceptable answers: one pair each, the best verdict wins
                 text = "" if gold is None else str(gold)
                 pending.append((i, text))
-                pairs.append((clean(gold_text(text)), clean(_with_parts(pred, answer, text))))
+                pairs.append((_prepared_gold(text), clean(_with_parts(pred, answer, text))))
         verdicts: list[Verdict | None] = [fast_verdict(g, p) if self.fast else None for g, p in pairs]
         slow = [k for k, v in enumerate(verdicts) if v is None]  # the math pool starts only if a pair needs it
         for k, v in zip(slow, self.math.verify([pairs[k] for k in slow]), strict=True):
@@ -200,6 +201,12 @@ class Judge:
         if picked is None:
             return None
         return Verdict(CORRECT if picked == letter else INCORRECT, f"({picked})", 0.0)
+
+
+@functools.lru_cache(maxsize=8192)
+def _prepared_gold(gold: str) -> str:
+    """A gold as the parser sees it (the k samples of a problem share it)."""
+    return clean(gold_text(gold))
 
 
 def _with_parts(pred: str, answer: str, gold: str) -> str:

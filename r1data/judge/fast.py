@@ -64,12 +64,21 @@ def the_box(text: str) -> str | None:
     return boxes[0]
 
 
+@functools.lru_cache(maxsize=8192)
+def _gold(gold: str) -> tuple[str | None, Fraction | int | str | None]:
+    box = the_box(gold)
+    return box, (None if box is None else value(box))
+
+
 def fast_verdict(gold: str, pred: str) -> Verdict | None:
     """The verdict for a prepared (gold, answer) pair when plain arithmetic settles it; else None."""
-    g_box, p_box = the_box(gold), the_box(pred)
-    if g_box is None or p_box is None:
+    g_box, g = _gold(gold)
+    if g is None:
         return None
-    g, p = value(g_box), value(p_box)
+    p_box = the_box(pred)
+    if p_box is None:
+        return None
+    p = value(p_box)
     if g is None or p is None or isinstance(g, str) != isinstance(p, str):
         return None
     if g == p:

@@ -94,13 +94,18 @@ _UNDONE = re.compile(rf"(?<![\w.^/]){_LITERAL}(?:\s*(?:[-+*×x]|\\times|\\cdot)\
 _ANY_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
+@functools.lru_cache(maxsize=4096)
+def _gold_number(gold: str):  # noqa: ANN202 - a Fraction or None
+    from r1data.ops.answers import as_number, normalize_answer
+
+    return as_number(normalize_answer(gold))
+
+
 def unevaluated_arithmetic(gold: str, answer: str) -> str | None:
     """For a plain-number gold: the arithmetic of literals the committed answer (the last box, else what follows the
     last answer phrase, else the whole answer) wrote instead of the number ("14 + 5" for 19), when the number itself
     is not written there; None otherwise."""
-    from r1data.ops.answers import as_number, normalize_answer
-
-    value = as_number(normalize_answer(gold))
+    value = _gold_number(gold)
     if value is None:
         return None
     region = last_boxed(answer)
