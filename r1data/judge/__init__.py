@@ -153,6 +153,10 @@ class Judge:
                 pairs.append((_prepared_gold(text), clean(_with_parts(pred, answer, text))))
         verdicts: list[Verdict | None] = [fast_verdict(g, p) if self.fast else None for g, p in pairs]
         slow = [k for k, v in enumerate(verdicts) if v is None]  # the math pool starts only if a pair needs it
+        if len(slow) < len(pairs):  # the pool counts its own as they come
+            from r1data import progress
+
+            progress.current().count(judged=len(pairs) - len(slow))
         for k, v in zip(slow, self.math.verify([pairs[k] for k in slow]), strict=True):
             verdicts[k] = v
         best: dict[int, tuple[int, Verdict, str, str]] = {}

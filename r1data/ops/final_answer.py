@@ -20,6 +20,7 @@ math-verify, so that curation counts only answers a model actually committed to.
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 from r1data.ops.answers import last_boxed
@@ -68,7 +69,7 @@ _TRAILER = re.compile(
     r"(?:\s*(?:<\|[A-Za-z_]+\|>|</s>)\s*(?:user|assistant|system)?\s*|\s*I hope (?:it|this) is correct\.?\s*)+$",
     re.IGNORECASE,
 )
-_PROSE = re.compile(r"\\text\s*\{[^{}]*\}|\\[A-Za-z]+|\$|\\\[|\\\]")
+_PROSE = re.compile(r"\\text\s*\{[^{}]*\}|\\(?:begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+|\$|\\\[|\\\]")
 
 
 def _last_sentence(text: str) -> str:
@@ -86,6 +87,9 @@ _EMPTY_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 # GSM8K's original model solutions (OpenAI's grade-school-math) end on a line "A: 18": the last line only.
+# PRM800K's generator and others end on an answer heading, then the value alone on the last line.
+_ANSWER_HEADING = re.compile(r"(?:^|\n)[ \t]*(?:#+[ \t]*|\*\*)?(?:final[ \t]+)?answer[ \t]*:?[ \t]*(?:\*\*)?[ \t]*\n+"
+                             r"[ \t]*([^\n]+?)[ \t]*$", re.IGNORECASE)
 _A_LINE = re.compile(r"(?:^|\n)[ \t]*A[ \t]*:[ \t]*([^\n]{1,60}?)[ \t]*\.?\s*$")
 
 
@@ -144,6 +148,27 @@ _VALUE_FIRST = re.compile(r"(?:[\d$})]|\*\*)\s*(?:is|was|would be|will be|as)\s+
                           re.IGNORECASE)
 
 
+_JSON_ANSWER = re.compile(r'"(?:final_)?answer"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d[\d.,]*)\s*(?=[,}])')
+
+
+def _json_answer(text: str) -> str | None:
+    """The `answer` of a JSON object the text ends with (ZeroEval's {"reasoning": ..., "answer": ...}, fenced or
+    not), or None."""
+    tail = text[-4000:]
+    if not re.search(r"\}\s*(?:```)?\s*$", tail):
+        return None
+    found = list(_JSON_ANSWER.finditer(tail))
+    if not found:
+        return None
+    raw = found[-1].group(1)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
 def strip_closing(text: str) -> str:
     """The text without the closing remarks at its end (paragraphs, then sentences, that carry no value and read
     as a sign-off, a self-check or a comment on the problem)."""
@@ -187,6 +212,11 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
         tags = [line.group(1)]
     if not tags and (line := _A_LINE.search(bare)) and _value_alone(line.group(1)):
         tags = [line.group(1)]
+    if not tags and (found := _json_answer(bare)) is not None:
+        tags = [found]
+    heading = None if tags else _ANSWER_HEADING.search(bare)
+    if heading and (_value_alone(heading.group(1)) or not _prose(heading.group(1))):
+        tags = [heading.group(1)]
     if not tags and not _PHRASE.search(last) and (bold := _BOLD_END.search(last)) and _value_alone(bold.group(1)):
         tags = [bold.group(1)]
     if tags:
@@ -228,13 +258,16 @@ def _value_alone(answer: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 # Multiple choice
 
+# Options A to J: AMC's five, MMLU-Pro's ten.
 _OPTION = re.compile(
-    r"(?:\\textbf\{\s*)?\(\s*([A-E])\s*\)\s*\}?\s*(?:\\[ ;,!]|\\qquad|\\quad|~|\s)*(.*?)"
-    r"(?=(?:\\qquad|\\quad|\s|\$|\\textbf\{)*\(\s*[A-E]\s*\)|\\textbf\{\s*\(\s*[A-E]|$)",
+    r"(?:\\textbf\{\s*)?\(\s*([A-J])\s*\)\s*\}?\s*(?:\\[ ;,!]|\\qquad|\\quad|~|\s)*(.*?)"
+    r"(?=(?:\\qquad|\\quad|\s|\$|\\textbf\{)*\(\s*[A-J]\s*\)|\\textbf\{\s*\(\s*[A-J]|$)",
     re.DOTALL,
 )
+# Options one per line: "A. text", "B) text" (MMLU, MedQA and most evaluation harnesses).
+_OPTION_LINE = re.compile(r"^[ \t]*\(?([A-J])[.):][ \t]+(\S.*?)[ \t]*$", re.MULTILINE)
 _LETTER = re.compile(
-    r"^\s*(?:\\text(?:bf)?\s*\{\s*)?\(?\s*([A-E])\s*\)?\s*\}?(?:\s|\\[ ;,!]|\\qquad|\\quad|~|\.|:|\}|$)"
+    r"^\s*(?:\\text(?:bf)?\s*\{\s*)?\(?\s*([A-J])\s*\)?\s*\}?(?:\s|\\[ ;,!]|\\qquad|\\quad|~|\.|:|\}|$)"
 )
 
 
@@ -250,9 +283,12 @@ def options(problem: str) -> dict[str, str]:
 
 def _options_of(problem: str) -> dict[str, str]:
     """The lettered options of a problem ("(A) 3 (B) 5 ...", AMC's "$\\textbf{(A) }3\\qquad..."), or {}."""
-    found = {m.group(1): m.group(2).strip().strip("$").strip() for m in _OPTION.finditer(problem or "")}
-    letters = "".join(sorted(found))
-    return found if len(found) >= 3 and letters == "ABCDE"[: len(letters)] else {}
+    for pattern in (_OPTION, _OPTION_LINE):
+        found = {m.group(1): m.group(2).strip().strip("$").strip() for m in pattern.finditer(problem or "")}
+        letters = "".join(sorted(found))
+        if len(found) >= 3 and letters == "ABCDEFGHIJ"[: len(letters)]:
+            return found
+    return {}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -277,7 +313,7 @@ def answer_choice(answer: str) -> str | None:
     if m:
         return m.group(1)
     sentence = _last_sentence(answer)
-    letters = re.findall(r"\(([A-E])\)", sentence)
+    letters = re.findall(r"\(([A-J])\)", sentence)
     return f"({letters[-1]})" if letters else None
 
 

@@ -98,3 +98,21 @@ def test_a_timeout_is_retried_with_a_longer_budget_and_says_so(tmp_path, monkeyp
         pool.close()
     assert [(v.status, v.retried) for v in verdicts] == [("correct", True), ("incorrect", False)]
     assert "timed out after 2s; retried with 4s" in verdicts[0].detail
+
+
+def test_the_real_judge_corpus_agrees():
+    """Every completion of the real judge corpus (benchmarks/judge_corpus.py), where it is present."""
+    import os
+    from pathlib import Path
+
+    from r1data.ops.completions import final_answer_text
+    from r1data.ops.final_answer import final_answer_evidence
+
+    root = Path(__file__).resolve().parents[2]
+    folder = next((Path(c) / "judge" for c in (os.environ.get("R1DATA_REAL_FILES"), root.parent / "shared" / "real")
+                   if c and (Path(c) / "judge").is_dir()), None)  # fmt: skip
+    if folder is None:
+        pytest.skip("the real judge corpus is not here ($R1DATA_REAL_FILES/judge or ../shared/real/judge)")
+    rows = [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
+    pairs = [(r["gold"], final_answer_evidence(final_answer_text(r["completion"]))[1]) for r in rows]
+    assert same_as_math_verify(pairs) > 100

@@ -265,3 +265,23 @@ def test_real_endings_are_committed_answers(judge, gold, ending):
 def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
     assert final_answer_evidence(f"{REASONING}\n\n{ending}")[0] is False
     assert status(judge, gold, f"{REASONING}\n\n{ending}") in (CORRECT_WITHOUT_FINAL, INCORRECT)
+
+
+@pytest.mark.parametrize(
+    "problem,gold,ending,expected",
+    [
+        ("Which is largest?\nA. 0.98\nB. 0.96\nC. 0.95\nD. 0.89\nE. 0.90\nF. 0.94\nG. 0.93\nH. 0.92\nI. 0.99\nJ. 0.97",
+         "I", "Comparing them, 0.99 is the largest. The answer is (I).", CORRECT),  # ten options, one per line
+        ("Which is largest?\nA. 0.98\nB. 0.96\nC. 0.95\nD. 0.89\nE. 0.90\nF. 0.94\nG. 0.93\nH. 0.92\nI. 0.99\nJ. 0.97",
+         "I", "The answer is (J).", INCORRECT),
+        ("What is 2 * 8?", "16", '```json\n{\n  "reasoning": "2 * 8 = 16, not 18",\n  "answer": "16"\n}\n```', CORRECT),
+        ("What is 2 * 8?", "16", '{"reasoning": "It is 16, I think, or 18.", "answer": "18"}', INCORRECT),
+        ("Find p(x).", "-x^2 - 4x - 13", "So $p(x) = -x^2 - 4x - 13$, since $a = -1$.\n\n# Answer\n\n-x^2 - 4x - 13",
+         CORRECT),  # an answer heading, then the value
+        ("Compute the cross product.", "\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}",
+         "<answer>\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}</answer>", CORRECT),  # a matrix in a tag
+    ],
+    ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag"],
+)
+def test_harness_answer_forms(judge, problem, gold, ending, expected):
+    assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}", problem) == expected
