@@ -108,20 +108,25 @@ def short_answers() -> list[dict]:
     return rows
 
 
-def long_cot(n: int = 3200) -> tuple[list[dict], str]:
+def real_corpus() -> list[dict]:
+    """The real judge corpus's completions (benchmarks/judge_corpus.py), where it is present."""
     import json
 
     real = Path(os.environ.get("R1DATA_REAL_FILES", "")) / "judge"
-    if real.is_dir():
-        rows = [json.loads(line) for f in sorted(real.glob("*.jsonl")) for line in f.read_text().splitlines()]
-        rows = [{"problem": r["problem"], "answer": r["gold"], "completion": r["completion"]} for r in rows]
-        if len(rows) >= 3000:
-            return rows[:n], f"the real judge corpus ({real})"
+    if not os.environ.get("R1DATA_REAL_FILES") or not real.is_dir():
+        return []
+    rows = [json.loads(line) for f in sorted(real.glob("*.jsonl")) if not f.name.startswith((".", "read_"))
+            for line in f.read_text().splitlines()]
+    return [{"problem": r["problem"], "answer": r["gold"], "completion": r["completion"]} for r in rows]
+
+
+def long_cot(n: int = 3200) -> tuple[list[dict], str]:
     recs = read_inputs([DATA / "math_train.jsonl"]).records.head(n)
     end = "The final answer is $\\boxed{{{}}}$."
-    rows = [{"problem": p, "answer": a, "completion": f"<think>\n{s}\n</think>\n\n" + end.format(a)}
-            for p, a, s in recs.select("problem", "answer", "solution").iter_rows()]  # fmt: skip
-    return rows, "MATH train solutions as the thought"
+    found = recs.select("problem", "answer", "solution").rows()
+    rows = [{"problem": p, "answer": a, "completion": f"<think>\n{s}\n</think>\n\n" + end.format(
+        a if i % 2 == 0 else found[(i + 7) % len(found)][1])} for i, (p, a, s) in enumerate(found)]  # fmt: skip
+    return rows, "MATH train solutions as the thought, every other final answer another problem's"
 
 
 def process(rows: list[dict], folder: Path, name: str, workers: int | None) -> float:
@@ -137,12 +142,14 @@ def process(rows: list[dict], folder: Path, name: str, workers: int | None) -> f
 
 
 def sequential_rows(rows: list[dict]) -> float:
+    """The loop people write: verify(parse(gold), parse(completion)), math-verify's defaults (bare golds boxed, as
+    math-verify's own examples do, so that they parse whole)."""
     from math_verify import parse, verify
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     t = time.perf_counter()
     for r in rows:
-        verify(parse(gold_text(r["answer"])), parse(final_answer_text(r["completion"])))
+        verify(parse(gold_text(r["answer"])), parse(r["completion"]))
     return time.perf_counter() - t
 
 
@@ -152,8 +159,11 @@ def whole_process(workers: int | None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for label, rows in (("short answers (GSM8K train)", short_answers()), *[(f"long CoT ({src})", rows) for
-                                                                               rows, src in [long_cot()]]):  # fmt: skip
+        runs = [("short answers (GSM8K train)", short_answers()), *[(f"long CoT ({src})", rows) for rows, src in
+                                                                    [long_cot()]]]  # fmt: skip
+        if real := real_corpus():
+            runs.append(("the real judge corpus (long CoT, multiple choice, tags, words)", real))
+        for label, rows in runs:
             ours = process(rows, folder, "bench", workers)
             seq = sequential_rows(rows)
             print(f"{label}: {len(rows):,} completions; r1data verify (whole process) {ours:.1f} s, sequential "

@@ -37,7 +37,7 @@ def corpus_dir() -> Path:
 
 def load() -> list[dict]:
     rows, seen = [], set()
-    for path in sorted(corpus_dir().glob("*.jsonl")):
+    for path in sorted(p for p in corpus_dir().glob("*.jsonl") if not p.name.startswith((".", "read_"))):
         for line in path.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)

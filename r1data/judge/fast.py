@@ -3,8 +3,8 @@ letters, when both the gold and the committed answer are one such value. Anythin
 goes to math-verify; the verdicts are the same either way (tests/judge/test_fast.py holds them equal on real corpora and
 math-verify's own cases).
 
-Why it is safe: an answer whose text holds one `\\boxed{}` is read by math-verify from that box; two equal exact values
-are equal to it; two integers that differ are different; decimals and fractions that differ by more than math-verify's
+Why it is safe: an answer whose text holds one `\\boxed{}` is read by math-verify from that box; the gold's own text
+in it is the gold; two equal exact values are equal to it; two integers that differ are different; decimals and fractions that differ by more than math-verify's
 rounding can reach are different. Values closer than that, percent signs, units, several boxes: math-verify decides.
 """
 
@@ -66,17 +66,26 @@ def the_box(text: str) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def _gold(gold: str) -> tuple[str | None, Fraction | int | str | None]:
+    from r1data.judge.math import _GARBLED
+
     box = the_box(gold)
-    return box, (None if box is None else value(box))
+    if box is None or _GARBLED.search(box):  # a gold math-verify may not read at all: it decides
+        return None, None
+    return box, value(box)
 
 
 def fast_verdict(gold: str, pred: str) -> Verdict | None:
-    """The verdict for a prepared (gold, answer) pair when plain arithmetic settles it; else None."""
+    """The verdict for a prepared (gold, answer) pair when plain arithmetic settles it, or when the answer's box
+    holds exactly the gold's text; else None."""
     g_box, g = _gold(gold)
-    if g is None:
+    if g_box is None:
         return None
     p_box = the_box(pred)
     if p_box is None:
+        return None
+    if p_box.strip() == g_box.strip():  # the same text parses the same: equal to itself
+        return Verdict(CORRECT, p_box, 0.0)
+    if g is None:
         return None
     p = value(p_box)
     if g is None or p is None or isinstance(g, str) != isinstance(p, str):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from r1data.judge import Judge
 from r1data.judge.fast import fast_verdict
 from r1data.judge.math import _check, check
@@ -113,6 +115,7 @@ def test_the_real_judge_corpus_agrees():
                    if c and (Path(c) / "judge").is_dir()), None)  # fmt: skip
     if folder is None:
         pytest.skip("the real judge corpus is not here ($R1DATA_REAL_FILES/judge or ../shared/real/judge)")
-    rows = [json.loads(line) for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines()]
+    rows = [json.loads(line) for f in sorted(folder.glob("*.jsonl")) if not f.name.startswith((".", "read_"))
+            for line in f.read_text().splitlines()]
     pairs = [(r["gold"], final_answer_evidence(final_answer_text(r["completion"]))[1]) for r in rows]
     assert same_as_math_verify(pairs) > 100
