@@ -111,6 +111,8 @@ def main() -> None:
                 read[x["id"]] = x
     out, missing = [], []
     for i, x in grades.items():
+        if i not in rows:  # a completion the corpus no longer holds
+            continue
         r = rows[i]
         src = {k: r.get(k) for k in ("repo", "commit", "path", "row", "sample", "model", "family", "style")}
         if disagree(x):

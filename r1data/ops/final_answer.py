@@ -69,6 +69,10 @@ _TRAILER = re.compile(
     r"(?:\s*(?:<\|[A-Za-z_]+\|>|</s>)\s*(?:user|assistant|system)?\s*|\s*I hope (?:it|this) is correct\.?\s*)+$",
     re.IGNORECASE,
 )
+_TEMPLATE_TOKENS = re.compile(r"(?:\s*(?:<\|[A-Za-z_]+\|>|</s>)\s*(?:user|assistant|system)?\s*)+$")
+# A last line "Answer: 33" / "Final answer: 33" holding the value alone.
+_ANSWER_LINE = re.compile(r"(?:^|\n)[ \t]*(?:\*\*)?(?:final[ \t]+)?answer[ \t]*(?:\*\*)?[ \t]*[:：][ \t]*(?:\*\*)?"
+                          r"[ \t]*([^\n]{1,80}?)[ \t]*(?:\*\*)?[ \t]*\.?[ \t]*$", re.IGNORECASE)
 _PROSE = re.compile(r"\\text\s*\{[^{}]*\}|\\(?:begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+|\$|\\\[|\\\]")
 
 
@@ -169,6 +173,16 @@ def _json_answer(text: str) -> str | None:
     return value or None
 
 
+def _chain_end(after: str) -> str | None:
+    """The number an equation chain ends on, right after an answer phrase ("is 8! / 24 = 40,320 / 24 = 1680."),
+    when there is no box in it; else None."""
+    sentence = re.split(r"(?<![\d])[.!?](?!\d)\s|\n", after.strip(), maxsplit=1)[0]
+    if sentence.count("=") < 2 or "\\boxed" in sentence or "<" in sentence:
+        return None  # one "=" is an answer of its own ("x - 2y + z - 1 = 0"): math-verify reads it
+    last = sentence.rsplit("=", 1)[1].strip().rstrip(".").strip().strip("$").strip()
+    return last if re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", last) else None
+
+
 def strip_closing(text: str) -> str:
     """The text without the closing remarks at its end (paragraphs, then sentences, that carry no value and read
     as a sign-off, a self-check or a comment on the problem)."""
@@ -201,6 +215,7 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
     `#### N` (GSM8K; a markdown heading elsewhere is not one), `A: N` or a bold value: what it holds. A box or an
     answer phrase: the whole text (math-verify prefers them). A concluding last sentence: that sentence alone.
     Closing remarks after the answer ("I think that's the answer.", "This problem demonstrates ...") are skipped."""
+    answer = _TEMPLATE_TOKENS.sub("", answer)  # "Answer: 33<|im_end|>": the chat template's tokens are not the answer
     bare = _EMPTY_BOX.sub(" ", _TRAILER.sub("", answer))  # "The answer is \\boxed{}." commits to nothing
     # judged without Minerva's sign-off but verified with it (math-verify knows it); closing remarks go from both
     closed = strip_closing(bare)
@@ -210,7 +225,7 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
     last = _last_line(bare)
     if not tags and (line := _HASHES.fullmatch(last)) and _value_alone(line.group(1)):
         tags = [line.group(1)]
-    if not tags and (line := _A_LINE.search(bare)) and _value_alone(line.group(1)):
+    if not tags and (line := _A_LINE.search(bare) or _ANSWER_LINE.search(bare)) and _value_alone(line.group(1)):
         tags = [line.group(1)]
     if not tags and (found := _json_answer(bare)) is not None:
         tags = [found]
@@ -224,6 +239,8 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
         # A bare value is boxed so that LaTeX extraction reads all of it ("(3, -1)", "5 + 3i"), as golds are.
         return True, gold_text(said) if _value_alone(said) or not _prose(said) else said
     phrases = list(_PHRASE.finditer(bare))
+    if phrases and phrases[-1].group(0).lower() != "\\boxed" and (chain := _chain_end(bare[phrases[-1].end():])):
+        return True, gold_text(chain)  # "The final answer is 8! / 24 = 40,320 / 24 = 1680.": the chain's last value
     if phrases:  # the last "the answer is" / box must say something: an empty one is a promise left unkept
         after = re.sub(r"^[\s*:]*(?:is|was|=)?\b", "", bare[phrases[-1].end() :][:300])
         before = re.split(r"(?<![\d])[.!?](?!\d)|\n", bare[: phrases[-1].start()])[-1]
@@ -267,7 +284,8 @@ _OPTION = re.compile(
 # Options one per line: "A. text", "B) text" (MMLU, MedQA and most evaluation harnesses).
 _OPTION_LINE = re.compile(r"^[ \t]*\(?([A-J])[.):][ \t]+(\S.*?)[ \t]*$", re.MULTILINE)
 _LETTER = re.compile(
-    r"^\s*(?:\\text(?:bf)?\s*\{\s*)?\(?\s*([A-J])\s*\)?\s*\}?(?:\s|\\[ ;,!]|\\qquad|\\quad|~|\.|:|\}|$)"
+    r"^\s*(?:\*\*)?(?:option\s+)?(?:\\text(?:bf)?\s*\{\s*)?\(?\s*([A-J])\s*\)?\s*\}?(?:\*\*)?"
+    r"(?:\s|\\[ ;,!]|\\qquad|\\quad|~|\.|:|,|\}|$)"
 )
 
 
@@ -309,9 +327,9 @@ def answer_choice(answer: str) -> str | None:
     boxed = last_boxed(answer)
     if boxed is not None:
         return boxed
-    m = re.search(r"answer\s*(?:is|:)\s*(.+?)\s*$", answer.strip(), re.IGNORECASE | re.DOTALL)
-    if m:
-        return m.group(1)
+    said = list(re.finditer(r"answer\s*(?:is|:)\s*", answer.strip(), re.IGNORECASE))
+    if said:  # the last time it says which
+        return answer.strip()[said[-1].end() :].strip() or None
     sentence = _last_sentence(answer)
     letters = re.findall(r"\(([A-J])\)", sentence)
     return f"({letters[-1]})" if letters else None

@@ -280,8 +280,16 @@ def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
          CORRECT),  # an answer heading, then the value
         ("Compute the cross product.", "\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}",
          "<answer>\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}</answer>", CORRECT),  # a matrix in a tag
+        ("Find m + n.", "33", "### Final Answer\n\nAnswer: 33<|im_end|>", CORRECT),  # template token after it
+        ("Which?\nA. 2.1 eV\nB. 1.1 eV\nC. 0.5 eV\nD. 3 eV\nE. 4 eV\nF. 5 eV\nG. 6 eV\nH. 1.5 eV", "H",
+         "Therefore, the answer is $5.1eV - 3.6eV = 1.5eV$. The answer is (H).", CORRECT),  # the last "answer is"
+        ("Which?\nA. x\nB. y\nC. z\nD. w\nE. v\nF. u\nG. t\nH. s", "H",
+         "The correct answer is H, as it describes a cache.", CORRECT),
+        ("How many arrangements?", "1680", "The final answer is 8! / 24 = 40,320 / 24 = 1680.", CORRECT),  # a chain
+        ("Find the plane.", "x-2y+z-1=0", "Final Answer: The final answer is $x-2y+z-1=0$.", CORRECT),  # not a chain
     ],
-    ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag"],
+    ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag",
+         "answer-line-template-token", "last-answer-is", "letter-comma", "equation-chain", "equation-answer"],
 )
 def test_harness_answer_forms(judge, problem, gold, ending, expected):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}", problem) == expected
