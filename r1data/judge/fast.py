@@ -3,9 +3,10 @@ letters, when both the gold and the committed answer are one such value. Anythin
 goes to math-verify; the verdicts are the same either way (tests/judge/test_fast.py holds them equal on real corpora and
 math-verify's own cases).
 
-Why it is safe: an answer whose text holds one `\\boxed{}` is read by math-verify from that box; the gold's own text
-in it is the gold; two equal exact values are equal to it; two integers that differ are different; decimals and fractions that differ by more than math-verify's
-rounding can reach are different. Values closer than that, percent signs, units, several boxes: math-verify decides.
+Why it is safe: an answer whose text holds one `\\boxed{}` is read by math-verify from that box; the gold's own
+text in it is the gold; two equal exact values are equal to it; two integers that differ are different; decimals
+and fractions that differ by more than math-verify's rounding can reach are different. Values closer than that,
+percent signs, units, several boxes: math-verify decides.
 """
 
 from __future__ import annotations
