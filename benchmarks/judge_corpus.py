@@ -115,11 +115,10 @@ def main() -> None:
             continue
         r = rows[i]
         src = {k: r.get(k) for k in ("repo", "commit", "path", "row", "sample", "model", "family", "style")}
-        if disagree(x):
-            if i not in read:
-                missing.append(i)
-                continue
+        if i in read:  # read: every disputed completion, and any other one a reader was given
             out.append({"id": i, **src, "label": read[i]["label"], "how": "read", "why": read[i].get("why", "")})
+        elif disagree(x):
+            missing.append(i)
         else:
             verdict = next(x[k] for k in GRADERS if x.get(k) is not None)
             out.append({"id": i, **src, "label": "correct" if verdict else "incorrect", "how": "unanimous"})

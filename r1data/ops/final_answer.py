@@ -327,9 +327,10 @@ def answer_choice(answer: str) -> str | None:
     boxed = last_boxed(answer)
     if boxed is not None:
         return boxed
-    said = list(re.finditer(r"answer\s*(?:is|:)\s*", answer.strip(), re.IGNORECASE))
-    if said:  # the last time it says which
-        return answer.strip()[said[-1].end() :].strip() or None
+    text = answer.strip()
+    said = [text[m.end() :].strip() for m in re.finditer(r"answer\s*(?:is|:)\s*", text, re.IGNORECASE)]
+    if said:  # the last time it names an option ("The answer is (D). The answer is -39.02°."), else the last
+        return next((s for s in reversed(said) if choice_letter(s)), said[-1]) or None
     sentence = _last_sentence(answer)
     letters = re.findall(r"\(([A-J])\)", sentence)
     return f"({letters[-1]})" if letters else None

@@ -285,11 +285,15 @@ def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
          "Therefore, the answer is $5.1eV - 3.6eV = 1.5eV$. The answer is (H).", CORRECT),  # the last "answer is"
         ("Which?\nA. x\nB. y\nC. z\nD. w\nE. v\nF. u\nG. t\nH. s", "H",
          "The correct answer is H, as it describes a cache.", CORRECT),
+        ("Which?\nA. -12.5°\nB. 20.1°\nC. 5°\nD. -39.02°", "D", "The answer is (D). The answer is -39.02°.", CORRECT),
+        ("Which?\nA. x\nB. y\nC. z\nD. w", "A", "The answer is (A)." + "\nThe answer is ..." * 5 + "\nThe answer",
+         CORRECT),  # a degenerate repetition names no other option
         ("How many arrangements?", "1680", "The final answer is 8! / 24 = 40,320 / 24 = 1680.", CORRECT),  # a chain
         ("Find the plane.", "x-2y+z-1=0", "Final Answer: The final answer is $x-2y+z-1=0$.", CORRECT),  # not a chain
     ],
     ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag",
-         "answer-line-template-token", "last-answer-is", "letter-comma", "equation-chain", "equation-answer"],
+         "answer-line-template-token", "last-answer-is", "letter-comma", "letter-then-value", "repeated-answer-is",
+         "equation-chain", "equation-answer"],
 )
 def test_harness_answer_forms(judge, problem, gold, ending, expected):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}", problem) == expected
