@@ -196,6 +196,10 @@ class Judge:
         if letter is None or (not opts and not re.fullmatch(r"\s*\(?[A-E]\)?\s*|.*\\text\{\s*\([A-E]\).*", gold)):
             return None
         said = answer_choice(answer)
+        first = re.split(r"(?<=[.!?])\s|\n", (said or "").strip(), maxsplit=1)[0]
+        hedge = _HEDGE.search(first)
+        if hedge and hedge.group(1) != hedge.group(2):  # "(H) or (C)", "(A) and (B)": a hedge, not an answer
+            return Verdict(INCORRECT, first[:40], 0.0, "names several options")
         picked = choice_letter(said)
         if picked is None and said and opts:
             from r1data.ops.answers import normalize_answer, plainly_different
@@ -211,6 +215,9 @@ class Judge:
 def _prepared_gold(gold: str) -> str:
     """A gold as the parser sees it (the k samples of a problem share it)."""
     return clean(gold_text(gold))
+
+
+_HEDGE = re.compile(r"\(([A-J])\)\s*(?:,|or|and|&|/)\s*(?:\(([A-J])\))")
 
 
 def _with_parts(pred: str, answer: str, gold: str) -> str:

@@ -183,6 +183,24 @@ def _chain_end(after: str) -> str | None:
     return last if re.fullmatch(r"-?\d[\d,]*(?:\.\d+)?", last) else None
 
 
+_TOOL_OUTPUT = re.compile(r"```output\s*\n(.*?)```", re.DOTALL)
+
+
+def _tool_output_restated(text: str) -> str | None:
+    """Tool-integrated reasoning (ToRA, NuminaMath-TIR) ends on the program's output and a sentence that restates
+    its value ("```output 60.0``` 60% of the students ..."): that sentence commits to it. None otherwise."""
+    blocks = list(_TOOL_OUTPUT.finditer(text))
+    if not blocks:
+        return None
+    after = text[blocks[-1].end() :].strip()
+    numbers = re.findall(r"-?\d+(?:\.\d+)?", blocks[-1].group(1))
+    if not after or not numbers or "```" in after or len(after) > 300:
+        return None
+    value = float(numbers[-1])
+    stated = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", after.replace(",", ""))]
+    return after if stated and stated[-1] == value else None
+
+
 def strip_closing(text: str) -> str:
     """The text without the closing remarks at its end (paragraphs, then sentences, that carry no value and read
     as a sign-off, a self-check or a comment on the problem)."""
@@ -251,6 +269,8 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
     sentence = _last_sentence(bare)
     if sentence and _CUE.search(sentence) and _SENTENCE_END.search(sentence) and re.search(r"\d|\\frac|\$", sentence):
         return True, sentence
+    if (said := _tool_output_restated(bare)) is not None:
+        return True, said
     return False, shown
 
 

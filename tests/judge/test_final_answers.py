@@ -288,12 +288,17 @@ def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
         ("Which?\nA. -12.5°\nB. 20.1°\nC. 5°\nD. -39.02°", "D", "The answer is (D). The answer is -39.02°.", CORRECT),
         ("Which?\nA. x\nB. y\nC. z\nD. w", "A", "The answer is (A)." + "\nThe answer is ..." * 5 + "\nThe answer",
          CORRECT),  # a degenerate repetition names no other option
+        ("Which?\nA. x\nB. y\nC. z\nD. w", "A", "The answer is (A) or (C).", INCORRECT),  # a hedge
+        ("Which?\nA. x\nB. y\nC. z\nD. w\nE. v", "E", "So the correct answer is (E) P(R) = 7/16, P(B) = 1/4.",
+         CORRECT),  # letters in parentheses that are not options joined by "or"
+        ("What percent?", "60", "```python\nprint(3 / 5 * 100)\n```\n```output\n60.0\n```\n60% of the students "
+                                "enrolled in hip-hop.", CORRECT),  # tool output, then restated
         ("How many arrangements?", "1680", "The final answer is 8! / 24 = 40,320 / 24 = 1680.", CORRECT),  # a chain
         ("Find the plane.", "x-2y+z-1=0", "Final Answer: The final answer is $x-2y+z-1=0$.", CORRECT),  # not a chain
     ],
     ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag",
          "answer-line-template-token", "last-answer-is", "letter-comma", "letter-then-value", "repeated-answer-is",
-         "equation-chain", "equation-answer"],
+         "hedge", "not-a-hedge", "tool-output", "equation-chain", "equation-answer"],
 )
 def test_harness_answer_forms(judge, problem, gold, ending, expected):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}", problem) == expected
