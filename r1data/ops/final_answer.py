@@ -70,9 +70,9 @@ _TRAILER = re.compile(
     re.IGNORECASE,
 )
 _TEMPLATE_TOKENS = re.compile(r"(?:\s*(?:<\|[A-Za-z_]+\|>|</s>)\s*(?:user|assistant|system)?\s*)+$")
-# A last line "Answer: 33" / "Final answer: 33" holding the value alone.
-_ANSWER_LINE = re.compile(r"(?:^|\n)[ \t]*(?:\*\*)?(?:final[ \t]+)?answer[ \t]*(?:\*\*)?[ \t]*[:：][ \t]*(?:\*\*)?"
-                          r"[ \t]*([^\n]{1,80}?)[ \t]*(?:\*\*)?[ \t]*\.?[ \t]*$", re.IGNORECASE)
+# A last line "Answer: 33" / "Final answer: 33", or "A: 18" (GSM8K's original model solutions), holding the value.
+_ANSWER_LINE = re.compile(r"(?:^|\n)[ \t]*(?:\*\*)?(?:(?-i:A)|(?:final[ \t]+)?answer)[ \t]*(?:\*\*)?[ \t]*[:：]"
+                          r"[ \t]*(?:\*\*)?[ \t]*([^\n]{1,80}?)[ \t]*(?:\*\*)?[ \t]*\.?[ \t]*$", re.IGNORECASE)
 _PROSE = re.compile(r"\\text\s*\{[^{}]*\}|\\(?:begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+|\$|\\\[|\\\]")
 
 
@@ -90,11 +90,9 @@ def _last_sentence(text: str) -> str:
 _EMPTY_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
-# GSM8K's original model solutions (OpenAI's grade-school-math) end on a line "A: 18": the last line only.
 # PRM800K's generator and others end on an answer heading, then the value alone on the last line.
 _ANSWER_HEADING = re.compile(r"(?:^|\n)[ \t]*(?:#+[ \t]*|\*\*)?(?:final[ \t]+)?answer[ \t]*:?[ \t]*(?:\*\*)?[ \t]*\n+"
                              r"[ \t]*([^\n]+?)[ \t]*$", re.IGNORECASE)
-_A_LINE = re.compile(r"(?:^|\n)[ \t]*A[ \t]*:[ \t]*([^\n]{1,60}?)[ \t]*\.?\s*$")
 
 
 _LITERAL = r"\d+(?:\.\d+)?"
@@ -243,7 +241,7 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
     last = _last_line(bare)
     if not tags and (line := _HASHES.fullmatch(last)) and _value_alone(line.group(1)):
         tags = [line.group(1)]
-    if not tags and (line := _A_LINE.search(bare) or _ANSWER_LINE.search(bare)) and _value_alone(line.group(1)):
+    if not tags and (line := _ANSWER_LINE.search(bare)) and _value_alone(line.group(1)):
         tags = [line.group(1)]
     if not tags and (found := _json_answer(bare)) is not None:
         tags = [found]
