@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Minutes of engines, training, clusters or killed processes: the full suite runs them, `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 bench = pytest.importorskip("bench_curation", reason="needs the train extra (bench_train imports it lazily)")
 

@@ -14,6 +14,9 @@ import pytest
 from r1data.steps import IOConfig, run_step
 from tests.conftest import run
 
+# Minutes of engines, training, clusters or killed processes: the full suite runs them, `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 ray = pytest.importorskip("ray", reason="needs the ray extra (bash scripts/install.sh installs it)")
 
 

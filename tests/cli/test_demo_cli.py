@@ -7,6 +7,9 @@ import pytest
 
 from tests.conftest import run
 
+# Minutes of engines, training, clusters or killed processes: the full suite runs them, `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 
 def test_demo_runs_the_pipeline(tmp_path):
     r = run("demo", tmp_path / "demo", "--no-generate")  # generation is covered in tests/test_generate.py

@@ -14,6 +14,9 @@ import yaml
 
 from tests.conftest import run
 
+# Minutes of engines, training, clusters or killed processes: the full suite runs them, `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 
 class Server:
     """Answers /v1/chat/completions as `mode` says: 'ok', or an HTTP status code to fail with."""

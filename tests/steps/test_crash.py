@@ -19,6 +19,9 @@ import pytest
 
 from tests.conftest import run
 
+# Minutes of engines, training, clusters or killed processes: the full suite runs them, `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 N = 24
 RIGHT, WRONG = "<think>add</think> \\boxed{ANSWER}", "<think>guess</think> \\boxed{999}"
 STEPS = {

@@ -17,6 +17,9 @@ import pytest
 from r1data.publish import work_dir
 from tests.conftest import run
 
+# Minutes of engines, training, clusters or killed processes: the full suite runs them, `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 torch = pytest.importorskip("torch", reason="generation tests need the train extra (torch, transformers)")
 transformers = pytest.importorskip("transformers")
 

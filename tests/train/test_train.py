@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import run
 
+# Minutes of engines, training, clusters or killed processes: the full suite runs them, `-m "not slow"` skips.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("trl", reason="training tests need the train extra")
 torch = pytest.importorskip("torch")
 
