@@ -6,6 +6,7 @@ The completions are not committed here (fetched public data stays out of the rep
 $R1DATA_REAL_FILES/judge (or ../shared/real/judge), one object per completion with id, repo, commit, path, row,
 model, family, style, problem, gold, completion and recorded_verdict. The labels name each completion by id.
 
+    python benchmarks/judge_corpus.py build --mirrors DIR --out DIR  # read every labelled completion from its repo
     python benchmarks/judge_corpus.py grade             # every grader's verdict per completion -> DIR/grades.jsonl
     python benchmarks/judge_corpus.py disputes OUT.jsonl  # the completions the graders disagree on, blind: no verdicts
     python benchmarks/judge_corpus.py labels READ.jsonl   # unanimous verdicts + careful readings -> the labels file
@@ -17,10 +18,14 @@ A completion every grader calls the same is labelled that (unanimous); every oth
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
+import re
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,9 +82,180 @@ def disagree(g: dict) -> bool:
     return len(said) > 1 or not said
 
 
+# --- rebuilding the corpus from git copies of its repositories -------------------------------------------------
+
+LETTERS = "ABCDEFGHIJKLMNOP"
+
+
+def _with_options(question: str, options: list[str]) -> str:
+    return question.rstrip() + "\n\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
+
+
+def _as_list(value) -> list:
+    import ast
+
+    return value if isinstance(value, list) else ast.literal_eval(value)
+
+
+def _zeroeval(item: dict, sample) -> tuple[str, str, str, None]:
+    """yuchenlin/ZeroEval result_dirs: the model's raw output (a JSON object with reasoning and answer)."""
+    completion = _as_list(item["output"])[0]
+    if "choices" in item:  # mmlu-redux: the gold is the letter of the correct choice
+        choices = _as_list(item["choices"])
+        gold = LETTERS[choices.index(item["correct_answer"])]
+        return _with_options(item["question"], choices), gold, completion, None
+    if "problem" in item:  # math-l5
+        return item["problem"], item["answer"], completion, None
+    return item["question"], item["answer"].lstrip("# ").strip(), completion, None  # gsm: "# 92"
+
+
+def _orz_eval(item: dict, sample) -> tuple[str, str, str, bool]:
+    """Open-Reasoner-Zero evals/*_responses.json: the R1-Zero prompt ends in "Assistant: <think>"."""
+    prompt = item["prompt"]
+    problem = prompt.split("User:", 1)[-1].rsplit("Assistant:", 1)[0].strip() if "User:" in prompt else prompt
+    return problem, item["expected"], item["raw_response"], str(item["is_match"]) == "True"
+
+
+def _prm800k(item: dict, sample) -> tuple[str, str, str, bool]:
+    rm = item["rm_eval"]
+    return rm["question"], rm["gt_answer"], rm["response"], str(rm["iscorrect"]) == "True"
+
+
+GSM_SAMPLES = ("6b_finetuning", "6b_verification", "175b_finetuning", "175b_verification")
+
+
+def _gsm_examples(item: dict, sample) -> tuple[str, str, str, bool]:
+    solution = item[GSM_SAMPLES[sample]]
+    gold = item["ground_truth"].rsplit("A:", 1)[-1].strip()
+    return item["question"], gold, solution["solution"], bool(solution["is_correct"])
+
+
+def _xtuner(item: dict, sample) -> tuple[str, str, str, bool]:
+    prompt = item["prompt"].split("<|im_start|>user\n", 1)[-1].split("<|im_end|>", 1)[0]
+    return prompt, item["label"], item["response"], float(item["reward"]) > 0
+
+
+def _tora(item: dict, sample) -> tuple[str, str, str, bool]:
+    pred = _as_list(item["pred"])[0]
+    try:
+        recorded = abs(float(str(pred).replace(",", "")) - float(str(item["gt"]).replace(",", ""))) < 1e-4
+    except ValueError:
+        recorded = str(pred).strip() == str(item["gt"]).strip()
+    return item["question"], item["gt"], _as_list(item["code"])[0], recorded
+
+
+def _mmlu_pro(item: dict, sample) -> tuple[str, str, str, bool]:
+    completion = item.get("generated_text") or item.get("model_outputs") or item.get("response") or ""
+    problem = _with_options(item["question"], _as_list(item["options"]))
+    return problem, item["answer"], completion, item.get("pred") == item["answer"]
+
+
+def _bbh(item: dict, sample) -> tuple[str, str, str, None]:
+    """BIG-Bench-Hard code-davinci-002 CoT outputs: the input is the few-shot prompt; its last "Q:" is the question."""
+    question = item["input"].rsplit("Q:", 1)[-1].rsplit("A: Let's think step by step.", 1)[0].strip()
+    target = item["target"].strip()
+    letter = re.fullmatch(r"\(([A-R])\)", target)
+    return question, letter.group(1) if letter else target, item["prediction"], None
+
+
+def _seer(text: str, golds: dict[str, str]) -> tuple[str, str, str, None]:
+    """SeerAttention completions.json: prompt and completion in one string, DeepSeek-R1 chat template."""
+    head, completion = text.split("<｜Assistant｜>", 1)
+    problem = head.split("<｜User｜>", 1)[-1].strip()
+    return problem, golds[" ".join(problem.split())], completion, None
+
+
+def _git_show(git: Path, commit: str, path: str) -> bytes:
+    return subprocess.run(["git", "-C", str(git), "show", f"{commit}:{path}"], capture_output=True, check=True).stdout
+
+
+def _items(git: Path, commit: str, path: str) -> list:
+    data = _git_show(git, commit, path)
+    if path.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return json.loads(z.read(next(n for n in z.namelist() if n.endswith(".json"))))
+    text = data.decode("utf-8")
+    if path.endswith(".jsonl"):  # one object per line, or pretty-printed objects one after another
+        decoder, items, i = json.JSONDecoder(), [], 0
+        while True:
+            while i < len(text) and text[i].isspace():
+                i += 1
+            if i >= len(text):
+                return items
+            item, i = decoder.raw_decode(text, i)
+            items.append(item)
+    loaded = json.loads(text)
+    return loaded["outputs"] if isinstance(loaded, dict) and "outputs" in loaded else loaded
+
+
+def _extractor(repo: str, path: str):
+    if repo == "yuchenlin/ZeroEval":
+        return _zeroeval
+    if repo == "KevinH48264/Open-Reasoner-Zero":
+        return _prm800k if "prm800k" in path else _orz_eval
+    if repo == "openai/grade-school-math":
+        return _gsm_examples
+    if repo == "InternLM/xtuner":
+        return _xtuner
+    if repo == "microsoft/ToRA":
+        return _tora
+    if repo == "TIGER-AI-Lab/MMLU-Pro":
+        return _mmlu_pro
+    if repo == "suzgunmirac/BIG-Bench-Hard":
+        return _bbh
+    if repo == "microsoft/SeerAttention":
+        return _seer
+    raise SystemExit(f"{LABELS}: no reader for {repo}; add one to benchmarks/judge_corpus.py")
+
+
+def build(mirrors: Path, out: Path) -> None:
+    """Every labelled completion, read again from its repository at its commit -> OUT/judge/*.jsonl."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from real_corpus import git_dir
+
+    labels = [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
+    files: dict[tuple, list] = {}
+    golds: dict[str, str] = {}
+    rows: dict[str, list] = {}
+    missing = set()
+    for lab in labels:
+        git = git_dir(mirrors, lab["repo"])
+        if git is None:
+            missing.add(lab["repo"])
+            continue
+        key = (lab["repo"], lab["commit"], lab["path"])
+        if key not in files:
+            files[key] = _items(git, lab["commit"], lab["path"])
+        extract = _extractor(lab["repo"], lab["path"])
+        item = files[key][lab["row"]]
+        if extract is _seer:
+            if not golds:  # MATH-500 as the same repository holds it, keyed by problem text
+                test = _git_show(git, lab["commit"], "eval/reasoning_tasks/data/math/test.jsonl").decode()
+                for line in test.splitlines():
+                    if line.strip():
+                        x = json.loads(line)
+                        golds[" ".join(x["problem"].split())] = x["answer"]
+            problem, gold, completion, recorded = _seer(item, golds)
+        else:
+            problem, gold, completion, recorded = extract(item, lab["sample"])
+        src = {k: lab[k] for k in ("id", "repo", "commit", "path", "row", "sample", "model", "family", "style")}
+        name = "math_cot" if lab["id"].startswith("mc-") else "mcq_and_words"
+        rows.setdefault(name, []).append({**src, "problem": problem, "gold": str(gold), "completion": completion,
+                                          "recorded_verdict": recorded})  # fmt: skip
+    (out / "judge").mkdir(parents=True, exist_ok=True)
+    for name, items in rows.items():
+        (out / "judge" / f"{name}.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items))
+        print(f"{len(items)} completions -> {out / 'judge' / name}.jsonl")
+    if missing:
+        print(f"not here (fetch them into {mirrors}): {', '.join(sorted(missing))}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--mirrors", type=Path, required=True, help="git copies of the repositories, as OWNER+NAME/repo")
+    b.add_argument("--out", type=Path, required=True, help="the real-files folder (R1DATA_REAL_FILES)")
     g = sub.add_parser("grade")
     g.add_argument("--out", type=Path, default=Path("grades.jsonl"))
     d = sub.add_parser("disputes")
@@ -89,6 +265,9 @@ def main() -> None:
     lab.add_argument("read", type=Path, nargs="+", help="JSONL of {id, label: correct|incorrect|unjudgeable, why}")
     lab.add_argument("--grades", type=Path, default=Path("grades.jsonl"))
     args = ap.parse_args()
+    if args.cmd == "build":
+        build(args.mirrors, args.out)
+        return
     if args.cmd == "grade":
         rows = load()
         graded = grade(rows)

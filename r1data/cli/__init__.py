@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import typer
 
 from r1data import __version__
-from r1data.cli.decontaminate import decontaminate_command
-from r1data.cli.dedup import dedup_command
-from r1data.cli.demo import demo_command, demo_data_command
-from r1data.cli.export import export_command
-from r1data.cli.filter import filter_command
-from r1data.cli.inspect import inspect_command
-from r1data.cli.layouts import layouts_command
-from r1data.cli.rejection_sample import rejection_sample_command
-from r1data.cli.report import report_command
-from r1data.cli.run import run_command
-from r1data.cli.stats import stats_command
-from r1data.cli.tag import tag_command
-from r1data.cli.train import train_app
-from r1data.cli.verify import verify_command
 
-app = typer.Typer(
-    name="r1data",
-    help="Curate R1-style reasoning data: dedup -> decontaminate -> tag -> filter --pass-rate -> rejection-sample -> "
-    "verify/stats -> train. Every step reads and writes a folder of Parquet shards with a manifest.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # help texts say "[default: ...]"; rich markup would swallow the brackets
-)
+# name: (module, attribute). A command's module is imported only when the app is built with it: `r1data verify ...`
+# builds verify alone (start-up is part of every small job), `r1data --help` and `from r1data.cli import app` all.
+COMMANDS = {
+    "dedup": ("r1data.cli.dedup", "dedup_command"),
+    "decontaminate": ("r1data.cli.decontaminate", "decontaminate_command"),
+    "tag": ("r1data.cli.tag", "tag_command"),
+    "filter": ("r1data.cli.filter", "filter_command"),
+    "rejection-sample": ("r1data.cli.rejection_sample", "rejection_sample_command"),
+    "verify": ("r1data.cli.verify", "verify_command"),
+    "stats": ("r1data.cli.stats", "stats_command"),
+    "export": ("r1data.cli.export", "export_command"),
+    "report": ("r1data.cli.report", "report_command"),
+    "layouts": ("r1data.cli.layouts", "layouts_command"),
+    "inspect": ("r1data.cli.inspect", "inspect_command"),
+    "demo-data": ("r1data.cli.demo", "demo_data_command"),
+    "demo": ("r1data.cli.demo", "demo_command"),
+    "train": ("r1data.cli.train", "train_app"),
+    "run": ("r1data.cli.run", "run_command"),
+}
 
 
 def _version(value: bool) -> None:
@@ -37,32 +36,45 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """r1data: curate reasoning data the way the DeepSeek-R1 replications do."""
 
 
-app.command("dedup")(dedup_command)
-app.command("decontaminate")(decontaminate_command)
-app.command("tag")(tag_command)
-app.command("filter")(filter_command)
-app.command("rejection-sample")(rejection_sample_command)
-app.command("verify")(verify_command)
-app.command("stats")(stats_command)
-app.command("export")(export_command)
-app.command("report")(report_command)
-app.command("layouts")(layouts_command)
-app.command("inspect")(inspect_command)
-app.command("demo-data")(demo_data_command)
-app.command("demo")(demo_command)
-app.add_typer(train_app, name="train")
-app.command("run")(run_command)
+def build_app(only: str | None = None) -> typer.Typer:
+    """The `r1data` app with every command, or with `only` that one (the others are not imported)."""
+    built = typer.Typer(
+        name="r1data",
+        help="Curate R1-style reasoning data: dedup -> decontaminate -> tag -> filter --pass-rate -> "
+        "rejection-sample -> verify/stats -> train. Every step reads and writes a folder of Parquet shards with a "
+        "manifest.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # help texts say "[default: ...]"; rich markup would swallow the brackets
+    )
+    built.callback()(_root)
+    for name, (module, attribute) in COMMANDS.items():
+        if only is None or name == only:
+            command = getattr(importlib.import_module(module), attribute)
+            if isinstance(command, typer.Typer):
+                built.add_typer(command, name=name)
+            else:
+                built.command(name)(command)
+    return built
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":  # the whole app, built once on first use
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(f"module 'r1data.cli' has no attribute {name!r}")
 
 
 def main() -> None:
     from r1data.cli.common import install_signal_handlers
 
     install_signal_handlers()
-    app()
+    args = sys.argv[1:]
+    build_app(args[0] if args and args[0] in COMMANDS else None)()

@@ -42,7 +42,9 @@ from r1data.ops.final_answer import (
     final_answer_evidence,
     gold_suspect,
     options,
+    stated_words,
     unevaluated_arithmetic,
+    words_gold,
 )
 from r1data.ops.golds import GoldSet, Unjudgeable
 
@@ -146,6 +148,9 @@ class Judge:
                 best = next((c for c in choices if c.status == CORRECT), choices[0])
                 out[i] = self._final(best, str(alternatives[choices.index(best)]), not cut[i])
                 continue
+            if (said := self._words(alternatives, answer)) is not None:
+                out[i] = self._final(Verdict(CORRECT, said[1], 0.0), said[0], not cut[i])
+                continue
             evidence[i], pred = final_answer_evidence(answer)
             for gold in alternatives:  # several acceptable answers: one pair each, the best verdict wins
                 text = "" if gold is None else str(gold)
@@ -188,12 +193,26 @@ class Judge:
         return v
 
     @staticmethod
+    def _words(golds: list[Any], answer: str) -> tuple[str, str] | None:
+        """(the gold, what was said) when the gold is words or a bracket sequence and the completion states exactly
+        it ("So the answer is valid.", "Yes, because ..."); None otherwise, and math-verify decides as before."""
+        words = {w: str(g) for g in golds if g is not None and (w := words_gold(str(g))) is not None}
+        if not words or (said := stated_words(answer)) is None:
+            return None
+        for candidate in (said, said.split(",")[0].strip()):
+            if candidate in words:
+                return words[candidate], said
+        return None
+
+    @staticmethod
     def _choice(gold: str, answer: str, problem: str | None) -> Verdict | None:
         """Multiple choice, decided by letter: the gold names an option and the answer names one (with or without
         its text) or gives the gold option's value. None when it is not a multiple-choice question."""
         letter = choice_letter(gold)
+        if letter is None:
+            return None
         opts = options(problem or "")
-        if letter is None or (not opts and not re.fullmatch(r"\s*\(?[A-E]\)?\s*|.*\\text\{\s*\([A-E]\).*", gold)):
+        if (not opts and not re.fullmatch(r"\s*\(?[A-E]\)?\s*|.*\\text\{\s*\([A-E]\).*", gold)):
             return None
         said = answer_choice(answer)
         first = re.split(r"(?<=[.!?])\s|\n", (said or "").strip(), maxsplit=1)[0]
@@ -217,7 +236,7 @@ def _prepared_gold(gold: str) -> str:
     return clean(gold_text(gold))
 
 
-_HEDGE = re.compile(r"\(([A-J])\)\s*(?:,|or|and|&|/)\s*(?:\(([A-J])\))")
+_HEDGE = re.compile(r"\(([A-R])\)\s*(?:,|or|and|&|/)\s*(?:\(([A-R])\))")
 
 
 def _with_parts(pred: str, answer: str, gold: str) -> str:

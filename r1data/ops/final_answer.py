@@ -272,6 +272,53 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
     return False, shown
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Golds in words: yes/no, true/false, valid/invalid, a sorted word list, a bracket sequence (BIG-Bench, logic data)
+
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[ \t]+[A-Za-z][A-Za-z'’-]*)*")
+_BRACKETS = re.compile(r"[()\[\]{}<>]+(?:\s+[()\[\]{}<>]+)*")
+_MARKUP = re.compile(r"\\(?:text|textbf|mathrm|mathbf|emph)\s*\{([^{}]*)\}|\*\*|__|[`\"“”$]")
+
+
+def _plain(text: str) -> str:
+    """Text without markup, quotes, end punctuation or case: what a word answer says."""
+    text = _MARKUP.sub(lambda m: m.group(1) or "", text)
+    return " ".join(text.split()).strip(" .,;:!").lower()
+
+
+@functools.lru_cache(maxsize=4096)
+def words_gold(gold: str | None) -> str | None:
+    """A gold that is words or a bracket sequence rather than mathematics, as `_plain` writes it; None otherwise.
+    A lone letter is a variable or an option, never words."""
+    text = (gold or "").strip()
+    if _BRACKETS.fullmatch(text):
+        return " ".join(text.split())
+    if _WORDS.fullmatch(text) and len(re.sub(r"[^A-Za-z]", "", text)) >= 2:
+        return _plain(text)
+    return None
+
+
+def stated_words(answer: str) -> str | None:
+    """What a completion commits to, as words: its last `<answer>` tag, its last box, or the rest of the sentence
+    after its last answer phrase ("So the answer is ] ] >." -> "] ] >"); None when it states nothing."""
+    answer = strip_closing(_TEMPLATE_TOKENS.sub("", answer))
+    tags = [t for t in _ANSWER_TAG.findall(answer) if t.strip()]
+    if tags:
+        said = tags[-1]
+        said = last_boxed(said) or said
+    elif (boxed := last_boxed(answer)) is not None and _PHRASE.search(answer[-300:] or "") is None:
+        said = boxed
+    else:
+        phrases = [m for m in _PHRASE.finditer(answer) if m.group(0).lower() not in ("\\boxed", "\\fbox")]
+        if not phrases:
+            return None
+        rest = re.sub(r"^[\s*:]*(?:is|was|=)?[\s*:]*", "", answer[phrases[-1].end() :][:400], flags=re.IGNORECASE)
+        said = re.split(r"\n|(?<=[a-z'’)\]}>])[.!?](?:\s|$)", rest, maxsplit=1)[0]
+        said = last_boxed(said) or said
+    said = said.strip()
+    return _plain(said) if said else None
+
+
 def _prose(text: str) -> list[str]:
     """The words of a text outside its math commands and \\text{}."""
     return re.findall(r"[A-Za-z]{2,}", _PROSE.sub(" ", text))
@@ -293,16 +340,16 @@ def _value_alone(answer: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 # Multiple choice
 
-# Options A to J: AMC's five, MMLU-Pro's ten.
+# Options A to R: AMC's five, MMLU-Pro's ten, BIG-Bench's up to eighteen.
 _OPTION = re.compile(
-    r"(?:\\textbf\{\s*)?\(\s*([A-J])\s*\)\s*\}?\s*(?:\\[ ;,!]|\\qquad|\\quad|~|\s)*(.*?)"
-    r"(?=(?:\\qquad|\\quad|\s|\$|\\textbf\{)*\(\s*[A-J]\s*\)|\\textbf\{\s*\(\s*[A-J]|$)",
+    r"(?:\\textbf\{\s*)?\(\s*([A-R])\s*\)\s*\}?\s*(?:\\[ ;,!]|\\qquad|\\quad|~|\s)*(.*?)"
+    r"(?=(?:\\qquad|\\quad|\s|\$|\\textbf\{)*\(\s*[A-R]\s*\)|\\textbf\{\s*\(\s*[A-R]|$)",
     re.DOTALL,
 )
 # Options one per line: "A. text", "B) text" (MMLU, MedQA and most evaluation harnesses).
-_OPTION_LINE = re.compile(r"^[ \t]*\(?([A-J])[.):][ \t]+(\S.*?)[ \t]*$", re.MULTILINE)
+_OPTION_LINE = re.compile(r"^[ \t]*\(?([A-R])[.):][ \t]+(\S.*?)[ \t]*$", re.MULTILINE)
 _LETTER = re.compile(
-    r"^\s*(?:\*\*)?(?:option\s+)?(?:\\text(?:bf)?\s*\{\s*)?\(?\s*([A-J])\s*\)?\s*\}?(?:\*\*)?"
+    r"^\s*(?:\*\*)?(?:option\s+)?(?:\\text(?:bf)?\s*\{\s*)?\(?\s*([A-R])\s*\)?\s*\}?(?:\*\*)?"
     r"(?:\s|\\[ ;,!]|\\qquad|\\quad|~|\.|:|,|\}|$)"
 )
 
@@ -322,7 +369,7 @@ def _options_of(problem: str) -> dict[str, str]:
     for pattern in (_OPTION, _OPTION_LINE):
         found = {m.group(1): m.group(2).strip().strip("$").strip() for m in pattern.finditer(problem or "")}
         letters = "".join(sorted(found))
-        if len(found) >= 3 and letters == "ABCDEFGHIJ"[: len(letters)]:
+        if len(found) >= 3 and letters == "ABCDEFGHIJKLMNOPQR"[: len(letters)]:
             return found
     return {}
 
@@ -350,7 +397,7 @@ def answer_choice(answer: str) -> str | None:
     if said:  # the last time it names an option ("The answer is (D). The answer is -39.02°."), else the last
         return next((s for s in reversed(said) if choice_letter(s)), said[-1]) or None
     sentence = _last_sentence(answer)
-    letters = re.findall(r"\(([A-J])\)", sentence)
+    letters = re.findall(r"\(([A-R])\)", sentence)
     return f"({letters[-1]})" if letters else None
 
 
@@ -375,6 +422,8 @@ def gold_suspect(gold: str | None) -> str | None:
         text = boxed.strip()
     elif len(_prose(text)) > 4 or len(text) > 200:
         return None  # a worked solution, not an answer: these rules are for answers
+    if re.fullmatch(r"[()\[\]{}<>]+(?:\s+[()\[\]{}<>]+)*", text):
+        return None  # a sequence of brackets is the answer itself (BIG-Bench's Dyck languages), not a broken one
     bare = re.sub(r"\\[{}]|\\left|\\right", "", text)
     depth = 0
     for ch in bare:  # an interval may close a "[" with ")": round and square count together

@@ -302,3 +302,44 @@ def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
 )
 def test_harness_answer_forms(judge, problem, gold, ending, expected):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}", problem) == expected
+
+
+# BIG-Bench-Hard's code-davinci-002 outputs (the real judge corpus): golds in words and bracket sequences, and
+# options past J. Before: every grader called "So the answer is True." against "True" incorrect.
+@pytest.mark.parametrize(
+    "problem,gold,ending,expected",
+    [
+        ("not ( True ) and ( True ) is", "False", "So the answer is False.", CORRECT),
+        ("not ( True ) and ( True ) is", "False", "So the answer is True.", INCORRECT),
+        ("Is the argument valid or invalid?", "invalid", "So the answer is invalid.", CORRECT),
+        ("Is the argument valid or invalid?", "invalid", "So the answer is valid.", INCORRECT),
+        ("Does Sherrie tell the truth?", "Yes", "We know from (5) that she does. So the answer is Yes.", CORRECT),
+        ("Is it plausible?", "yes", "The answer is: Yes, because he plays football.", CORRECT),
+        ("Sort: therefrom syndrome", "syndrome therefrom", "So the answer is syndrome therefrom.", CORRECT),
+        ("Sort: therefrom syndrome", "syndrome therefrom", "So the answer is therefrom syndrome.", INCORRECT),
+        ("Close the sequence: < [ [", "] ] >", 'So, we need "]", "]", ">". So the answer is ] ] >.', CORRECT),
+        ("Close the sequence: < [ ] (", ") >", "So the answer is ) >.", CORRECT),
+        ("Close the sequence: < [ ] (", ") >", "So the answer is > ).", INCORRECT),
+        ("Is 7 prime?", "Yes", "So the answer is $\\boxed{\\text{Yes}}$.", CORRECT),
+        ("Options:\n" + "\n".join(f"({c}) shape {c}" for c in "ABCDEFGHIJK"), "K",
+         "It is the only closed shape. So the answer is (K).", CORRECT),
+        ("Options:\n" + "\n".join(f"({c}) colour {c}" for c in "ABCDEFGHIJKLMNOPQR"), "Q",
+         "The mug is purple. So the answer is (Q).", CORRECT),
+        ("Options:\n" + "\n".join(f"({c}) colour {c}" for c in "ABCDEFGHIJKLMNOPQR"), "Q",
+         "The mug is red. So the answer is (R).", INCORRECT),
+    ],
+    ids=["false", "false-wrong", "invalid", "invalid-wrong", "yes", "yes-because", "word-list", "word-list-order",
+         "dyck", "dyck-short", "dyck-wrong", "boxed-text", "option-k", "option-q", "option-q-wrong"],
+)
+def test_golds_in_words_and_options_past_j(judge, problem, gold, ending, expected):
+    assert status(judge, gold, f"Let's think step by step.\n{REASONING}\n{ending}", problem) == expected
+
+
+def test_a_word_answer_cut_off_is_not_correct(judge):
+    completion = "We start at the origin.\n(1) Take 4 steps.\nSo the answer is Yes"
+    assert status(judge, "Yes", completion, None, cut=True) == CORRECT_WITHOUT_FINAL
+
+
+@pytest.mark.parametrize("gold", ["] ] >", ")", "> } ]", "{ [ ( ) ] }"])
+def test_a_bracket_sequence_is_not_a_garbled_gold(gold):
+    assert gold_suspect(gold) is None
