@@ -12,7 +12,8 @@ strict judge and with plain math-verify, and prints each one's agreement with th
 Default run: the whole `r1data verify` process (a fresh `python -m r1data verify`, start-up and publishing
 included) against sequential math-verify in this process, on (a) GSM8K train's 7,473 golds with short answers
 ("The answer is $\\boxed{18}$.", every other one wrong), (b) 3,000+ long chain-of-thought completions (the real
-judge corpus under $R1DATA_REAL_FILES/judge when present, else MATH train solutions as the thought), and (c) the
+Open-Reasoner-Zero traces under $R1DATA_REAL_FILES/long when present, else MATH train solutions as the thought),
+the real judge corpus (under $R1DATA_REAL_FILES/judge) when present, and (c) the
 time for 10 rows, with the interpreter's and r1data's import time beside it. `--pool` measures the judge pool
 alone on MATH pairs (the earlier figure).
 
@@ -120,7 +121,22 @@ def real_corpus() -> list[dict]:
     return [{"problem": r["problem"], "answer": r["gold"], "completion": r["completion"]} for r in rows]
 
 
+def real_traces() -> list[dict]:
+    """Real R1-Zero-style traces (Open-Reasoner-Zero 7B on MATH-500 and AIME 2024, benchmarks/judge_corpus.py LONG),
+    where $R1DATA_REAL_FILES/long holds them."""
+    import json
+
+    real = Path(os.environ.get("R1DATA_REAL_FILES", "")) / "long"
+    if not os.environ.get("R1DATA_REAL_FILES") or not real.is_dir():
+        return []
+    rows = [json.loads(line) for f in sorted(real.glob("*.jsonl")) for line in f.read_text().splitlines()]
+    return [{"problem": r["problem"], "answer": r["gold"], "completion": r["completion"]} for r in rows]
+
+
 def long_cot(n: int = 3200) -> tuple[list[dict], str]:
+    if len(traces := real_traces()) >= 3000:
+        chars = sum(len(r["completion"]) for r in traces) // len(traces)
+        return traces, f"real Open-Reasoner-Zero 7B traces, MATH-500 and AIME 2024, {chars:,} characters on average"
     recs = read_inputs([DATA / "math_train.jsonl"]).records.head(n)
     end = "The final answer is $\\boxed{{{}}}$."
     found = recs.select("problem", "answer", "solution").rows()

@@ -208,6 +208,32 @@ def _extractor(repo: str, path: str):
     raise SystemExit(f"{LABELS}: no reader for {repo}; add one to benchmarks/judge_corpus.py")
 
 
+# Real R1-Zero-style traces for the speed benchmark (bench_verify.py (b)): every MATH-500 and AIME 2024 response of
+# six Open-Reasoner-Zero 7B evaluation runs, 3,180 in all. Not labelled: only timed.
+_ORZ_RUNS = ("v1293_eval_responses", "v1441_eval_responses", "v1441_eval_responses_t_0",
+             "v1441_eval_responses_t_1", "v1442_eval_responses_t_0", "v1442_eval_responses_t_1")  # fmt: skip
+_ORZ = ("KevinH48264/Open-Reasoner-Zero", "c8f99bcdc97bb8f21873ad3e07bfc2db4b7b6b90")
+LONG = [(*_ORZ, f"evals/{run}/{task}_responses.json") for run in _ORZ_RUNS for task in ("math500", "aime2024")]
+
+
+def build_long(mirrors: Path, out: Path) -> None:
+    from real_corpus import git_dir
+
+    rows = []
+    for repo, commit, path in LONG:
+        git = git_dir(mirrors, repo)
+        if git is None:
+            print(f"not here (fetch it into {mirrors}): {repo}")
+            return
+        for row, item in enumerate(_items(git, commit, path)):
+            problem, gold, completion, recorded = _extractor(repo, path)(item, 0)
+            rows.append({"repo": repo, "commit": commit, "path": path, "row": row, "problem": problem, "gold": gold,
+                         "completion": completion, "recorded_verdict": recorded})  # fmt: skip
+    (out / "long").mkdir(parents=True, exist_ok=True)
+    (out / "long" / "orz_traces.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows))
+    print(f"{len(rows)} traces -> {out / 'long' / 'orz_traces.jsonl'}")
+
+
 def build(mirrors: Path, out: Path) -> None:
     """Every labelled completion, read again from its repository at its commit -> OUT/judge/*.jsonl."""
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -248,6 +274,7 @@ def build(mirrors: Path, out: Path) -> None:
         print(f"{len(items)} completions -> {out / 'judge' / name}.jsonl")
     if missing:
         print(f"not here (fetch them into {mirrors}): {', '.join(sorted(missing))}")
+    build_long(mirrors, out)
 
 
 def main() -> None:

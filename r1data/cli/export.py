@@ -9,8 +9,10 @@ from r1data.cli import common as c
 
 def summarize(result: Any, cfg: Any, shown: dict) -> None:
     m = result.manifest
-    c.summary(m, f"r1data export --to {cfg.to}", [("rows written", m["stats"]["rows_written"])], shown["quiet"],
-              shown["json_out"])  # fmt: skip
+    rows = [("rows written", m["stats"]["rows_written"])]
+    if reward := m["stats"].get("reward"):  # the judge that curated the data, as the trainer's reward
+        rows += [("reward", f"{reward['file']} ({reward['for']}, same verdicts as r1data)"), ("use it", reward["use"])]
+    c.summary(m, f"r1data export --to {cfg.to}", rows, shown["quiet"], shown["json_out"])
 
 
 export_command = c.step_command("export", summarize)

@@ -253,17 +253,16 @@ def _with_parts(pred: str, answer: str, gold: str) -> str:
     return pred + "\n\n" + ", ".join(f"\\boxed{{{b}}}" for b in boxes[-parts:])
 
 
-_default: Judge | None = None
+_defaults: dict[bool, Judge] = {}
 _default_lock = threading.Lock()
 
 
-def default_judge() -> Judge:
+def default_judge(lenient: bool = False) -> Judge:
     """The process's judge for reward functions called without one (TRL calls them many times per step).
-    Made once, with the default settings, and closed when the process exits; callers that want other settings
-    make their own Judge and pass it to the rewards."""
-    global _default
+    Made once per strictness, with the default settings, and closed when the process exits; callers that want
+    other settings make their own Judge and pass it to the rewards."""
     with _default_lock:
-        if _default is None:
-            _default = Judge()
-            atexit.register(_default.close)
-        return _default
+        if lenient not in _defaults:
+            _defaults[lenient] = judge = Judge(lenient=lenient)
+            atexit.register(judge.close)
+        return _defaults[lenient]

@@ -75,6 +75,26 @@ def _gold(gold: str) -> tuple[str | None, Fraction | int | str | None]:
     return box, value(box)
 
 
+_SIZING = re.compile(r"\\(?:left|right)(?![A-Za-z])|\\[,;:!]")
+_SPACE = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=8192)
+def _layout_free(text: str) -> str:
+    """The text without what only lays it out: `\\left`/`\\right`, thin spaces, and spaces that separate nothing
+    (a space between two letters or digits stays: `\\pi r` is not `\\pir`, `1 2` is not `12`). Text inside
+    `\\text{}` is not touched: the text is returned as it is."""
+    text = text.strip()
+    if re.search(r"\\(?:text|mathrm|mbox|operatorname)", text):
+        return text
+    text = _SIZING.sub("", text)
+    return _SPACE.sub(lambda m: " " if _joins(text, m.start(), m.end()) else "", text)
+
+
+def _joins(text: str, start: int, end: int) -> bool:
+    return start > 0 and end < len(text) and text[start - 1].isalnum() and text[end].isalnum()
+
+
 def fast_verdict(gold: str, pred: str) -> Verdict | None:
     """The verdict for a prepared (gold, answer) pair when plain arithmetic settles it, or when the answer's box
     holds exactly the gold's text; else None."""
@@ -84,7 +104,7 @@ def fast_verdict(gold: str, pred: str) -> Verdict | None:
     p_box = the_box(pred)
     if p_box is None:
         return None
-    if p_box.strip() == g_box.strip():  # the same text parses the same: equal to itself
+    if _layout_free(p_box) == _layout_free(g_box):  # the same text parses the same: equal to itself
         return Verdict(CORRECT, p_box, 0.0)
     if g is None:
         return None

@@ -23,7 +23,6 @@ from typing import Any
 
 from r1data import schema
 from r1data.judge.verdict import CodeVerdict
-from r1data.ops.code import suites_for
 from r1data.ops.completions import completion_text
 from r1data.ops.quality import count_tokens, format_ok, language_share, repetition_share
 
@@ -189,17 +188,6 @@ REWARDS: dict[str, RewardSpec] = {
 }
 
 
-def golds_from_columns(n: int, answer: Sequence[Any] | None, tests: Sequence[Any] | None, columns: dict) -> list:
-    """What each completion is judged against: its row's tests (a code problem) or its gold answer."""
-    answers = list(answer) if answer is not None else [None] * n
-    if tests is None:
-        return answers
-    extra = {k: columns[k] for k in schema.TEST_EXTRA_FIELDS if isinstance(columns.get(k), list)}
-    rows = [{k: v[i] for k, v in extra.items()} for i in range(n)] if extra else None
-    suites = suites_for(list(tests), rows)
-    return [s if s is not None else a for s, a in zip(suites, answers, strict=True)]
-
-
 def get_reward(name: str, judge: Any = None, **options: Any) -> Reward:
     """A reward by name with its options bound, in TRL's signature (e.g. get_reward("overlong", max_tokens=8192)).
     Judged rewards use `judge` (default: the process's `default_judge()`), or verdicts passed as `verdicts=`."""
@@ -226,6 +214,10 @@ def get_reward(name: str, judge: Any = None, **options: Any) -> Reward:
 
 
 def _verdicts(spec: RewardSpec, completions: Sequence[Any], columns: dict, options: dict, judge: Any) -> list:
+    """The judge's verdicts, built as every step builds them (judge/inputs.py): the same golds (tests, every
+    acceptable answer, unjudgeable golds), the problem text (multiple choice) and the same reading."""
+    from r1data.judge.inputs import Reading, golds_from_columns, judge_completions, problems_from_columns
+
     answer, tests = columns.get(schema.ANSWER), columns.get(schema.TESTS)
     if spec.needs_tests and tests is None:
         raise ValueError(f"{spec.name} needs the tests: pass them as tests=[...] (the `tests` column)")
@@ -234,12 +226,10 @@ def _verdicts(spec: RewardSpec, completions: Sequence[Any], columns: dict, optio
     if judge is None:
         from r1data.judge import default_judge
 
-        judge = default_judge()
-    golds = golds_from_columns(len(completions), answer, tests, columns)
-    return judge.verify(
-        golds,
-        list(completions),
-        think_prefilled=bool(options.get("think_prefilled", False)),
-        stop_on_failure=spec.judged == PASS_FAIL,
-        language=options.get("language", "python"),
-    )
+        judge = default_judge(lenient=bool(options.get("lenient", False)))
+    n = len(completions)
+    reading = Reading(think_prefilled=bool(options.get("think_prefilled", False)),
+                      think_format=options.get("think_format", "auto"), lenient=bool(getattr(judge, "lenient", False)))
+    return judge_completions(judge, golds_from_columns(n, columns), completions, reading,
+                             problems=problems_from_columns(n, columns), stop_on_failure=spec.judged == PASS_FAIL,
+                             language=options.get("language", "python"))  # fmt: skip

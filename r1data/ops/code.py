@@ -27,9 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import polars as pl
-
-from r1data import schema
 from r1data.ops.completions import completion_text, split_think
 
 STDIO, CALL, ASSERT = "stdio", "call", "assert"
@@ -331,24 +328,7 @@ def suites_for(tests: Sequence[Any], rows: Sequence[dict] | None = None) -> list
 
 
 def golds_for(df: Any) -> list:
-    """Per row what its completions are judged against: the parsed tests of a code problem, else the gold answer."""
-    from r1data.ops.golds import GoldSet, Unjudgeable
+    """Per row what its completions are judged against (judge/inputs.py resolves it, for every step and reward)."""
+    from r1data.judge.inputs import golds_for as resolve
 
-    answers: list = df.get_column(schema.ANSWER).to_list() if schema.ANSWER in df.columns else [None] * df.height
-    if schema.ANSWERS in df.columns:  # several acceptable answers: a match with any is correct
-        answers = [GoldSet(alts) if alts is not None and len(alts) > 1 else a
-                   for a, alts in zip(answers, df.get_column(schema.ANSWERS).to_list(), strict=True)]  # fmt: skip
-    if schema.GOLD_KIND in df.columns:
-        answers = [Unjudgeable(str(a), "a structured gold (not an answer a rule-based judge can compare)")
-                   if kind == "structured" and a is not None else a
-                   for a, kind in zip(answers, df.get_column(schema.GOLD_KIND).to_list(), strict=True)]  # fmt: skip
-    if "ability" in df.columns:  # verl's ability: only math (and code, below) is judged by rule
-        answers = [Unjudgeable(str(a), f"ability '{ab}': r1data judges math and code only")
-                   if a is not None and ab and str(ab).lower() not in ("math", "code", "") else a
-                   for a, ab in zip(answers, df.get_column("ability").cast(pl.String).to_list(), strict=True)]
-    if schema.TESTS not in df.columns:
-        return answers
-    extra = [c for c in schema.TEST_EXTRA_FIELDS if c in df.columns]
-    rows = df.select(extra).to_dicts() if extra else None
-    suites = suites_for(df.get_column(schema.TESTS).to_list(), rows)
-    return [s if s is not None else a for s, a in zip(suites, answers, strict=True)]
+    return resolve(df)

@@ -284,9 +284,15 @@ def run_one_shot(
             raise AssertionError(f"accounting broken: {kept.height} kept + {audit.height} removed != {read.rows_in}")
         manifest = input_manifest(command, cfg, io, read)
         add_warnings(manifest, stats.pop("warnings", []))
+        files: dict[str, str] = stats.pop("files", {})  # more files beside the data (export's reward.py)
         manifest["stats"] = stats
         manifest["executor"] = executor
         manifest["seconds"] = round(time.perf_counter() - started, 3)
         report.stage("publishing")
-        manifest = publish_output(target.path, manifest, kept, audit, io.shard_rows)
+
+        def fill(stage: Path) -> None:
+            for name, text in files.items():
+                publish.write_text(stage / name, text)
+
+        manifest = publish_output(target.path, manifest, kept, audit, io.shard_rows, fill if files else None)
     return StepResult(manifest, target.path, strip_internal(kept), strip_internal(audit))

@@ -16,6 +16,7 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.errors import SchemaError
+from r1data.judge.inputs import Reading
 from r1data.ops.chat import SHAREGPT_ROLES, has_template
 from r1data.ops.completions import completion_text
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
@@ -198,14 +199,40 @@ def convert(df: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
     return _frame(out) if out else pl.DataFrame(), removed
 
 
+REWARD_FOR = {"verl": "verl", "openrlhf": "openrlhf", "messages": "trl"}  # the reward.py each export writes
+
+
+def curation_reading(inputs: list[str | Path], io: IOConfig) -> Reading:
+    """How the curation read the traces: the settings an input folder's manifest records (the step that judged
+    them), else this export's own --think-format."""
+    for path in inputs:
+        manifest = Path(path) / "manifest.json"
+        if Path(path).is_dir() and manifest.is_file():
+            try:
+                config = json.loads(manifest.read_text()).get("config") or {}
+            except ValueError:
+                continue
+            if any(k in config for k in ("think_prefilled", "lenient")):
+                return Reading.from_dict({**config, "think_format": (config.get("io") or {}).get("think_format",
+                                                                                                  io.think_format)})
+    return Reading(think_format=io.think_format)
+
+
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
     """`r1data export`."""
+    from r1data.judge.exported import USAGE, reward_module
 
     def op(read: Any) -> tuple:
         kept, removed = convert(read.records, cfg)
         if kept.height == 0:
             kept = read.records.clear().select(schema.ID)
-        return kept, removed, {"to": cfg.to, "rows_written": kept.height, "example": json.loads(
+        stats = {"to": cfg.to, "rows_written": kept.height, "example": json.loads(
             kept.head(1).write_json())[0] if kept.height else None}  # fmt: skip
+        if (target := REWARD_FOR.get(cfg.to)) is not None:
+            reading = curation_reading(inputs, io)
+            stats["files"] = {"reward.py": reward_module(target, reading)}
+            stats["reward"] = {"file": "reward.py", "for": target, "reading": reading.to_dict(),
+                               "use": USAGE[target].format(path=Path(out).resolve() / "reward.py")}  # fmt: skip
+        return kept, removed, stats
 
     return run_one_shot("export", inputs, out, cfg, io, op)

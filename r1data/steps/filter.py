@@ -14,8 +14,8 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.engines import Failure, Request
+from r1data.judge.inputs import Reading, golds_for, judge_completions
 from r1data.judge.verdict import GOLD_BAD_STATUSES, GOLD_SUSPECT, NO_GOLD, NOT_JUDGEABLE
-from r1data.ops.code import golds_for
 from r1data.ops.pass_rate import AdaptiveParams, AdaptiveSampler, Band
 from r1data.steps.base import IOConfig, StepResult
 from r1data.steps.chunked import DROPPED, ENGINE_ERROR, ERROR_DETAIL, FAILED, KEPT, OUTCOME, run_chunked
@@ -71,7 +71,7 @@ def _decide(band: Band, rate: float | None, gold_bad: str | None) -> tuple[str, 
     return DROPPED, (TOO_EASY if rate >= band.hi else TOO_HARD)
 
 
-def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.DataFrame:
+def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config, reading: Reading) -> pl.DataFrame:
     """Sample, judge and decide every row of one chunk (rows are keyed by position: ids may repeat)."""
     keys = rows.get_column(schema.ROW).to_list()
     ids = dict(zip(keys, rows.get_column(schema.ID).to_list(), strict=True))
@@ -104,8 +104,8 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.
             flat_keys += [key] * len(gens)
             flat_texts += [g.text for g in gens]
             flat_cut += [g.finish_reason == "length" for g in gens]
-        verdicts = judge.verify([golds[k] for k in flat_keys], flat_texts, problems=[problems[k] for k in flat_keys],
-                                truncated=flat_cut)  # fmt: skip
+        verdicts = judge_completions(judge, [golds[k] for k in flat_keys], flat_texts, reading,
+                                     problems=[problems[k] for k in flat_keys], truncated=flat_cut)  # fmt: skip
         outcomes: dict[int, list[bool | None]] = {}
         for key, text, verdict in zip(flat_keys, flat_texts, verdicts, strict=True):
             texts[key].append(text)
@@ -158,5 +158,5 @@ def _stats(frames: list[pl.DataFrame]) -> dict:
 
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
     """`r1data filter`: keep the problems whose pass rate lies strictly inside the band."""
-    step = cfg.chunked("filter", filter_rows, stats=_stats)
+    step = cfg.chunked("filter", filter_rows, io.think_format, stats=_stats)
     return run_chunked(step, inputs, out, cfg, io, engine=engine)

@@ -10,6 +10,7 @@ from typing import Any
 import xxhash
 
 from r1data.config import check, setting
+from r1data.judge.inputs import Reading
 from r1data.judge.math import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 
 
@@ -26,6 +27,8 @@ class JudgeConfig:
         "Judge: count a match as correct even without a final answer (no box, answer phrase or concluding "
         "sentence) or when the completion was cut off [default: strict, as curation should be].",
     )
+    think_prefilled: bool = setting(False, "Completions start inside <think> (the chat template opened it, as "
+                                    "R1-Distill's).")  # fmt: skip
 
     def __post_init__(self) -> None:
         check(self.timeout > 0, "timeout", f"must be positive (got {self.timeout})")
@@ -34,6 +37,10 @@ class JudgeConfig:
 
     def judge_settings(self) -> dict:
         return {"workers": self.workers, "timeout": self.timeout, "memory_mb": self.memory_mb, "lenient": self.lenient}
+
+    def reading(self, think_format: str = "auto") -> Reading:
+        """What the verdicts depend on besides the row (judge/inputs.py): the same in every step that judges."""
+        return Reading(think_prefilled=self.think_prefilled, think_format=think_format, lenient=self.lenient)
 
 
 ENGINE_KINDS = ("vllm", "openai", "transformers")
@@ -120,12 +127,14 @@ class GenerationConfig(JudgeConfig):
 
         return load_engine(self.engine, self.model, seed=self.seed, **self.engine_options())
 
-    def chunked(self, command: str, work: Callable[..., Any], **extra: Any) -> Any:
-        """The chunked run of a generation step: `work(rows, engine, judge, cfg)` per chunk, with these settings."""
+    def chunked(self, command: str, work: Callable[..., Any], think_format: str = "auto", **extra: Any) -> Any:
+        """The chunked run of a generation step: `work(rows, engine, judge, cfg, reading)` per chunk, with these
+        settings."""
         from r1data.steps.chunked import ChunkedStep
 
+        reading = self.reading(think_format)
         return ChunkedStep(command=command, chunk_rows=self.chunk_rows, load_engine=self.load_engine,
-                           work=lambda rows, engine, judge: work(rows, engine, judge, self),
+                           work=lambda rows, engine, judge: work(rows, engine, judge, self, reading),
                            judge=self.judge_settings(), restart=self.restart, replicas=self.replicas,
                            **extra)  # fmt: skip
 

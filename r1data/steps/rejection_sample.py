@@ -15,7 +15,7 @@ import polars as pl
 from r1data import schema
 from r1data.config import check, setting
 from r1data.engines import Failure, Request
-from r1data.ops.code import golds_for
+from r1data.judge.inputs import Reading, golds_for, judge_completions
 from r1data.ops.completions import is_truncated
 from r1data.ops.quality import LANGUAGE_SCRIPTS, count_tokens, format_ok, language_share, repetition_share
 from r1data.steps.base import IOConfig, StepResult
@@ -35,7 +35,6 @@ class Config(GenerationConfig):
     keep: int = setting(1, "Accepted candidates kept per problem, at most (K).")
     select: str = setting("shortest", "shortest: the K shortest accepted; distinct: the first K distinct.")
     require_think: bool = setting(False, "Drop candidates without <think>…</think>.")
-    think_prefilled: bool = setting(False, "Completions start inside <think> (the chat template opened it).")
     language: str | None = setting("en", "Target language of the chain of thought (none: off).")
     min_language: float = setting(0.95, "Least share of target-language words in the thought.")
     max_repetition: float = setting(0.2, "Most share of repeated word 3-grams.")
@@ -53,13 +52,17 @@ class Config(GenerationConfig):
         check(0 <= self.max_repetition <= 1, "max_repetition", f"must be in [0, 1] (got {self.max_repetition})")
 
 
-def quality(text: str, finish: str | None, cfg: Config) -> tuple[dict[str, float | None], str | None]:
-    """DeepSeek-R1's filters on one correct candidate: scores, and the first failed filter (or None)."""
-    fmt = float(format_ok(text, cfg.think_prefilled))
-    lang = language_share(text, cfg.language, cfg.think_prefilled) if cfg.language else None
+def quality(text: str, finish: str | None, cfg: Config, reading: Reading | None = None
+            ) -> tuple[dict[str, float | None], str | None]:  # fmt: skip
+    """DeepSeek-R1's filters on one correct candidate: scores, and the first failed filter (or None). The trace is
+    split where `reading` says its reasoning ends, as the judge split it."""
+    reading = reading or cfg.reading()
+    prefilled, form = reading.think_prefilled, reading.think_format
+    fmt = float(format_ok(text, prefilled, fmt=form))
+    lang = language_share(text, cfg.language, prefilled, form) if cfg.language else None
     rep = repetition_share(text)
     scores = {"reward_format": fmt, "reward_language_consistency": lang, "reward_repetition": -rep}
-    if finish == "length" or is_truncated(text, cfg.think_prefilled):
+    if finish == "length" or is_truncated(text, prefilled, form):
         return scores, "truncated"
     if cfg.require_think and fmt != 1.0:
         return scores, "format"
@@ -70,7 +73,7 @@ def quality(text: str, finish: str | None, cfg: Config) -> tuple[dict[str, float
     return scores, None
 
 
-def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> pl.DataFrame:
+def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config, reading: Reading) -> pl.DataFrame:
     """Candidates for every row of one chunk: generated, or the row's stored `generations`."""
     ids = rows.get_column(schema.ID).to_list()
     problems = rows.get_column(schema.PROBLEM).to_list()
@@ -87,8 +90,8 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> 
                       else [(x.text, x.finish_reason) for x in g] for g in outputs]  # fmt: skip
     flat = [(r, j, text) for r, c in enumerate(candidates) if not isinstance(c, Failure) for j, (text, _) in
             enumerate(c)]  # fmt: skip
-    verdicts = judge.verify(
-        [golds[r] for r, _, _ in flat], [t for _, _, t in flat], think_prefilled=cfg.think_prefilled,
+    verdicts = judge_completions(
+        judge, [golds[r] for r, _, _ in flat], [t for _, _, t in flat], reading,
         problems=[problems[r] for r, _, _ in flat], truncated=[candidates[r][j][1] == "length" for r, j, _ in flat],
     )  # fmt: skip
     by_row: dict[int, list] = {}
@@ -114,7 +117,7 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> 
         for j, text, finish, v in judged:
             if v.correct is not True:
                 continue
-            scores, failed = quality(text, finish, cfg)
+            scores, failed = quality(text, finish, cfg, reading)
             if failed:
                 rejected[failed] = rejected.get(failed, 0) + 1
             else:
@@ -147,5 +150,6 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config) -> 
 
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
     """`r1data rejection-sample`: verified, filtered traces ready for SFT."""
-    step = cfg.chunked("rejection-sample", rejection_rows, needs_engine=lambda records: STORED not in records.columns)
+    step = cfg.chunked("rejection-sample", rejection_rows, io.think_format,
+                       needs_engine=lambda records: STORED not in records.columns)
     return run_chunked(step, inputs, out, cfg, io, engine=engine)

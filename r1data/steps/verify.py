@@ -15,6 +15,7 @@ import polars as pl
 
 from r1data import schema
 from r1data.config import check, setting
+from r1data.judge.inputs import golds_for, judge_completions
 from r1data.judge.rewards import ALL_TESTS, REWARDS, get_reward
 from r1data.judge.verdict import (
     CORRECT_WITHOUT_FINAL,
@@ -25,7 +26,7 @@ from r1data.judge.verdict import (
     STATUSES,
     CodeVerdict,
 )
-from r1data.ops.code import TestSuite, golds_for
+from r1data.ops.code import TestSuite
 from r1data.ops.verify import flatten_column, pass_rates, regroup
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
 from r1data.steps.generation import JudgeConfig
@@ -41,8 +42,6 @@ class Config(JudgeConfig):
     completion_field: str | None = setting(
         None, "Column with the completion (a string) or completions (a list) [default: generations, completion, ...]."
     )
-    think_prefilled: bool = setting(False, "Completions start inside <think> (the chat template opened it, as "
-                                    "R1-Distill's).")  # fmt: skip
     answer_tags: bool = setting(False, "format: require <answer>...</answer>.")
     language: str = setting("en", "language_consistency: target language (en, zh, ...).")
     max_tokens: int = setting(4096, "overlong / cosine: the length limit in tokens.")
@@ -106,8 +105,8 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_fo
         if flag in df.columns:
             values, counts, _ = flatten_column(df, flag)
             cut = [v == "length" for v in values] if counts == sizes else None
-    verdicts = judge.verify(golds, flat, think_prefilled=cfg.think_prefilled, think_format=think_format,
-                            problems=prompts, truncated=cut)  # fmt: skip
+    verdicts = judge_completions(judge, golds, flat, cfg.reading(think_format), problems=prompts,
+                                 truncated=cut)  # fmt: skip
     tests = [g if isinstance(g, TestSuite) else None for g in golds]
     answers = [None if isinstance(g, TestSuite) else g for g in golds]
     scores: dict[str, list] = {}

@@ -11,6 +11,7 @@ import polars as pl
 
 from r1data import schema
 from r1data.errors import ConfigError, InputError
+from r1data.ops.completions import completion_text
 from r1data.train.config import GRPOTrainConfig, SFTTrainConfig, TrainConfig
 
 
@@ -31,15 +32,24 @@ def _read(data: list[str | Path], io: Any = None) -> tuple[pl.DataFrame, list[di
     return result.records, result.sources, result.fingerprint
 
 
-def _conversation(row: dict, col: str) -> list[dict] | None:
+def trace_column(df: pl.DataFrame) -> str | None:
+    """The column a row's trace comes from: the one `verify` and `export` read (schema.TEXT_CANDIDATES: generations,
+    completion, response, output, ..., then the worked solution), or None."""
+    try:
+        return schema.find_column(df, None, schema.TEXT_CANDIDATES, "--completion-field", "train")
+    except schema.SchemaError:
+        return None
+
+
+def _conversation(row: dict, col: str, trace_col: str | None = None) -> list[dict] | None:
     """The chat to train on: the messages column (any layout r1data reads maps its chat there), else the problem
-    and the row's trace (`completion`, the first of `generations`, or the worked `solution`)."""
+    and the row's trace (`trace_col`: the first of a list of generations)."""
     msgs = row.get(col)
     if isinstance(msgs, list) and msgs:
         return [{"role": m.get("role"), "content": m.get("content") or ""} for m in msgs if isinstance(m, dict)]
-    trace = row.get("completion")
-    if not trace and isinstance(row.get("generations"), list) and row["generations"]:
-        trace = row["generations"][0]
+    trace = row.get(trace_col) if trace_col else None
+    if isinstance(trace, list):  # chat messages (one completion), or a list of generations (the first)
+        trace = (completion_text(trace) if isinstance(trace[0], dict) else completion_text(trace[0])) if trace else None
     trace = trace or row.get(schema.SOLUTION)
     if not trace or not row.get(schema.PROBLEM):
         return None
@@ -56,8 +66,9 @@ def sft_rows(data: list[str | Path], cfg: SFTTrainConfig, io: Any = None) -> Tra
         raise InputError(f"{', '.join(map(str, data))}: no '{col}' column (messages_field). Columns: "
                          f"{', '.join(df.columns)}")  # fmt: skip
     rows, dropped = [], {}
+    trace_col = trace_column(df)
     for i, row in enumerate(df.iter_rows(named=True)):
-        msgs = _conversation(row, col)
+        msgs = _conversation(row, col, trace_col)
         if msgs is None:
             dropped["no_conversation"] = dropped.get("no_conversation", 0) + 1
             continue

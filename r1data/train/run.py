@@ -160,7 +160,8 @@ def _train_logged(task: str, out: Path, cfg: TrainConfig, config: dict, rows: An
     from r1data.judge import Judge
 
     with Judge() as judge:
-        result = trl.run(task, rows.rows, work, cfg, model_path, manifest, quiet=quiet, judge=judge)
+        result = trl.run(task, rows.rows, work, cfg, model_path, manifest, quiet=quiet, judge=judge,
+                         think_format=io.think_format)
     manifest.update(result)
     manifest.update(model_dir=str(out / "model"), seconds=round(time.perf_counter() - started, 2), status=COMPLETE)
     if log is not None and (said := progress.notable(log)):

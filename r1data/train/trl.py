@@ -58,15 +58,18 @@ def write_manifest(out: Path, manifest: dict) -> None:
         publish.write_json(out / "manifest.json", manifest)
 
 
-def reward_functions(cfg: Any, judge: Any = None) -> list:
+def reward_functions(cfg: Any, judge: Any = None, think_format: str = "auto") -> list:
     """The shared rewards by name, options bound, each named as in the recipe (TRL logs by __name__). What each
-    takes comes from its RewardSpec: think handling, and a length limit that defaults to max_completion_length."""
+    takes comes from its RewardSpec: think handling (as the curation steps read traces: `think_format`), and a
+    length limit that defaults to max_completion_length."""
     fns = []
     for name in cfg.reward_funcs:
         spec = REWARDS[name]
         options = dict(cfg.reward_options.get(name) or {})
         if "think_prefilled" in spec.options:
             options.setdefault("think_prefilled", cfg.think_prefilled)
+        if "think_format" in spec.options:
+            options.setdefault("think_format", think_format)
         if spec.length_limit:
             options.setdefault("max_tokens", cfg.max_completion_length)
         if "cache_tokens" in spec.options:
@@ -207,7 +210,7 @@ def _json_safe(d: dict) -> dict:
 
 
 def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manifest: dict, quiet: bool = False,
-        judge: Any = None) -> dict:  # fmt: skip
+        judge: Any = None, think_format: str = "auto") -> dict:  # fmt: skip
     """Train in `out` (the run's work folder); returns what the manifest adds: steps, checkpoints, metrics, TRL's
     resolved arguments."""
     from datasets import Dataset
@@ -226,7 +229,7 @@ def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manif
             model=model_path, args=args, train_dataset=dataset, peft_config=_peft(cfg), callbacks=callbacks
         )
     else:
-        funcs: list[Any] = reward_functions(cfg, judge)
+        funcs: list[Any] = reward_functions(cfg, judge, think_format)
         weights = list(cfg.reward_weights) if cfg.reward_weights is not None else [1.0] * len(funcs)
         if cfg.reward_model:
             funcs.append(cfg.reward_model)

@@ -23,6 +23,11 @@ HARD = [  # (gold, answer): equal and unequal forms that rounding, separators an
     ("-5", "\\boxed{5}"), ("\\frac{2}{4}", "\\boxed{\\frac{1}{2}}"), ("1/2", "\\boxed{0.5}"), ("2", "\\boxed{2.0001}"),
     ("100", "\\boxed{99.99995}"), ("7", "so $\\boxed{7}$ and also $\\boxed{8}$"), ("-\\frac{3}{4}", "\\boxed{-0.75}"),
     ("1000000", "\\boxed{1,000,000}"), ("E", "\\boxed{E}"), ("I", "\\boxed{1}"), ("0", "\\boxed{-0}"),
+    # the same answer laid out differently (Open-Reasoner-Zero's MATH-500 answers against their golds)
+    ("\\left( \\frac{3}{2}, -13 \\right)", "\\boxed{\\left(\\frac{3}{2}, -13\\right)}"),
+    ("(15,-29)", "\\boxed{(15, -29)}"),
+    ("2k+2", "\\boxed{2k + 2}"), ("16 \\sqrt{3}", "\\boxed{16\\sqrt{3}}"), ("10,\\!080", "\\boxed{10,080}"),
+    ("\\pi r^2", "\\boxed{\\pir^2}"), ("12", "\\boxed{1 2}"), ("\\text{a b}", "\\boxed{\\text{ab}}"),
 ]  # fmt: skip
 
 
@@ -40,7 +45,7 @@ def same_as_math_verify(pairs: list[tuple[str, str]]) -> int:
 
 
 def test_hard_literal_cases_agree_with_math_verify():
-    assert same_as_math_verify(HARD) >= 12
+    assert same_as_math_verify(HARD) >= 17
 
 
 def test_math_verifys_own_cases_agree(shared_data):
