@@ -128,10 +128,15 @@ sys.path.insert(0, {str(out)!r})
 import reward
 cases = json.loads({json.dumps(json.dumps(cases))})
 out = {{}}
-if {to!r} == "verl":
-    for c in cases:
-        r = reward.compute_score("r1data", c["completion"], c["gold"], {{"question": c["problem"]}})
-        out[c["id"]] = None if r["unjudgeable"] else r["score"] == 1.0
+if {to!r} == "verl":  # the exported rows as verl reads them: ground truth and extra_info from the parquet
+    import glob, pyarrow.parquet as pq
+    by_id = {{c["id"]: c for c in cases}}
+    for f in sorted(glob.glob({str(out / "data" / "*.parquet")!r})):
+        for row in pq.read_table(f).to_pylist():
+            c = by_id[row["extra_info"]["id"]]
+            r = reward.compute_score(row["data_source"], c["completion"], row["reward_model"]["ground_truth"],
+                                     row["extra_info"])
+            out[c["id"]] = None if r["unjudgeable"] else r["score"] == 1.0
 elif {to!r} == "openrlhf":
     prompts = ["<|user|>" + c["problem"] + "<|assistant|>" for c in cases]
     r = reward.reward_func([p + c["completion"] for p, c in zip(prompts, cases)], prompts, [c["gold"] for c in cases])

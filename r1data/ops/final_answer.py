@@ -171,6 +171,19 @@ def _json_answer(text: str) -> str | None:
     return value or None
 
 
+_JSON_REASONING = re.compile(r'\{\s*"reasoning"\s*:\s*"(.*)"\s*\}\s*(?:```)?\s*$', re.DOTALL)
+
+
+def _json_reasoning(text: str) -> str | None:
+    """The `reasoning` of a JSON object the text ends with when the object has no answer field (ZeroEval's
+    {"reasoning": "... Therefore the distance is 32."} with the answer left out): the text the rules then read.
+    Models write such objects with raw newlines and LaTeX backslashes, so it is matched, not parsed."""
+    found = _JSON_REASONING.search(text[-20000:])
+    if found is None or re.search(r'"\s*,\s*"(?:final_)?answer"\s*:', found.group(1)):
+        return None
+    return found.group(1).replace('\\"', '"').replace("\\n", "\n")
+
+
 def _chain_end(after: str) -> str | None:
     """The number an equation chain ends on, right after an answer phrase ("is 8! / 24 = 40,320 / 24 = 1680."),
     when there is no box in it; else None."""
@@ -245,6 +258,9 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
         tags = [line.group(1)]
     if not tags and (found := _json_answer(bare)) is not None:
         tags = [found]
+    if not tags and (reasoning := _json_reasoning(bare)) is not None:
+        bare = shown = reasoning  # a JSON object with its reasoning alone: the reasoning's own ending decides
+        last = _last_line(bare)
     heading = None if tags else _ANSWER_HEADING.search(bare)
     if heading and (_value_alone(heading.group(1)) or not _prose(heading.group(1))):
         tags = [heading.group(1)]

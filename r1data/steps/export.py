@@ -99,6 +99,7 @@ def _verl_row(row: dict, i: int, user: str, truth: Any, cfg: Config) -> dict:
     extra.setdefault("index", i)
     extra.setdefault("id", str(row[schema.ID]))
     extra.setdefault("split", "train")
+    extra.setdefault("question", row[schema.PROBLEM])  # the exported reward judges multiple choice by it
     ability = cfg.ability or row.get("ability") or ("code" if row.get(schema.TESTS) else "math")
     out = {
         "data_source": row.get(schema.SOURCE) or "r1data",

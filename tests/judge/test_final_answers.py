@@ -295,10 +295,15 @@ def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
                                 "enrolled in hip-hop.", CORRECT),  # tool output, then restated
         ("How many arrangements?", "1680", "The final answer is 8! / 24 = 40,320 / 24 = 1680.", CORRECT),  # a chain
         ("Find the plane.", "x-2y+z-1=0", "Final Answer: The final answer is $x-2y+z-1=0$.", CORRECT),  # not a chain
+        # ZeroEval's JSON with the answer field left out: the reasoning's own ending (raw newlines, LaTeX)
+        ("How far apart?", "32", '```json\n{\n  "reasoning": "$d = \\sqrt{1600} = 40$, minus 8.\n\nTherefore, the '
+         'distance is 32."\n}\n```', CORRECT),
+        ("How far apart?", "32", '{"reasoning": "The distance is $40 - 8$, which gives"}', INCORRECT),
     ],
     ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag",
          "answer-line-template-token", "last-answer-is", "letter-comma", "letter-then-value", "repeated-answer-is",
-         "hedge", "not-a-hedge", "tool-output", "equation-chain", "equation-answer"],
+         "hedge", "not-a-hedge", "tool-output", "equation-chain", "equation-answer", "json-reasoning-only",
+         "json-reasoning-unfinished"],
 )
 def test_harness_answer_forms(judge, problem, gold, ending, expected):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}", problem) == expected
