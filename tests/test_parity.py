@@ -187,3 +187,26 @@ def test_train_sft_reads_the_trace_column_verify_and_export_read(tmp_path, colum
     data = sft_rows([path], SFTTrainConfig(model="unused"))
     assert [r["completion"][0]["content"] for r in data.rows] == [c for *_, c in CASES]
     assert data.rows[0]["prompt"] == [{"role": "user", "content": CASES[0][1]}]
+
+
+def test_a_judge_that_fails_is_never_a_silent_zero(tmp_path):
+    """Timeouts are counted and reported: TRL gets None, verl a judge_error flag, a batch of nothing else stops."""
+    from r1data.judge.exported import JudgeFailing, Scorer
+    from r1data.judge.rewards import get_reward
+    from r1data.judge.verdict import TIMEOUT, Verdict
+
+    class TimingOut:
+        lenient = False
+
+        def verify(self, golds, completions, **kwargs):
+            return [Verdict(TIMEOUT, detail="timed out after 5s, then after 10s") for _ in completions]
+
+    accuracy = get_reward("accuracy", TimingOut())
+    with pytest.raises(JudgeFailing, match="all 2 completions of the batch failed"):
+        accuracy(["\\boxed{5}", "\\boxed{6}"], answer=["5", "6"])
+    assert accuracy(["\\boxed{5}"], answer=["5"]) == [None]  # one alone: None, left out of the loss
+    scorer = Scorer()
+    scorer._judge = TimingOut()
+    assert scorer.verl("\\boxed{5}", "5")["judge_error"] == 1.0
+    with pytest.raises(JudgeFailing):
+        scorer.openrlhf(["q\\boxed{5}", "q\\boxed{6}"], ["q", "q"], ["5", "6"])

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from r1data.errors import R1DataError
 from r1data.judge.inputs import Reading, golds_from_columns, judge_completions
 from r1data.judge.verdict import CRASH, JUDGE_ERROR, TIMEOUT
 
@@ -23,7 +24,7 @@ ERRORS = (TIMEOUT, CRASH, JUDGE_ERROR)
 STOP_AFTER = 64  # consecutive judge errors (a batch's worth) before the run is stopped
 
 
-class JudgeFailing(RuntimeError):
+class JudgeFailing(R1DataError, RuntimeError):
     """Every completion of a batch failed to be judged: training on it would learn from noise."""
 
 

@@ -202,8 +202,9 @@ def get_reward(name: str, judge: Any = None, **options: Any) -> Reward:
     def reward(completions: Sequence[Any], verdicts: Sequence[Any] | None = None, **columns: Any) -> list:
         kwargs = {k: v for k, v in (columns | options).items() if k in params}
         if spec.judged:
-            if verdicts is None:
+            if verdicts is None:  # training: a batch the judge could not judge at all stops the run
                 verdicts = _verdicts(spec, completions, columns, options, judge)
+                _stop_if_all_failed(name, verdicts)
             if len(verdicts) != len(completions):
                 raise ValueError(f"{len(verdicts)} verdicts for {len(completions)} completions")
             kwargs["verdicts"] = verdicts
@@ -211,6 +212,17 @@ def get_reward(name: str, judge: Any = None, **options: Any) -> Reward:
 
     reward.__name__ = reward.__qualname__ = name  # TRL logs rewards by __name__
     return reward
+
+
+def _stop_if_all_failed(name: str, verdicts: Sequence[Any]) -> None:
+    """A timeout or crash is None (TRL leaves it out), never 0; a batch of nothing but those stops training."""
+    from r1data.judge.exported import ERRORS, JudgeFailing
+
+    failed = [v for v in verdicts if getattr(v, "status", None) in ERRORS]
+    if len(verdicts) > 1 and len(failed) == len(verdicts):
+        raise JudgeFailing(f"reward {name}: all {len(verdicts)} completions of the batch failed to be judged "
+                           f"({failed[0].status}: {failed[0].detail or 'no detail'}); stopping rather than training "
+                           "on nothing")  # fmt: skip
 
 
 def _verdicts(spec: RewardSpec, completions: Sequence[Any], columns: dict, options: dict, judge: Any) -> list:
