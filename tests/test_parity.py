@@ -24,6 +24,12 @@ from r1data.steps.verify import Config as VerifyConfig
 from tests.fakes import ScriptedEngine
 
 MC = "Which number is prime?\nA. 4\nB. 6\nC. 7\nD. 9"
+TESTS = json.dumps({"inputs": ["1 2\n", "5 7\n"], "outputs": ["3\n", "12\n"]})  # a code row's gold is its tests
+PRODUCT_TESTS = json.dumps({"inputs": ["1 2\n", "5 7\n"], "outputs": ["2\n", "35\n"]})
+
+
+def _gold(gold: str) -> dict:
+    return {"tests": gold} if gold.startswith("{") else {"answer": gold}
 # (id, problem, gold, completion): every trace format and answer style the steps meet
 CASES = [
     ("boxed", "What is 2 + 3?", "5", "<think>2 + 3 = 5.</think>\nThe answer is $\\boxed{5}$."),
@@ -38,6 +44,10 @@ CASES = [
     ("mc-value", MC, "C", "<think>Only 7 is prime.</think>\nThe answer is $\\boxed{7}$."),
     ("cut-off", "What is 7 + 7?", "14", "<think>7 + 7 = 14, so the answer is"),
     ("no-think", "What is 8 + 8?", "16", "8 + 8 = 16. The answer is $\\boxed{16}$."),
+    ("code", "Read two integers and print their sum.", TESTS,
+     "<think>Sum them.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"),
+    ("code-wrong", "Read two integers and print their product.", PRODUCT_TESTS,
+     "<think>Sum them.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"),
 ]
 READINGS = {
     "default": Reading(),
@@ -48,7 +58,7 @@ READINGS = {
 
 
 def _input(tmp: Path, with_completion: bool) -> Path:
-    rows = [{"id": i, "problem": p, "answer": g} | ({"completion": c} if with_completion else {})
+    rows = [{"id": i, "problem": p} | _gold(g) | ({"completion": c} if with_completion else {})
             for i, p, g, c in CASES]  # fmt: skip
     path = tmp / ("judged.jsonl" if with_completion else "problems.jsonl")
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -106,7 +116,8 @@ def by_grpo_rewards(reading: Reading) -> dict[str, bool | None]:
         accuracy = reward_functions(cfg, judge, reading.think_format)[0]
         # as TRL calls it: the completions as chat messages, the dataset's columns as keyword arguments
         scores = accuracy([[{"role": "assistant", "content": c}] for *_, c in CASES],
-                          answer=[g for _, _, g, _ in CASES], problem=[p for _, p, _, _ in CASES],
+                          answer=[_gold(g).get("answer") for _, _, g, _ in CASES],
+                          tests=[_gold(g).get("tests") for _, _, g, _ in CASES], problem=[p for _, p, _, _ in CASES],
                           prompts=[[{"role": "user", "content": p}] for _, p, _, _ in CASES])  # fmt: skip
     return {i: None if s is None else s == 1.0 for (i, *_), s in zip(CASES, scores, strict=True)}
 
@@ -121,7 +132,7 @@ def by_exported(tmp: Path, reading: Reading, to: str) -> dict[str, bool | None]:
     assert "from r1data.judge.exported import Scorer" in text
     (out / "reward.py").write_text(text.replace(repr(Reading(think_format=reading.think_format).to_dict()),
                                                 repr(reading.to_dict())))  # the reading the curation recorded
-    cases = [{"id": i, "problem": p, "gold": g, "completion": c} for i, p, g, c in CASES]
+    cases = [{"id": i, "problem": p, "gold": g, "completion": c, **_gold(g)} for i, p, g, c in CASES]
     script = f"""
 import json, sys
 sys.path.insert(0, {str(out)!r})
@@ -143,7 +154,8 @@ elif {to!r} == "openrlhf":
     out = {{c["id"]: float(s) == 1.0 for c, s in zip(cases, r["rewards"])}}
 else:
     scores = reward.accuracy([[{{"role": "assistant", "content": c["completion"]}}] for c in cases],
-                             answer=[c["gold"] for c in cases], problem=[c["problem"] for c in cases])
+                             answer=[c.get("answer") for c in cases], tests=[c.get("tests") for c in cases],
+                             problem=[c["problem"] for c in cases])
     out = {{c["id"]: None if s is None else s == 1.0 for c, s in zip(cases, scores)}}
 print(json.dumps(out))
 """
@@ -159,6 +171,8 @@ def test_every_step_and_reward_gives_the_same_verdict(tmp_path, name):
     reading = READINGS[name]
     expected = by_verify(tmp_path, reading)
     assert any(expected.values()) and not all(expected.values())  # the table holds both verdicts
+    if name == "default":  # each style is really judged, not "cannot judge" everywhere
+        assert expected["code"] and expected["mc"] and expected["answer-tags"] and expected["code-wrong"] is False
     table = {
         "filter": by_filter(tmp_path, reading),
         "rejection-sample": by_rejection_sample(tmp_path, reading),

@@ -48,12 +48,16 @@ class Scorer:
             self._judge = Judge(lenient=self.reading.lenient, **kwargs)
         return self._judge
 
-    def verdicts(self, completions: Sequence[str], truths: Sequence[Any],
-                 problems: Sequence[str | None] | None = None) -> list:  # fmt: skip
+    def verdicts(self, completions: Sequence[str], truths: Sequence[Any], problems: Sequence[str | None] | None = None,
+                 tests: Sequence[Any] | None = None) -> list:  # fmt: skip
         """Verdicts of completions against their ground truths (a list of acceptable answers is one gold)."""
         n = len(completions)
         columns = {"answer": [t[0] if isinstance(t, list | tuple) and t else t for t in truths],
                    "answers": [list(t) if isinstance(t, list | tuple) else None for t in truths]}  # fmt: skip
+        if tests is None:  # a code row's ground truth is its tests (JSON, as export writes them)
+            tests = [t if _is_tests(t) else None for t in truths]
+        if any(t is not None for t in tests):
+            columns["tests"] = tests
         golds = golds_from_columns(n, columns)
         out = judge_completions(self.judge, golds, list(completions), self.reading, problems=problems)
         self._count(out)
@@ -98,15 +102,25 @@ class Scorer:
 
     # --- TRL -------------------------------------------------------------------------------------------------------
     def trl(self, completions: Sequence[Any], answer: Sequence[Any], problem: Sequence[str] | None = None,
-            prompts: Sequence[Any] | None = None) -> list[float | None]:  # fmt: skip
+            prompts: Sequence[Any] | None = None, tests: Sequence[Any] | None = None) -> list:  # fmt: skip
         from r1data.judge.inputs import problems_from_columns
         from r1data.ops.completions import completion_text
 
         n = len(completions)
         texts = [completion_text(c) for c in completions]
-        verdicts = self.verdicts(texts, list(answer), problems_from_columns(n, {"problem": problem,
-                                                                                "prompts": prompts}))
+        problems = problems_from_columns(n, {"problem": problem, "prompts": prompts})
+        verdicts = self.verdicts(texts, list(answer), problems, None if tests is None else list(tests))
         return [v.score for v in verdicts]
+
+
+def _is_tests(value: Any) -> bool:
+    """A ground truth that is a code problem's tests: JSON an r1data test reader turns into test cases."""
+    if not isinstance(value, str) or value.lstrip()[:1] not in ("{", "["):
+        return False
+    from r1data.ops.code import suites_for
+
+    suite = suites_for([value])[0]
+    return suite is not None and bool(suite.cases)
 
 
 def _truth(value: Any) -> Any:
@@ -137,9 +151,9 @@ def reward_func(queries, prompts, labels, **kwargs):
     return _scorer.openrlhf(queries, prompts, labels)
 ''',
     "trl": '''
-def accuracy(completions, answer, problem=None, prompts=None, **kwargs):
+def accuracy(completions, answer, problem=None, prompts=None, tests=None, **kwargs):
     """A TRL reward function (GRPOTrainer(reward_funcs=[accuracy])): 1.0 / 0.0, None when it cannot judge."""
-    return _scorer.trl(completions, answer, problem, prompts)
+    return _scorer.trl(completions, answer, problem, prompts, tests)
 ''',
 }
 

@@ -41,7 +41,7 @@ class Config:
         check(self.to in TARGETS, "to", f"must be one of {', '.join(TARGETS)} (got '{self.to}')")
         written = {"verl": VERL_COLUMNS, "openrlhf": ("input", "label", "datasource", "id"),
                    "sharegpt": ("system", "conversations", "id", "tools"),
-                   "messages": ("messages", "id", "answer", "tools")}[self.to]  # fmt: skip
+                   "messages": ("messages", "id", "answer", "tests", "tools")}[self.to]  # fmt: skip
         clash = [c for c in self.keep_columns if c in written]
         check(not clash, "keep_columns", f"{', '.join(clash)} is written by --to {self.to} itself")
         check("{problem}" in self.user_template, "user_template", "must contain {problem}")
@@ -194,8 +194,9 @@ def convert(df: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
                     if t["role"] != "system"]  # fmt: skip
             out.append({"system": system, "conversations": conv, "id": str(row[schema.ID])} | _tools(row) | kept)
         else:
+            tests = {schema.TESTS: row[schema.TESTS]} if row.get(schema.TESTS) else {}  # the TRL reward runs them
             out.append({"messages": turns, "id": str(row[schema.ID]), "answer": None if gold is None else str(gold)}
-                       | _tools(row) | kept)
+                       | tests | _tools(row) | kept)
     removed = df[dropped].with_columns(pl.Series(schema.DROP_REASON, reasons, dtype=pl.String))
     return _frame(out) if out else pl.DataFrame(), removed
 
