@@ -27,7 +27,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +349,41 @@ def link_tree(src: Path, dst: Path) -> None:
                 os.link(s, d)
             except OSError:
                 shutil.copy2(s, d)
+
+
+def _literal(path: str | Path) -> Path:
+    """The part of an input path before any glob character, absolute."""
+    text = str(path)
+    cut = min((i for i, ch in enumerate(text) if ch in "*?["), default=len(text))
+    literal = text[:cut]
+    return Path(literal if cut == len(text) else (literal.rsplit("/", 1)[0] or ".")).absolute()
+
+
+def check_apart(out: Path, inputs: Sequence[str | Path]) -> None:
+    """OUT neither holds an input nor lies inside an input folder: replacing it would delete the input, and the
+    next read of that folder would take the output for data."""
+    for given in inputs:
+        path = _literal(given)
+        if path == out or out in path.parents:
+            raise OutputError(f"{out}: holds the input {given}; writing the output there would replace it. Choose an "
+                              "-o outside the input's folder.")  # fmt: skip
+        if path.is_dir() and path in out.parents:
+            raise OutputError(f"{out}: lies inside the input folder {given}; the next read of that folder would take "
+                              "the output for data. Choose an -o outside it.")  # fmt: skip
+
+
+def check_replaceable(out: Path) -> None:
+    """--overwrite replaces only what r1data wrote: an empty folder, or one whose manifest.json r1data wrote."""
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    manifest = out / "manifest.json"
+    try:
+        written = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        written = None
+    if not isinstance(written, dict) or "r1data_version" not in written:
+        raise OutputError(f"{out}: is not an r1data output (no manifest.json of r1data's in it), and --overwrite "
+                          "replaces only r1data outputs. Choose another -o, or move that folder away yourself.")
 
 
 def check_target(out: Path) -> Path:

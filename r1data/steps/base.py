@@ -18,7 +18,7 @@ import dataclasses
 import importlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -202,8 +202,9 @@ def publish_output(out: Path, manifest: dict, kept: pl.DataFrame, removed: pl.Da
 class Output:
     """OUT while a step writes it: checked, locked, repaired from an earlier crash; released on exit."""
 
-    def __init__(self, out: str | Path, command: str, overwrite: bool) -> None:
+    def __init__(self, out: str | Path, command: str, overwrite: bool, inputs: Sequence[str | Path] = ()) -> None:
         self.path = publish.check_target(Path(out))
+        publish.check_apart(self.path, inputs)
         self.command = command
         self.overwrite = overwrite
         self.lock = publish.OutputLock(self.path, command)
@@ -213,6 +214,8 @@ class Output:
         self.lock.acquire()
         try:
             self.repaired = publish.recover(self.path)
+            if self.overwrite:
+                publish.check_replaceable(self.path)
         except BaseException:
             self.lock.release()
             raise
@@ -257,7 +260,7 @@ def run_one_shot(
 ) -> StepResult:
     """Read, transform, publish. Unreadable lines and rows without a problem join the audit."""
     started = time.perf_counter()
-    with Output(out, command, io.overwrite) as target:
+    with Output(out, command, io.overwrite, inputs) as target:
         target.refuse_existing()
         report = progress.current()
         report.stage("reading")

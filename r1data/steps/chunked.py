@@ -258,7 +258,7 @@ def run_chunked(
 
     started = time.perf_counter()
     fresh = io.overwrite or step.restart
-    with Output(out, step.command, fresh) as target:
+    with Output(out, step.command, fresh, inputs) as target:
         read = io.read(inputs)
         records = read.records
         if records.height == 0:

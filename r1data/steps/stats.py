@@ -119,7 +119,7 @@ def run(inputs: list[str | Path], out: str | Path | None, cfg: Config, io: IOCon
         manifest["warnings"] = warnings
     if out is None:
         return StepResult(manifest, None, rows, removed)
-    with Output(out, "stats", io.overwrite) as target:
+    with Output(out, "stats", io.overwrite, inputs) as target:
         target.refuse_existing()
         manifest = publish_output(target.path, manifest, rows, removed, io.shard_rows)
     return StepResult(manifest, target.path, rows.drop(schema.ROW, strict=False), removed)

@@ -100,7 +100,7 @@ def run(inputs: list[str | Path], out: str | Path, cfg: TrainConfig, io: IOConfi
         template = template_facts(model_path, rows.rows)
         if template.get("prefills_think"):
             template["leading_think_removed"] = prefill_fix(rows.rows)
-    target = Output(out, f"train {task}", io.overwrite)
+    target = Output(out, f"train {task}", io.overwrite, inputs)
     if _is_main():
         target.__enter__()
     try:

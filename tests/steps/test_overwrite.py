@@ -1,0 +1,52 @@
+"""--overwrite replaces only r1data's own outputs, and no output is written over or inside its input (issue 23:
+`r1data dedup mydata/in.jsonl -o mydata --overwrite` deleted the input and everything beside it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from r1data.errors import OutputError
+from r1data.steps import IOConfig, run_step
+from r1data.steps.dedup import Config as DedupConfig
+
+
+@pytest.fixture
+def folder(tmp_path):
+    data = tmp_path / "mydata"
+    data.mkdir()
+    (data / "in.jsonl").write_text("".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n"
+                                           for i in range(5)))  # fmt: skip
+    (data / "notes.txt").write_text("mine")
+    return data
+
+
+def _dedup(inputs, out, overwrite=True):
+    return run_step("dedup", inputs, out, DedupConfig(), IOConfig(overwrite=overwrite))
+
+
+def test_the_folder_holding_the_input_is_refused(folder):
+    with pytest.raises(OutputError, match="holds the input"):
+        _dedup([folder / "in.jsonl"], folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["in.jsonl", "notes.txt"]
+
+
+def test_a_folder_r1data_did_not_write_is_not_replaced(folder, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("keep")
+    with pytest.raises(OutputError, match="not an r1data output"):
+        _dedup([folder / "in.jsonl"], other)
+    assert (other / "keep.txt").read_text() == "keep"
+
+
+def test_an_output_inside_the_input_folder_is_refused(folder):
+    with pytest.raises(OutputError, match="inside the input folder"):
+        _dedup([folder], folder / "out", overwrite=False)
+
+
+def test_r1datas_own_output_is_replaced(folder, tmp_path):
+    out = tmp_path / "out"
+    _dedup([folder / "in.jsonl"], out, overwrite=False)
+    assert _dedup([folder / "in.jsonl"], out).manifest["rows_out"] == 5
