@@ -81,7 +81,28 @@ def is_r1data_dir(path: Path) -> bool:
     return (path / MANIFEST).is_file() and (path / "data").is_dir()
 
 
+def _unfinished(path: Path) -> str | None:
+    """Why a folder is r1data's unfinished work rather than data (a chunked step's chunks, a staging or replaced
+    output left beside OUT), or None."""
+    for part in (path.absolute(), *path.absolute().parents):
+        if re.search(r"\.r1data-(?:work|partial|old|scratch)", part.name):
+            return f"{part} is r1data's working folder for an output that was not finished or was replaced"
+    if (path / "state.json").is_file() and any(path.glob("chunk-*.parquet")):
+        return "it holds the chunks of an r1data step that did not finish"
+    if (path / MANIFEST).is_file() and not (path / "data").is_dir():
+        try:
+            ours = "r1data_version" in json.loads((path / MANIFEST).read_text())
+        except (OSError, ValueError, TypeError):
+            ours = False
+        if ours:
+            return "it holds an r1data manifest but no data/ (an output that was never published)"
+    return None
+
+
 def _dir_sources(path: Path) -> list[InputSource]:
+    if (why := _unfinished(path)) is not None:
+        raise InputError(f"{path}: not data: {why}. Finish that run (rerun its step with the same -o) and read "
+                         "its output folder instead.")  # fmt: skip
     if is_r1data_dir(path):
         if not is_complete(path, allow_failures=True):
             raise InputError(f"{path}: this r1data output is incomplete (its step did not finish). Rerun that step.")

@@ -50,3 +50,21 @@ def test_r1datas_own_output_is_replaced(folder, tmp_path):
     out = tmp_path / "out"
     _dedup([folder / "in.jsonl"], out, overwrite=False)
     assert _dedup([folder / "in.jsonl"], out).manifest["rows_out"] == 5
+
+
+def test_an_unfinished_runs_work_folder_is_not_read_as_data(folder, tmp_path):
+    """Before: `dedup` read a killed rejection-sample run's chunks as if they were an output."""
+    from r1data.errors import InputError
+    from r1data.publish import work_dir
+
+    work = work_dir(tmp_path / "rs")
+    work.mkdir(parents=True)
+    (work / "state.json").write_text("{}")
+    (work / "chunk-00000.parquet").write_bytes((folder / "in.jsonl").read_bytes())
+    for given in (work, tmp_path / "chunks"):
+        if given != work:
+            given.mkdir()
+            (given / "state.json").write_text("{}")
+            (given / "chunk-00000.parquet").write_bytes(b"")
+        with pytest.raises(InputError, match="not data"):
+            _dedup([given], tmp_path / "out", overwrite=False)
