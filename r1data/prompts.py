@@ -25,6 +25,16 @@ BUILTIN = {
 }
 
 
+def template_error(template: str) -> str | None:
+    """Why a user template cannot be filled (checked when the config is built, not after a model has loaded)."""
+    try:
+        template.format(problem="")
+    except (IndexError, KeyError, ValueError) as exc:
+        return (f"it cannot be filled ({type(exc).__name__}: {exc}): braces other than {{problem}} must be doubled, "
+                "e.g. 'Put the final answer within \\boxed{{}}.'")
+    return None
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
     system: str | None = None
@@ -38,6 +48,8 @@ class PromptTemplate:
         template = cls(system if system is not None else base_system, user if user is not None else base_user)
         if "{problem}" not in template.user:
             raise ConfigError("--user-template must contain {problem}")
+        if (why := template_error(template.user)) is not None:
+            raise ConfigError(f"--user-template: {why}")
         return template
 
     def messages(self, problem: str) -> list[dict[str, str]]:

@@ -45,6 +45,10 @@ class Config:
         clash = [c for c in self.keep_columns if c in written]
         check(not clash, "keep_columns", f"{', '.join(clash)} is written by --to {self.to} itself")
         check("{problem}" in self.user_template, "user_template", "must contain {problem}")
+        from r1data.prompts import template_error
+
+        why = template_error(self.user_template)
+        check(why is None, "user_template", why or "")
 
 
 def _completion(row: dict) -> str | None:

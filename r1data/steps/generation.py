@@ -80,13 +80,15 @@ class GenerationConfig(JudgeConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from r1data.prompts import BUILTIN
+        from r1data.prompts import BUILTIN, template_error
 
         check(self.engine is None or self.engine in ENGINE_KINDS, "engine",
               f"must be one of {', '.join(ENGINE_KINDS)} (got '{self.engine}')")  # fmt: skip
         check(self.prompt in BUILTIN, "prompt", f"must be one of {', '.join(BUILTIN)} (got '{self.prompt}')")
         check(self.user_template is None or "{problem}" in self.user_template, "user_template",
               "must contain {problem}")  # fmt: skip
+        why = template_error(self.user_template) if self.user_template else None
+        check(why is None, "user_template", why or "")  # now, not after the model has loaded
         check(self.temperature >= 0, "temperature", f"must be 0 or more (got {self.temperature})")
         check(0 < self.top_p <= 1, "top_p", f"must be in (0, 1] (got {self.top_p})")
         check(self.max_tokens >= 1, "max_tokens", f"must be at least 1 (got {self.max_tokens})")

@@ -68,3 +68,19 @@ def test_an_unfinished_runs_work_folder_is_not_read_as_data(folder, tmp_path):
             (given / "chunk-00000.parquet").write_bytes(b"")
         with pytest.raises(InputError, match="not data"):
             _dedup([given], tmp_path / "out", overwrite=False)
+
+
+@pytest.mark.parametrize("step", ["filter", "export"])
+def test_a_template_with_literal_braces_is_refused_when_the_config_is_built(step):
+    """Before: "Put the final answer within \\boxed{}." passed the checks, then an IndexError after the model loaded."""
+    from r1data.errors import ConfigError
+    from r1data.steps.export import Config as ExportConfig
+    from r1data.steps.filter import Config as FilterConfig
+
+    template = "{problem}\nPut the final answer within \\boxed{}."
+    with pytest.raises(ConfigError, match="must be doubled"):
+        FilterConfig(pass_rate="0:1", user_template=template) if step == "filter" else \
+            ExportConfig(to="verl", user_template=template)
+    fixed = template.replace("{}", "{{}}")
+    assert (FilterConfig(pass_rate="0:1", user_template=fixed) if step == "filter" else
+            ExportConfig(to="verl", user_template=fixed)).user_template == fixed
