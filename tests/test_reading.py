@@ -440,3 +440,15 @@ def test_inspect_shows_layout_roles_samples_and_adjustments(templated, list_gold
     r = run("inspect", templated)
     assert r.exit_code == 0 and "chatml chat template removed" in r.stderr
     assert "prompt[last user]" in r.stderr  # where the second row's problem came from, shown as written
+
+
+def test_a_chat_column_mixing_role_content_and_from_value_turns_keeps_both(tmp_path):
+    """Before: the from/value rows of a mixed column read as role None and the whole file was refused."""
+    rows = [{"id": "a", "messages": [{"role": "user", "content": "What is 1+1?"},
+                                     {"role": "assistant", "content": "\\\\boxed{2}"}], "answer": "2"},
+            {"id": "b", "messages": [{"from": "human", "value": "What is 2+2?"},
+                                     {"from": "gpt", "value": "\\\\boxed{4}"}], "answer": "4"}]  # fmt: skip
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    records = read_inputs([path]).records
+    assert records.get_column("problem").to_list() == ["What is 1+1?", "What is 2+2?"]

@@ -85,11 +85,12 @@ def turns(chat: Any, where: str = "") -> tuple[list[dict], set[str]]:
     for turn in chat or []:
         if not isinstance(turn, dict):
             continue
-        raw = turn.get("role", turn.get("from"))
+        # a column mixing role/content and from/value turns reads as one struct with all four fields, half null
+        raw = turn.get("role") if turn.get("role") is not None else turn.get("from")
         role = ROLES.get(str(raw).strip().lower()) if raw is not None else None
         if role is None:
             raise UnknownRole(f"{where}: a turn's role is '{raw}'; known roles: {', '.join(sorted(ROLES))}")
-        content = turn.get("content", turn.get("value"))
+        content = turn.get("content") if turn.get("content") is not None else turn.get("value")
         text, reasoning, typed = content_text(content)
         if typed:
             seen.add("typed content parts read as text")
