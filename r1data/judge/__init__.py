@@ -33,6 +33,7 @@ from r1data.judge.verdict import (
     CodeVerdict,
     Verdict,
 )
+from r1data.ops.answers import last_boxed
 from r1data.ops.code import TestSuite
 from r1data.ops.completions import completion_text, final_answer_text, gold_text, is_truncated
 from r1data.ops.final_answer import (
@@ -137,8 +138,14 @@ class Judge:
             if golds[i] is None or not str(golds[i]).strip():
                 out[i] = Verdict(NO_GOLD, detail="the row has no gold answer")
                 continue
+            if (why := oversized(str(golds[i]))) is not None:  # one row's gold never ends the run
+                out[i] = Verdict(GOLD_UNPARSEABLE, detail=f"the gold is {why}")
+                continue
             text = completion_text(completions[i])
             answer = final_answer_text(completions[i], think_prefilled, think_format)
+            if (why := oversized(answer)) is not None:  # bounded before any parse: no item outlives its timeout
+                out[i] = Verdict(PRED_UNPARSEABLE, detail=f"the answer is {why}")
+                continue
             cut[i] = bool(truncated[i]) if truncated is not None else False
             cut[i] = cut[i] or is_truncated(text, think_prefilled, think_format)
             alternatives = list(golds[i]) if isinstance(golds[i], GoldSet) else [golds[i]]
@@ -255,6 +262,36 @@ def _with_parts(pred: str, answer: str, gold: str) -> str:
 
 _defaults: dict[bool, Judge] = {}
 _default_lock = threading.Lock()
+
+
+# Bounds on what reaches a parser (checked before any parse, so no item takes longer than its timeout):
+MAX_ANSWER_CHARS = 200_000  # the answer section (after the reasoning); a box's content is far smaller
+MAX_BOX_CHARS = 20_000
+MAX_DEPTH = 200  # brackets and braces nested deeper than any answer
+MAX_DIGITS = 4_000  # Python refuses to read integers of more than 4,300 digits
+_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+
+
+def oversized(text: str) -> str | None:
+    """Why a text is too big to parse safely (the reason for the verdict), or None."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return f"{len(text):,} characters long (over {MAX_ANSWER_CHARS:,})"
+    if len(text) > MAX_BOX_CHARS and (box := last_boxed(text)) is not None and len(box) > MAX_BOX_CHARS:
+        return f"a box of {len(box):,} characters (over {MAX_BOX_CHARS:,})"
+    if len(text) > MAX_DIGITS and (run := _DIGITS.search(text)) is not None:
+        return f"a number of {len(run.group(0)):,} digits (over {MAX_DIGITS:,})"
+    if text.count("{") + text.count("(") + text.count("[") <= MAX_DEPTH:
+        return None  # cannot nest deeper than it has brackets
+    depth = deepest = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return f"nested more than {MAX_DEPTH} levels deep"
+        elif ch in ")]}" and depth:
+            depth -= 1
+    return None
 
 
 def default_judge(lenient: bool = False) -> Judge:

@@ -6,7 +6,14 @@ from collections import Counter
 import pytest
 
 from r1data.judge import Judge
-from r1data.judge.verdict import CORRECT, CORRECT_WITHOUT_FINAL, GOLD_SUSPECT, INCORRECT, PRED_UNPARSEABLE
+from r1data.judge.verdict import (
+    CORRECT,
+    CORRECT_WITHOUT_FINAL,
+    GOLD_SUSPECT,
+    GOLD_UNPARSEABLE,
+    INCORRECT,
+    PRED_UNPARSEABLE,
+)
 from r1data.ops.final_answer import choice_letter, clean, final_answer_evidence, gold_suspect, options
 from tests.judge.adjudicated import agrees, cases
 
@@ -348,3 +355,19 @@ def test_a_word_answer_cut_off_is_not_correct(judge):
 @pytest.mark.parametrize("gold", ["] ] >", ")", "> } ]", "{ [ ( ) ] }"])
 def test_a_bracket_sequence_is_not_a_garbled_gold(gold):
     assert gold_suspect(gold) is None
+
+
+@pytest.mark.parametrize(
+    "gold,completion,expected,why",
+    [
+        ("7" * 4301, "The answer is \\boxed{" + "7" * 4301 + "}.", GOLD_UNPARSEABLE, "4,301 digits"),
+        ("5", "The answer is \\boxed{" + "{" * 5000 + "5" + "}" * 5000 + "}.", PRED_UNPARSEABLE, "nested"),
+        ("5", "The answer is $" + "(" * 5000 + "5" + ")" * 5000 + "$.", PRED_UNPARSEABLE, "nested"),
+        ("5", "The answer is \\boxed{" + "5 + " * 6000 + "5}.", PRED_UNPARSEABLE, "a box of"),
+    ],
+    ids=["huge-integer-gold", "deep-braces", "deep-parentheses", "huge-box"],
+)
+def test_one_oversized_row_is_one_verdict_with_its_reason(judge, gold, completion, expected, why):
+    """Before: a 4,301-digit gold ended verify with a traceback; deep nesting took seconds past --timeout 1."""
+    v = judge.verify([gold, "5"], [completion, "The answer is \\boxed{5}."])
+    assert (v[0].status, v[1].status) == (expected, CORRECT) and why in v[0].detail
