@@ -42,6 +42,27 @@ def _ray() -> Any:
     return ray
 
 
+CONNECT_SECONDS = 5.0
+
+
+def _reachable(address: str) -> None:
+    """Fail in one line, in seconds, when nothing answers at a cluster address (Ray itself retries for minutes)."""
+    import re
+    import socket
+
+    m = re.fullmatch(r"(?:ray://)?\[?([^\]\s]+?)\]?:(\d+)", address.strip())
+    if m is None:
+        return  # "auto", a cluster file or anything else: Ray decides
+    host, port = m.group(1), int(m.group(2))
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise R1DataError(f"--ray-address {address}: nothing answers there ({why}, within {CONNECT_SECONDS:g} s). "
+                          "Start the cluster with `ray start --head`, check the address, or leave --ray-address out "
+                          "to start a local one.") from None  # fmt: skip
+
+
 def connect(address: str | None = "auto") -> dict:
     """Join (or start) a Ray cluster once per process; returns what the manifest records of it."""
     ray = _ray()
@@ -56,6 +77,7 @@ def connect(address: str | None = "auto") -> dict:
             except ConnectionError:  # no cluster running: a local one, in this process's lifetime
                 ray.init(**options)
         else:
+            _reachable(address or os.environ.get("RAY_ADDRESS", ""))
             try:
                 ray.init(address=address or None, **options)
             except (ConnectionError, ValueError) as exc:

@@ -84,3 +84,19 @@ def test_a_template_with_literal_braces_is_refused_when_the_config_is_built(step
     fixed = template.replace("{}", "{{}}")
     assert (FilterConfig(pass_rate="0:1", user_template=fixed) if step == "filter" else
             ExportConfig(to="verl", user_template=fixed)).user_template == fixed
+
+
+def test_a_ray_address_where_nothing_answers_fails_in_one_line_at_once(folder, tmp_path):
+    """Before: --ray-address pointing at nothing hung 824 s and printed 61 lines of Ray logs."""
+    import socket
+
+    from r1data.errors import R1DataError
+    from r1data.steps.verify import Config as VerifyConfig
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(R1DataError, match="nothing answers there"):
+        run_step("verify", [folder / "in.jsonl"], tmp_path / "v", VerifyConfig(),
+                 IOConfig(executor="ray", ray_address=f"127.0.0.1:{port}"))  # fmt: skip
+    assert not (tmp_path / "v").exists()
