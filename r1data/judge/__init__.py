@@ -130,7 +130,7 @@ class Judge:
     def _verify_math(self, out: list, at: list[int], golds: Sequence[Any], completions: Sequence[Any],
                      think_prefilled: bool, think_format: str, problems: Sequence[str | None] | None,
                      truncated: Sequence[bool] | None) -> None:  # fmt: skip
-        pending, pairs, evidence, cut = [], [], {}, {}
+        pending, pairs, evidence, cut, problem_of = [], [], {}, {}, {}
         for i in at:
             if isinstance(golds[i], Unjudgeable):
                 out[i] = Verdict(NOT_JUDGEABLE, detail=golds[i].why)
@@ -150,6 +150,7 @@ class Judge:
             cut[i] = cut[i] or is_truncated(text, think_prefilled, think_format)
             alternatives = list(golds[i]) if isinstance(golds[i], GoldSet) else [golds[i]]
             problem = problems[i] if problems is not None else None
+            problem_of[i] = problem
             choices = [self._choice("" if g is None else str(g), answer, problem) for g in alternatives]
             if all(c is not None for c in choices):
                 best = next((c for c in choices if c.status == CORRECT), choices[0])
@@ -177,16 +178,16 @@ class Judge:
             if i not in best or rank < best[i][0]:
                 best[i] = (rank, v, gold, pred)
         for i, (_, v, gold, pred) in best.items():
-            out[i] = self._final(v, gold, evidence[i] and not cut[i], pred)
+            out[i] = self._final(v, gold, evidence[i] and not cut[i], pred, problem_of[i])
 
-    def _final(self, v: Verdict, gold: str, committed: bool, pred: str = "") -> Verdict:
-        out = self._judged(v, gold, committed, pred)
+    def _final(self, v: Verdict, gold: str, committed: bool, pred: str = "", problem: str | None = None) -> Verdict:
+        out = self._judged(v, gold, committed, pred, problem)
         return replace(out, retried=True) if v.retried and not out.retried else out
 
-    def _judged(self, v: Verdict, gold: str, committed: bool, pred: str = "") -> Verdict:
+    def _judged(self, v: Verdict, gold: str, committed: bool, pred: str = "", problem: str | None = None) -> Verdict:
         """A match without a committed final answer, a match on arithmetic left undone, and a mismatch against a
         suspect gold, say so."""
-        if v.status == CORRECT and not self.lenient and (undone := unevaluated_arithmetic(gold, pred)):
+        if v.status == CORRECT and not self.lenient and (undone := unevaluated_arithmetic(gold, pred, problem)):
             return Verdict(INCORRECT, v.pred_answer, v.seconds,
                            f"arithmetic left undone ({undone}): the number is never written")  # fmt: skip
         if v.status == CORRECT and not committed and not self.lenient:

@@ -107,10 +107,12 @@ def _gold_number(gold: str):  # noqa: ANN202 - a Fraction or None
     return as_number(normalize_answer(gold))
 
 
-def unevaluated_arithmetic(gold: str, answer: str) -> str | None:
+def unevaluated_arithmetic(gold: str, answer: str, problem: str | None = None) -> str | None:
     """For a plain-number gold: the arithmetic of literals the committed answer (the last box, else what follows the
     last answer phrase, else the whole answer) wrote instead of the number ("14 + 5" for 19), when the number itself
-    is not written there; None otherwise."""
+    is not written there; None otherwise. Given the problem, only arithmetic that restates the problem's own numbers
+    counts (the reward hack: "What is 14 + 5?" answered "14 + 5"); a sum of values the completion worked out itself
+    ("a + b + c = 11+9+0") is an answer left in a form math-verify evaluates."""
     value = _gold_number(gold)
     if value is None:
         return None
@@ -127,6 +129,10 @@ def unevaluated_arithmetic(gold: str, answer: str) -> str | None:
                 return None
         except ValueError:
             continue
+    if problem is not None:
+        given = {n.replace(",", "") for n in _ANY_NUMBER.findall(problem)}
+        if any(literal not in given for literal in re.findall(_LITERAL, undone[-1])):
+            return None  # the completion's own values: the work was done
     return undone[-1]
 
 

@@ -305,7 +305,7 @@ def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
         # ZeroEval's JSON with the answer field left out: the reasoning's own ending (raw newlines, LaTeX)
         ("How far apart?", "32", '```json\n{\n  "reasoning": "$d = \\sqrt{1600} = 40$, minus 8.\n\nTherefore, the '
          'distance is 32."\n}\n```', CORRECT),
-        ("How far apart?", "32", '{"reasoning": "The distance is $40 - 8$, which gives"}', INCORRECT),
+        ("How far apart?", "32", '{"reasoning": "The distance is $40 - 8$, which gives"}', CORRECT_WITHOUT_FINAL),
     ],
     ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag",
          "answer-line-template-token", "last-answer-is", "letter-comma", "letter-then-value", "repeated-answer-is",
@@ -371,3 +371,17 @@ def test_one_oversized_row_is_one_verdict_with_its_reason(judge, gold, completio
     """Before: a 4,301-digit gold ended verify with a traceback; deep nesting took seconds past --timeout 1."""
     v = judge.verify([gold, "5"], [completion, "The answer is \\boxed{5}."])
     assert (v[0].status, v[1].status) == (expected, CORRECT) and why in v[0].detail
+
+
+@pytest.mark.parametrize(
+    "problem,completion,expected",
+    [
+        ("What is 14 + 5?", "The answer is \\boxed{14 + 5}.", INCORRECT),  # restates the problem: the reward hack
+        ("Write $(\\sqrt{2}+\\sqrt{3})^3$ as $a\\sqrt{2}+b\\sqrt{3}+c\\sqrt{6}$. Find $a+b+c$.",
+         '{"reasoning": "a = 11, b = 9 and c = 0.", "answer": "11+9+0"}', CORRECT),  # its own values (ZeroEval, Yi)
+        (None, "The answer is \\boxed{11+9+0}.", INCORRECT),  # no problem to tell: strict
+    ],
+    ids=["restated", "own-values", "no-problem"],
+)
+def test_arithmetic_left_undone_counts_only_when_it_restates_the_problem(judge, problem, completion, expected):
+    assert status(judge, "19" if "14 + 5" in completion else "20", completion, problem) == expected
