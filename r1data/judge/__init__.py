@@ -170,8 +170,15 @@ class Judge:
             from r1data import progress
 
             progress.current().count(judged=len(pairs) - len(slow))
-        for k, v in zip(slow, self.math.verify([pairs[k] for k in slow]), strict=True):
-            verdicts[k] = v
+        # The same (gold, answer) pair is checked once: the k samples of a problem often end on the same answer.
+        distinct = list(dict.fromkeys(pairs[k] for k in slow))
+        checked = dict(zip(distinct, self.math.verify(distinct), strict=True))
+        if len(distinct) < len(slow):
+            from r1data import progress
+
+            progress.current().count(judged=len(slow) - len(distinct))
+        for k in slow:
+            verdicts[k] = checked[pairs[k]]
         best: dict[int, tuple[int, Verdict, str, str]] = {}
         for (i, gold), v, (_, pred) in zip(pending, verdicts, pairs, strict=True):
             rank = _RANK.get(v.status, len(_RANK))
