@@ -89,6 +89,7 @@ def _last_sentence(text: str) -> str:
 
 _EMPTY_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{\s*\}")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
+_CLOSED_TAG = re.compile(r"(?:^|[>\n])([^<>\n]+)</answer>\s*$", re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 # PRM800K's generator and others end on an answer heading, then the value alone on the last line.
 _ANSWER_HEADING = re.compile(r"(?:^|\n)[ \t]*(?:#+[ \t]*|\*\*)?(?:final[ \t]+)?answer[ \t]*:?[ \t]*(?:\*\*)?[ \t]*\n+"
@@ -144,7 +145,11 @@ _CLOSING = re.compile(
     r"(?:demonstrates|shows|illustrates|highlights|tests|requires|involves|uses|is (?:a|an) )|"
     r"this (?:demonstrates|shows|illustrates|highlights)|that(?:'s| is) (?:the|my|our) (?:final )?answer|"
     r"(?:that|this) should be (?:it|correct|right)|let me know|feel free|good luck|done\b|that's (?:it|all)|"
-    r"(?:the )?answer (?:is|seems|looks) (?:correct|right|consistent)|everything (?:checks|adds) up)",
+    r"(?:the )?answer (?:is|seems|looks) (?:correct|right|consistent)|everything (?:checks|adds) up|"
+    # a remark on the output's own format: "This JSON structure provides ..., followed by the final answer."
+    r"(?:this|the)(?: above)? (?:json|yaml|code|output|response|format|structure|object|table)"
+    r"(?: (?:structure|object|block|output|format|above)){0,2} "
+    r"(?:provides|contains|shows|includes|gives|follows|presents|outlines|breaks|lists|has))",
     re.IGNORECASE,
 )
 _MATHLIKE = re.compile(r"\d|\$|\\\(|\\\[|\\boxed|\\frac|=")
@@ -257,6 +262,8 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
     shown = answer if len(closed) >= len(bare.rstrip()) else closed
     bare = closed
     tags = [t.strip() for t in _ANSWER_TAG.findall(answer) if t.strip()]
+    if not tags and (closed_tag := _CLOSED_TAG.search(answer)) and _value_alone(closed_tag.group(1)):
+        tags = [closed_tag.group(1).strip()]  # "<a> -1 </answer>": the opening tag garbled, the answer closed
     last = _last_line(bare)
     if not tags and (line := _HASHES.fullmatch(last)) and _value_alone(line.group(1)):
         tags = [line.group(1)]

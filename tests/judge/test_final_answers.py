@@ -253,8 +253,15 @@ def test_arithmetic_left_undone_is_not_an_answer(judge, gold, completion, expect
                 "so the total is $\\boxed{236}$."),  # markdown headings are not GSM8K answers
         ("18", "She makes 9 * 2 = $18 every day.\nA: 18"),  # GSM8K's original solutions end on "A: N"
         ("(-2,18) and (8,38)", "The first point is $\\boxed{(-2,18)}$. The other one is $\\boxed{(8,38)}$."),
+        ("-1", "so the power is \\(\\cos(3\\pi) = -1\\).\n\nThus, \n\\[\n<a> -1 </answer>"),  # a garbled opening tag
+        ("310", '```json\n{\n    "reasoning": "Each of 5 days brings 62, so 5 * 62 = 310.",\n'
+                '    "answer": "$310"\n}\n```'
+                "\n\nThis JSON structure provides a step-by-step reasoning, followed by the final answer."),
+        ("310", '{"reasoning": "5 * 62 = 310.", "answer": "310"}\n\nThe JSON object above gives the reasoning and '
+                "the final answer."),
     ],
-    ids=["words-after", "box-then-text", "closing-remark", "bold", "heading", "a-line", "one-box-per-part"],
+    ids=["words-after", "box-then-text", "closing-remark", "bold", "heading", "a-line", "one-box-per-part",
+         "closing-tag-only", "json-then-format-remark", "json-then-object-remark"],
 )
 def test_real_endings_are_committed_answers(judge, gold, ending):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}") == CORRECT
