@@ -120,3 +120,32 @@ def test_pipeline_recipe_errors_name_step_and_option(tmp_path):
     recipe = write(tmp_path, "input: [a.jsonl]\noutput: out\nsteps:\n  - train: {task: sft}\n  - dedup: {}\n")
     with pytest.raises(ConfigError, match="train must be the last step"):
         load_pipeline(recipe)
+
+
+@pytest.mark.parametrize(
+    "flags,named",
+    [
+        (["--engine", "transformers", "--tensor-parallel-size", "2"], "tensor_parallel_size"),
+        (["--engine", "transformers", "--max-model-len", "4096"], "max_model_len"),
+        (["--engine", "vllm", "--base-url", "http://127.0.0.1:8000/v1"], "base_url"),
+        (["--engine", "vllm", "--concurrency", "32"], "concurrency"),
+        (["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1", "--gpu-memory-utilization", "0.5"],
+         "gpu_memory_utilization"),
+    ],
+)
+def test_another_engines_option_is_refused_not_ignored(tmp_path, flags, named):
+    """Before: --engine transformers --tensor-parallel-size 2 ran on one device, the option silently dropped."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"problem": "1+1?", "answer": "2"}\n')
+    r = run("filter", src, "-o", tmp_path / "out", "--pass-rate", "0.1-0.9", *flags)
+    assert r.exit_code == 1 and named in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) <= 3 and not (tmp_path / "out").exists()
+
+
+def test_an_engine_refuses_options_it_does_not_take():
+    from r1data.engines import _accepted
+    from r1data.engines.transformers_engine import TransformersEngine
+    from r1data.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="does not take tensor_parallel_size"):
+        _accepted(TransformersEngine, "transformers", "model", {"seed": 0, "tensor_parallel_size": 2})

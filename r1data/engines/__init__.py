@@ -79,9 +79,21 @@ def load_engine(kind: str | None, model: str | None, **options: Any) -> Engine:
             from r1data.engines.vllm_engine import VLLMEngine
         except ImportError as exc:
             raise MissingExtraError("vllm", "vllm", "--engine vllm") from exc
-        return VLLMEngine(path, **options)
+        return VLLMEngine(path, **_accepted(VLLMEngine, kind, path, options))
     try:
         from r1data.engines.transformers_engine import TransformersEngine
     except ImportError as exc:
         raise MissingExtraError("transformers", "train", "--engine transformers") from exc
-    return TransformersEngine(path, **options)
+    return TransformersEngine(path, **_accepted(TransformersEngine, kind, path, options))
+
+
+def _accepted(cls: type, kind: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options, when the engine takes every one of them: an option it does not know is refused, not dropped."""
+    import inspect
+
+    known = inspect.signature(cls).parameters
+    if unknown := sorted(set(options) - set(known)):
+        takes = ", ".join(n for n in known if n != "model")
+        raise ConfigError(f"--engine {kind} does not take {', '.join(unknown)} (it takes {takes}); drop the option "
+                          "or choose another engine")  # fmt: skip
+    return options

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -13,8 +11,9 @@ from r1data.engines import Generation, Request, Sampling
 class TransformersEngine:
     name = "transformers"
 
-    def __init__(self, model: str, dtype: str = "auto", **_: Any) -> None:
+    def __init__(self, model: str, dtype: str = "auto", seed: int = 0) -> None:
         self.model = model
+        self.seed = seed  # each request carries its own seed (set before its generate); this is the run's
         self.tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
         self.lm = AutoModelForCausalLM.from_pretrained(model, local_files_only=True, dtype=dtype)
         self.lm.eval()

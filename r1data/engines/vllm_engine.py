@@ -4,7 +4,6 @@ and the samples of one prompt share its prefix cache."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 # vLLM logs to stdout by default; r1data keeps stdout for data (--json), so its talk goes to stderr.
 os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
@@ -25,7 +24,6 @@ class VLLMEngine:
         max_model_len: int | None = None,
         dtype: str = "auto",
         seed: int = 0,
-        **_: Any,
     ) -> None:
         from vllm.platforms import current_platform
 

@@ -3,6 +3,7 @@ and the judge's settings, which verify shares too."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,12 @@ class JudgeConfig:
 
 
 ENGINE_KINDS = ("vllm", "openai", "transformers")
+# The settings each engine takes (GenerationConfig's fields): another engine's setting is refused, never ignored.
+ENGINE_OPTIONS = {
+    "vllm": ("tensor_parallel_size", "gpu_memory_utilization", "max_model_len"),
+    "openai": ("base_url", "api_key_env", "concurrency", "request_timeout", "retries"),
+    "transformers": (),
+}
 
 
 @dataclass(kw_only=True)
@@ -97,6 +104,7 @@ class GenerationConfig(JudgeConfig):
         check(self.concurrency >= 1, "concurrency", f"must be at least 1 (got {self.concurrency})")
         check(self.retries >= 0, "retries", f"must be 0 or more (got {self.retries})")
         check(self.replicas is None or self.replicas >= 1, "replicas", f"must be at least 1 (got {self.replicas})")
+        self._check_engine_options()
         check(self.engine != "openai" or bool(self.base_url), "base_url",
               "--engine openai needs the server's address, e.g. --base-url http://127.0.0.1:8000/v1")  # fmt: skip
 
@@ -112,13 +120,30 @@ class GenerationConfig(JudgeConfig):
 
         return PromptTemplate.build(self.prompt, self.system, self.user_template)
 
+    @property
+    def engine_kind(self) -> str:
+        """The engine that will run: --engine, else vllm where it is installed, else transformers."""
+        if self.engine is not None:
+            return self.engine
+        import importlib.util
+
+        return "vllm" if importlib.util.find_spec("vllm") is not None else "transformers"
+
+    def _check_engine_options(self) -> None:
+        """A setting of another engine than the one that runs is an error: it would be silently ignored."""
+        kind = self.engine_kind
+        if kind not in ENGINE_OPTIONS:
+            return
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for other, names in ENGINE_OPTIONS.items():
+            for name in names:
+                if other != kind and getattr(self, name) != defaults[name]:
+                    check(False, name, f"is an option of --engine {other}; the engine here is {kind}, which does not "
+                          f"use it: drop the option, or pass --engine {other}")  # fmt: skip
+
     def engine_options(self) -> dict:
         """The options of the chosen engine only."""
-        if self.engine == "openai":
-            return {"base_url": self.base_url, "api_key_env": self.api_key_env, "concurrency": self.concurrency,
-                    "request_timeout": self.request_timeout, "retries": self.retries}  # fmt: skip
-        return {"tensor_parallel_size": self.tensor_parallel_size,
-                "gpu_memory_utilization": self.gpu_memory_utilization, "max_model_len": self.max_model_len}  # fmt: skip
+        return {name: getattr(self, name) for name in ENGINE_OPTIONS.get(self.engine_kind, ())}
 
     def engine_key(self) -> tuple:
         """Two configs with the same key can share one loaded engine (the demo's filter and rejection-sample)."""
