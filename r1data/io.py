@@ -247,17 +247,77 @@ class _Read:
 def raw_bytes(src: InputSource) -> bytes:
     """The file's bytes, decompressed, without a UTF-8 byte-order mark."""
     try:
-        if src.compression:
-            import pyarrow as pa
-
-            with pa.input_stream(str(src.path), compression=src.compression) as f:
-                data = f.read()
-        else:
-            data = src.path.read_bytes()
+        data = _decompressed(src) if src.compression else src.path.read_bytes()
     except OSError as exc:
         raise InputError(f"{src.path}: cannot read it ({exc}). Check the file (a {src.compression or 'plain'} "
                          f"{src.format} file is expected from its name).") from None  # fmt: skip
     return data[len(BOM) :] if data.startswith(BOM) else data
+
+
+# A compressed file is read in pieces and refused once it expands past this many times its own size (and past
+# 1 GiB): real JSONL compresses 4-20 times; a decompression bomb, thousands.
+MAX_EXPANSION = 200
+_MIN_LIMIT = 1 << 30
+
+
+def _decompressed(src: InputSource, piece: int = 1 << 24) -> bytes:
+    import pyarrow as pa
+
+    limit = max(_MIN_LIMIT, MAX_EXPANSION * src.path.stat().st_size)
+    pieces, total = [], 0
+    with pa.input_stream(str(src.path), compression=src.compression) as f:
+        while chunk := f.read(piece):
+            total += len(chunk)
+            if total > limit:
+                raise InputError(
+                    f"{src.path}: expands past {limit / 2**30:.1f} GiB, over {MAX_EXPANSION} times its compressed "
+                    f"size: not read (a decompression bomb would fill the memory). If the data is real, decompress it "
+                    f"yourself (e.g. gunzip -k) and pass the plain file."
+                )
+            pieces.append(chunk)
+    return b"".join(pieces)
+
+
+# Nesting deeper than any real row (chats, tests, tool calls nest under 20 levels): such a line is refused with its
+# number, or quarantined with --on-error skip, before a parser builds it (a 2 KB line nested 1,000 deep took
+# gigabytes in the table reader).
+MAX_NESTING = 100
+
+
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}\n"))
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_LONG_RUN = re.compile(rb"[^\n]{%d,}" % (MAX_NESTING + 1))
+
+
+def _maybe_too_deep(raw: bytes) -> bool:
+    """Whether some line may nest deeper than MAX_NESTING. Only the brackets are kept, braces as brackets (at C
+    speed); a line with more than MAX_NESTING of them has its innermost pairs removed, one level per pass. Brackets
+    inside strings count too, so a yes is checked again, exactly, line by line."""
+    brackets = raw.translate(_AS_SQUARE, delete=_NOT_BRACKETS)
+    for run in _LONG_RUN.finditer(brackets):
+        line = run.group(0)
+        for _ in range(MAX_NESTING):
+            shorter = line.replace(b"[]", b"")
+            if shorter == line:
+                break
+            line = shorter
+        else:
+            if b"[]" in line:
+                return True
+    return False
+
+
+def _depth(obj: Any, limit: int = MAX_NESTING) -> int:
+    """How deep obj nests (lists and objects), counting no further than limit + 1."""
+    deepest, todo = 0, [(obj, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            todo.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _check_utf8(raw: bytes, piece: int = 1 << 26) -> None:
@@ -273,6 +333,8 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
     """One JSON object per line."""
     try:
         _check_utf8(raw)
+        if _maybe_too_deep(raw):
+            raise ValueError("nested too deeply for the table reader")  # the line-by-line path names the line
         df = pl.read_ndjson(raw, infer_schema_length=None)
         lines = raw.count(b"\n") + (not raw.endswith(b"\n"))  # no blank line: every line is a row
         if df.height == lines or df.height == sum(1 for ln in raw.splitlines() if ln.strip()):
@@ -283,6 +345,7 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
     for lineno, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
+        deep = False
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -292,6 +355,11 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             bad.append(_bad_line(path, lineno, line, f"invalid JSON ({exc.msg} at column {exc.colno})", on_error))
+            continue
+        except RecursionError:  # deeper than Python's parser goes
+            obj, deep = None, True
+        if deep or _depth(obj) > MAX_NESTING:
+            bad.append(_bad_line(path, lineno, line, f"nested more than {MAX_NESTING} levels deep", on_error))
             continue
         if _is_chat(obj):  # a line that is one chat (a list of role/content turns): one conversation per row
             obj = {"messages": obj}
@@ -317,6 +385,7 @@ def _is_chat(obj: Any) -> bool:
 
 def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
     """A list of objects, a dict holding one such list (e.g. {"data": [...]}), or a dict of columns."""
+    deep = False
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -325,6 +394,12 @@ def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
         ) from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from exc
+    except RecursionError:  # deeper than Python's parser goes
+        obj, deep = None, True
+    if deep or _depth(obj) > MAX_NESTING + 2:  # the file's own list and object add two levels
+        raise InputError(f"{path}: nested more than {MAX_NESTING} levels deep in a row: not read. Fix the file (no "
+                         "real row nests that deep), or write it as JSONL and pass --on-error skip to set such rows "
+                         "aside")  # fmt: skip
     note = None
     if isinstance(obj, dict):
         lists = [v for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)]

@@ -140,3 +140,41 @@ def test_fingerprint_changes_with_content(tmp_path):
     before = read_inputs([path]).fingerprint
     write_jsonl(path, ROWS[:1])
     assert read_inputs([path]).fingerprint != before
+
+
+@pytest.mark.parametrize("depth", [150, 5000])
+def test_a_row_nested_too_deep_is_named_or_quarantined(tmp_path, depth):
+    """Before: the table reader built any nesting (a 2 KB line 1,000 deep took 8 GiB; three such rows segfaulted)."""
+    path = tmp_path / "deep.jsonl"
+    nested = "[" * depth + "1" + "]" * depth
+    path.write_text(f'{{"problem": "a", "answer": "1"}}\n{{"problem": "b", "extra": {nested}}}\n'
+                    f'{{"problem": "c", "answer": "[[1, 2], {{\\"k\\": [3]}}]"}}\n')  # fmt: skip
+    with pytest.raises(InputError, match=r"deep\.jsonl, line 2: nested more than 100 levels deep.*--on-error skip"):
+        read_inputs([path])
+    r = read_inputs([path], on_error="skip")
+    assert r.records.get_column("problem").to_list() == ["a", "c"]
+    assert r.quarantined.get_column("input_line").to_list() == [2]
+
+
+def test_a_json_file_nested_too_deep_is_one_clear_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('[{"problem": "a", "extra": ' + "[" * 3000 + "]" * 3000 + "}]")
+    with pytest.raises(InputError, match=r"deep\.json: nested more than 100 levels"):
+        read_inputs([path])
+
+
+def test_a_decompression_bomb_is_refused_with_the_fix(tmp_path, monkeypatch):
+    """Before: a 10 MiB .jsonl.gz expanding to 3 GiB was read whole (9.6 GiB in 100 s, no message)."""
+    import gzip
+
+    from r1data import io
+
+    monkeypatch.setattr(io, "_MIN_LIMIT", 1 << 20)  # the same rule at a test's scale: 1 MiB, not 1 GiB
+    bomb = tmp_path / "bomb.jsonl.gz"
+    line = b'{"problem": "' + b"0" * 1000 + b'"}\n'
+    bomb.write_bytes(gzip.compress(line * 20_000))  # 20 MB of text in about 60 KB
+    with pytest.raises(InputError, match=r"bomb\.jsonl\.gz: expands past .* decompress it yourself"):
+        read_inputs([bomb])
+    fine = tmp_path / "fine.jsonl.gz"
+    fine.write_bytes(gzip.compress(line * 100))
+    assert read_inputs([fine]).records.height == 100
