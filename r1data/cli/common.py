@@ -38,35 +38,11 @@ Overwrite = Annotated[
 DISPLAY = (("quiet", Quiet, False), ("verbose", Verbose, False), ("json_out", JsonOut, False))  # every step's
 
 
-def _children(pid: int) -> list[int]:
-    """Every descendant of pid (Linux /proc), deepest last."""
-    kids: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        kids.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for child in kids.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 def kill_children() -> None:
     """Stop every process this one started (judge workers, engine processes, sandboxed programs)."""
-    for pid in _children(os.getpid()):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+    from r1data.lifetime import descendants, kill_all
+
+    kill_all(descendants(os.getpid()))
 
 
 def _on_signal(signum: int, frame: Any) -> None:

