@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import re
 import resource
+import signal
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -144,6 +145,23 @@ def _check(gold: str, pred: str) -> tuple[str, str | None, float, str | None]:
 # The pool
 
 
+class _QuietProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that never sees Ctrl-C: the terminal sends SIGINT to the whole foreground group, and a worker
+    still starting up printed a KeyboardInterrupt traceback beside r1data's one line. SIGINT is blocked in the thread
+    that starts the worker, and the blocked mask is inherited through fork and exec; r1data stops its workers itself."""
+
+    def start(self) -> None:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class _QuietContext(multiprocessing.context.SpawnContext):
+    Process = _QuietProcess
+
+
 class MathPool:
     """Worker processes for math checks; started on the first check, stopped by `close()`."""
 
@@ -166,7 +184,7 @@ class MathPool:
                 max_tasks=self.max_tasks,
                 initializer=_start_worker,
                 initargs=(self.memory_mb,),
-                context=multiprocessing.get_context("spawn"),
+                context=_QuietContext(),
             )
         return self._pool
 

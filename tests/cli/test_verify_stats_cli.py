@@ -98,3 +98,31 @@ def test_verify_reads_the_completion_field_it_is_given_even_a_schema_candidate(t
     df = pl.read_parquet(tmp_path / "o" / "data" / "*.parquet")
     assert df.get_column("response").to_list() == [GOOD, "\\boxed{3}"] and df.get_column("correct").to_list() == [
         True, False]  # fmt: skip
+
+
+def test_ctrl_c_while_the_judge_starts_is_one_line(tmp_path):
+    """Before: Ctrl-C in the first seconds of verify printed 1-3 worker tracebacks beside r1data's one line (the
+    terminal sends SIGINT to every process of the foreground group, the judge's workers too)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from r1data.lifetime import descendants
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"problem": f"p{i}", "answer": f"\\sqrt{{{i}}}+x",
+                                       "completion": f"So the answer is $\\boxed{{x + \\sqrt{{{i}}}}}$."}) + "\n"
+                           for i in range(2000)))  # fmt: skip
+    cmd = [sys.executable, "-m", "r1data", "verify", str(src), "-o", str(tmp_path / "out")]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and len(descendants(proc.pid)) < 2:
+        time.sleep(0.02)
+    assert proc.poll() is None, "verify ended before the judge's workers started"
+    os.killpg(proc.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130 and "Interrupted" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
