@@ -129,6 +129,14 @@ def _looks_worked(df: pl.DataFrame, col: str) -> bool:
     return (long & found).mean() > 0.5
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str, reading: Any = None) -> pl.DataFrame:
     """Map an input table onto the schema: `id`, `problem`, `answer`, `solution`, `source` first.
 
@@ -211,6 +219,15 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str, read
         golds = gold_columns(df.get_column(answer_col).to_list(), reading)
         df = df.with_columns(golds[0].alias(answer_col))
         gold_extra = golds[1:]
+
+    for col in {problem_col, solution_col, answer_col, id_col} - {None}:
+        if df.schema[col] == pl.Binary:  # bytes: text where they are UTF-8, the rest with U+FFFD for the bad bytes
+            raw = df.get_column(col)
+            decoded = raw.map_elements(lambda b: b.decode("utf-8", "replace"), return_dtype=pl.String)
+            bad = sum(1 for b in raw.to_list() if b is not None and not _is_utf8(b))
+            if bad:
+                reading.adjust(f"'{col}' holds bytes: read as UTF-8, bytes that are not UTF-8 replaced by U+FFFD", bad)
+            df = df.with_columns(decoded.alias(col))
 
     def text(col: str | None) -> pl.Expr:
         if col is None:

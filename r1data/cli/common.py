@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from r1data.config import _parts, build, settings_of
@@ -76,6 +77,12 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             console.print(f"[bold red]Error:[/] {os_error(exc, action='working')}", markup=True, soft_wrap=True)
             raise typer.Exit(1) from None
+        except (ValueError, MemoryError, RecursionError) as exc:
+            _library_error(exc)
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("polars", "pyarrow", "datasets")):
+                raise  # a bug: its traceback is what to report
+            _library_error(exc)
         except KeyboardInterrupt:
             kill_children()
             console.print("[bold red]Interrupted.[/] Nothing was published; earlier outputs are untouched. "
@@ -88,6 +95,20 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(143) from None
 
     return wrapper
+
+
+def _library_error(exc: BaseException) -> None:
+    """An error a library raised on this input (polars, pyarrow, a ValueError, memory): one line, as the hf CLI
+    maps its library errors, and exit 1. Nothing was published: earlier outputs are as they were."""
+    if os.environ.get("R1DATA_DEBUG"):
+        raise exc
+    kill_children()
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    what = "out of memory" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {first}"
+    console.print(f"[bold red]Error:[/] {escape(what)}. Nothing was published; earlier outputs are untouched. Rerun "
+                  "with R1DATA_DEBUG=1 to see where it happened (and report it if the input looks right).",
+                  markup=True, soft_wrap=True)  # fmt: skip
+    raise typer.Exit(1) from None
 
 
 def summary(manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False,

@@ -126,3 +126,48 @@ def test_ctrl_c_while_the_judge_starts_is_one_line(tmp_path):
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 130 and "Interrupted" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+def test_a_parquet_column_of_bytes_is_read_as_text(tmp_path):
+    """Before: a binary `problem` column holding bytes that are not UTF-8 ended dedup with a polars traceback."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "bytes.parquet"
+    pq.write_table(pa.table({"problem": pa.array([b"What is 2+2?", b"caf\xe9 au lait?"], pa.binary()),
+                             "answer": ["4", "2"]}), src)  # fmt: skip
+    r = run("dedup", src, "-o", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    assert "'problem' holds bytes" in r.output and "(1 rows)" in r.output
+    problems = pl.read_parquet(tmp_path / "out" / "data" / "*.parquet").get_column("problem").to_list()
+    assert problems == ["What is 2+2?", "caf\ufffd au lait?"]
+
+
+@pytest.mark.parametrize("exc", ["polars", "value", "memory"])
+def test_a_library_error_at_the_edge_is_one_line(exc, capsys):
+    """Errors libraries raise on an input (polars, pyarrow, ValueError, MemoryError) end in one line, exit 1; a bug
+    of any other kind keeps its traceback."""
+    import typer
+
+    from r1data.cli.common import handle_errors
+
+    raised = {"polars": pl.exceptions.ComputeError("invalid utf8\n\nThis error occurred in ..."),
+              "value": ValueError("could not convert string to float: 'x'"), "memory": MemoryError()}[exc]  # fmt: skip
+
+    @handle_errors
+    def step() -> None:
+        raise raised
+
+    with pytest.raises(typer.Exit) as ended:
+        step()
+    assert ended.value.exit_code == 1
+    captured = capsys.readouterr()
+    err = captured.out + captured.err
+    assert "Error:" in err and "Traceback" not in err and "This error occurred" not in err
+
+    @handle_errors
+    def buggy() -> None:
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        buggy()
