@@ -75,7 +75,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as exc:
             if os.environ.get("R1DATA_DEBUG"):
                 raise
-            console.print(f"[bold red]Error:[/] {os_error(exc, action='working')}", markup=True, soft_wrap=True)
+            # An error without a path of its own ("no space left", from a library's write) names the output
+            out = kwargs.get("output")
+            where = None if exc.filename or not out else f"{out} (or the temporary folder)"
+            console.print(f"[bold red]Error:[/] {escape(str(os_error(exc, where, action='working')))}", markup=True,
+                          soft_wrap=True)  # fmt: skip
             raise typer.Exit(1) from None
         except (ValueError, MemoryError, RecursionError) as exc:
             _library_error(exc)

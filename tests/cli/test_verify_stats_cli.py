@@ -171,3 +171,22 @@ def test_a_library_error_at_the_edge_is_one_line(exc, capsys):
 
     with pytest.raises(KeyError):
         buggy()
+
+
+def test_an_os_error_without_a_path_names_the_output(tmp_path, capsys):
+    """Before: a full disk reported by a library without a file name printed "Error: ?: no space left"."""
+    import errno
+
+    import typer
+
+    from r1data.cli.common import handle_errors
+
+    @handle_errors
+    def step(output=None) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(typer.Exit):
+        step(output=tmp_path / "out")
+    captured = capsys.readouterr()
+    err = captured.out + captured.err
+    assert f"{tmp_path / 'out'}" in err.replace("\n", "") and "no space left" in err and "?:" not in err
