@@ -120,11 +120,22 @@ def write_with(path: str | Path, write: Callable[[Path], None], what: str = "wri
         write(tmp)
         _replace(tmp, path)
     except BaseException as exc:
+        full = isinstance(exc, Exception) and _disk_full(tmp.parent)  # before the partial file's space comes back
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, Exception) and (os_exc := as_os_error(exc, path)) is not None:
             raise os_error(os_exc, path, what) from None
+        if full:  # the library said something else ("Invalid thrift: transport error" when the footer did not fit)
+            raise os_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path)), path, what) from None
         raise
+
+
+def _disk_full(folder: Path, below: int = 1 << 20) -> bool:
+    """Whether the file system holding folder has less than `below` bytes left for us."""
+    try:
+        return shutil.disk_usage(folder).free < below
+    except OSError:
+        return False
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

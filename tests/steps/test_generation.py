@@ -283,3 +283,45 @@ def test_sigterm_exits_143_cleans_up_and_kills_its_children(problems, tmp_path, 
     r = run(*args)
     assert r.exit_code == 0, r.stderr
     assert json.loads((out / "manifest.json").read_text())["rows_in"] == 9
+
+
+def test_a_disk_that_fills_mid_run_then_a_rerun_after_space_is_freed(tmp_path, tiny_model):
+    """Disk full during a chunked rejection-sample: one line naming the path and "no space left" (before: "Invalid
+    thrift: transport error", polars' words when a chunk's footer did not fit), the finished chunks kept; after
+    space is freed the same command completes with every problem exactly once."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    if unshare is None or os.geteuid() != 0:
+        pytest.skip("needs root and unshare for a private tmpfs")
+    if subprocess.run([unshare, "--mount", "--propagation", "private", "true"], capture_output=True).returncode:
+        pytest.skip("no mount namespace here")
+    rows = [{"id": f"p{i}", "problem": f"What is {i} + 1 ? " + "x" * 2000, "answer": "5" if i % 2 else "6"}
+            for i in range(40)]  # fmt: skip
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    disk, copy = tmp_path / "disk", tmp_path / "copy"
+    disk.mkdir()
+    cmd = (f"{sys.executable} -m r1data rejection-sample {src} -o {disk}/out --engine transformers --model "
+           f"{tiny_model} --samples 2 --keep 1 --max-tokens 8 --chunk-rows 2 --language none -q")  # fmt: skip
+    script = "\n".join([
+        f"mount -t tmpfs -o size=400k tmpfs {disk}",
+        f"dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null; truncate -s -60k {disk}/filler",
+        f"{cmd} 2>{tmp_path}/first.err; echo $? > {tmp_path}/first.rc",
+        f"ls -a {disk} > {tmp_path}/first.ls; ls {disk}/.out.r1data-work > {tmp_path}/work.ls",
+        f"rm {disk}/filler",
+        f"{cmd} 2>{tmp_path}/second.err; echo $? > {tmp_path}/second.rc",
+        f"cp -r {disk}/out {copy}",
+    ])  # fmt: skip
+    subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c", script], timeout=600, check=True)
+    first = (tmp_path / "first.err").read_text()
+    assert (tmp_path / "first.rc").read_text().strip() == "1", first
+    said = [line for line in first.splitlines() if not line.startswith("Reading ")]
+    assert len(said) == 1 and said[0].startswith("Error:") and "no space left" in first and str(disk) in first, first
+    assert "out" not in (tmp_path / "first.ls").read_text().split()  # nothing published
+    assert "chunk-00000.parquet" in (tmp_path / "work.ls").read_text()  # the finished chunks wait for the rerun
+    assert (tmp_path / "second.rc").read_text().strip() == "0", (tmp_path / "second.err").read_text()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["rows_in"] == 40
+    ids = all_rows(copy).get_column("id").to_list()
+    assert sorted(ids) == sorted(r["id"] for r in rows)  # each problem exactly once
