@@ -8,18 +8,12 @@ import sys
 import typer
 
 from r1data import __version__
+from r1data.steps.registry import step_commands
 
 # name: (module, attribute). A command's module is imported only when the app is built with it: `r1data verify ...`
 # builds verify alone (start-up is part of every small job), `r1data --help` and `from r1data.cli import app` all.
 COMMANDS = {
-    "dedup": ("r1data.cli.dedup", "dedup_command"),
-    "decontaminate": ("r1data.cli.decontaminate", "decontaminate_command"),
-    "tag": ("r1data.cli.tag", "tag_command"),
-    "filter": ("r1data.cli.filter", "filter_command"),
-    "rejection-sample": ("r1data.cli.rejection_sample", "rejection_sample_command"),
-    "verify": ("r1data.cli.verify", "verify_command"),
-    "stats": ("r1data.cli.stats", "stats_command"),
-    "export": ("r1data.cli.export", "export_command"),
+    **step_commands(),  # every registered step's command (r1data/steps/registry.py)
     "report": ("r1data.cli.report", "report_command"),
     "layouts": ("r1data.cli.layouts", "layouts_command"),
     "inspect": ("r1data.cli.inspect", "inspect_command"),

@@ -113,19 +113,7 @@ class StepDef:
     help: str
 
 
-# The registry: step name -> module. Adding a step = one module (Config + run) + one line here.
-STEPS: dict[str, str] = {
-    "dedup": "r1data.steps.dedup",
-    "decontaminate": "r1data.steps.decontaminate",
-    "tag": "r1data.steps.tag",
-    "verify": "r1data.steps.verify",
-    "stats": "r1data.steps.stats",
-    "filter": "r1data.steps.filter",
-    "rejection-sample": "r1data.steps.rejection_sample",
-    "export": "r1data.steps.export",
-    "train-sft": "r1data.train.run:sft",
-    "train-grpo": "r1data.train.run:grpo",
-}
+from r1data.steps.registry import STEPS  # noqa: E402 - the registry: one line per step
 
 
 def get_step(name: str) -> StepDef:

@@ -14,7 +14,7 @@ from r1data.config import settings_of
 from r1data.errors import ConfigError
 from r1data.steps import STEPS, IOConfig, get_step
 
-COMMANDS = {"dedup", "decontaminate", "tag", "verify", "stats", "filter", "rejection-sample", "export"}
+COMMANDS = {name for name in STEPS if not name.startswith("train-")}  # each registered step's own command
 DISPLAY = {
     "quiet",
     "verbose",
