@@ -131,6 +131,7 @@ class Judge:
                      think_prefilled: bool, think_format: str, problems: Sequence[str | None] | None,
                      truncated: Sequence[bool] | None) -> None:  # fmt: skip
         pending, pairs, evidence, cut, problem_of = [], [], {}, {}, {}
+        verdicts: list[Verdict | None] = []
         for i in at:
             if isinstance(golds[i], Unjudgeable):
                 out[i] = Verdict(NOT_JUDGEABLE, detail=golds[i].why)
@@ -163,8 +164,10 @@ class Judge:
             for gold in alternatives:  # several acceptable answers: one pair each, the best verdict wins
                 text = "" if gold is None else str(gold)
                 pending.append((i, text))
-                pairs.append((_prepared_gold(text), clean(_with_parts(pred, answer, text))))
-        verdicts: list[Verdict | None] = [fast_verdict(g, p) if self.fast else None for g, p in pairs]
+                pairs.append(pair := (_prepared_gold(text), clean(_with_parts(pred, answer, text))))
+                verdicts.append(fast_verdict(*pair) if self.fast else None)
+                if verdicts[-1] is None:  # a row needs the math pool: it starts now, beside the rows still to read
+                    self.math.prestart()
         slow = [k for k, v in enumerate(verdicts) if v is None]  # the math pool starts only if a pair needs it
         if len(slow) < len(pairs):  # the pool counts its own as they come
             from r1data import progress

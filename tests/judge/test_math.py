@@ -136,3 +136,40 @@ def test_a_checker_bug_is_judge_error_with_its_cause_never_out_of_memory(judge, 
     verdicts = judge.math.verify([("\\boxed{5}", lambda: 1), ("5", "\\boxed{5}")])
     assert verdicts[0].status == mathcheck.JUDGE_ERROR and "pickle" in verdicts[0].detail
     assert verdicts[1].status == mathcheck.CORRECT
+
+
+def dies_on_seven(gold: str, pred: str) -> tuple:
+    """A check whose worker dies (a crash in C, a kill for memory) on one answer."""
+    import os
+
+    from r1data.judge.math import _check
+
+    if pred == "\\boxed{7}":
+        os._exit(70)
+    return _check(gold, pred)
+
+
+def test_a_worker_dying_in_a_batch_costs_only_its_own_pair():
+    """Pairs of one gold travel in one batch; a batch whose worker dies is judged again pair by pair."""
+    from r1data.judge.math import MathPool
+
+    pool = MathPool(workers=1, timeout=5.0, task=dies_on_seven)
+    try:
+        verdicts = pool.verify([("\\boxed{5}", "\\boxed{5}"), ("\\boxed{5}", "\\boxed{7}"),
+                                ("\\boxed{5}", "\\boxed{6}")])  # fmt: skip
+    finally:
+        pool.close()
+    assert [v.status for v in verdicts] == [mathcheck.CORRECT, mathcheck.CRASH, mathcheck.INCORRECT]
+    assert "died" in verdicts[1].detail
+
+
+def test_a_problems_samples_travel_together_the_costliest_batch_first():
+    from r1data.judge.math import BATCH, _batches
+
+    pairs = [("\\boxed{1}", "a" * 10)] * 3 + [("\\boxed{2}", "b" * 500)] + [("\\boxed{3}", "c")] * 12
+    batches = _batches(pairs, list(range(len(pairs))))
+    assert sorted(i for b in batches for i in b) == list(range(len(pairs)))
+    assert all(len(b) <= BATCH for b in batches)
+    assert any({0, 1, 2} <= set(b) for b in batches)  # a gold's samples: one batch, one parse of the gold
+    assert 3 in batches[0]  # the longest answer's batch goes first
+    assert len(batches) == 1 + -(-12 // BATCH)
