@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--problems", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=2000)
     args = ap.parse_args()
-    from r1data import executors
+    from r1data.engines import executors
 
     texts, _ = planted_corpus(15_000, 5_000)
     df = frame(grow(texts, args.problems))

@@ -333,4 +333,16 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_minhash", "Compiled MinHash kernel.", -1, methods};
 
-PyMODINIT_FUNC PyInit__minhash(void) { return PyModule_Create(&module); }
+/* The interface version: r1data/ops/kernel.py loads the kernel only when this equals its KERNEL_VERSION (a build
+ * left from another version of r1data is not used). Raise both together whenever a function or its arguments
+ * change. */
+#define KERNEL_VERSION 1
+
+PyMODINIT_FUNC PyInit__minhash(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "VERSION", KERNEL_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -260,3 +260,22 @@ def settings_help(cls: type) -> str:
 
 def as_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
+
+
+def _listed_values(cls: type, values: dict) -> dict:
+    """Values as a command line or a recipe gives them, as the config takes them (lists split at their separator)."""
+    out = {}
+    for f in settings_of(cls):
+        if f.name not in values:
+            continue
+        value = values[f.name]
+        sep = f.metadata.get("sep")
+        if sep and isinstance(value, list):
+            value = [part.strip() for item in value for part in str(item).split(sep) if part.strip()]
+        out[f.name] = value
+    return out
+
+
+def build_config(cls: type[C], values: dict, where: str = "command line") -> C:
+    """A config from option values (the CLI's, or a pipeline step's), each checked and named by `where` when bad."""
+    return build(cls, (_listed_values(cls, values), where))

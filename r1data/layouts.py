@@ -30,7 +30,7 @@ import polars as pl
 from r1data.errors import SchemaError
 from r1data.ops import chat
 from r1data.ops.answers import extract_answer
-from r1data.ops.golds import read_gold
+from r1data.schema import gold_columns, has_gsm8k_answers
 
 COMPLETION, GENERATIONS, MESSAGES, TESTS = "completion", "generations", "messages", "tests"
 ANSWERS, GOLD_KIND = "answers", "gold_kind"
@@ -148,20 +148,6 @@ def _think(reasoning: Any, answer: Any) -> str | None:
 CHAT = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
 TEXT = pl.String
 GOLD = "\x00gold"  # a row function's raw gold value: made into answer / answers / gold_kind by _rows
-
-
-def gold_columns(values: list[Any], reading: Reading | None) -> list[pl.Series]:
-    """`answer` (text), and where needed `answers` (every acceptable answer) and `gold_kind`, from raw golds."""
-    golds = [read_gold(v) for v in values]
-    if reading is not None:
-        for note, n in Counter(g.note for g in golds if g.note).items():
-            reading.adjust(note, n)
-    out = [pl.Series("answer", [g.answer for g in golds], dtype=pl.String)]
-    if any(g.answers for g in golds):
-        out.append(pl.Series(ANSWERS, [g.answers for g in golds], dtype=pl.List(pl.String)))
-    if any(g.kind == "structured" for g in golds):
-        out.append(pl.Series(GOLD_KIND, [g.kind for g in golds], dtype=pl.String))
-    return out
 
 
 def _rows(df: pl.DataFrame, fn: Callable[[dict], dict], columns: dict[str, pl.DataType],
@@ -657,8 +643,6 @@ def plain_name(df: pl.DataFrame) -> str:
     """The name of a plain layout, for the manifest."""
     if "instruction" in df.columns and "output" in df.columns:
         return "alpaca"
-    from r1data.schema import has_gsm8k_answers
-
     if "question" in df.columns and has_gsm8k_answers(df, "answer") and "problem" not in df.columns:
         return "gsm8k"
     if "problem" in df.columns and ("solution" in df.columns or "answer" in df.columns):

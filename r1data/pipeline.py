@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data import progress, publish
-from r1data.config import read_yaml, settings_of
+from r1data.config import build_config, read_yaml, settings_of
 from r1data.errors import ConfigError, R1DataError
 from r1data.manifest import is_complete, read_manifest
 from r1data.steps.base import STEPS
@@ -112,7 +112,6 @@ def _train_argv(step: Step, where: str) -> list[str]:
 
 def _step_argv(step: Step) -> list[str]:
     """The step's command line, each option checked against the step's settings."""
-    from r1data.cli.common import build_config
     from r1data.steps.base import IOConfig, get_step
 
     where = f"step {step.index + 1} ({step.name})"
@@ -235,7 +234,6 @@ def _engine_key(step: Step) -> tuple | None:
     """The engine settings of a generation step (steps with equal keys share one loaded model)."""
     if step.name not in ("filter", "rejection-sample"):
         return None
-    from r1data.cli.common import build_config
     from r1data.steps.base import get_step
 
     definition = get_step(step.name)
@@ -252,7 +250,6 @@ def _refresh_flags(step: Step) -> list[str]:
 
 def _run_in_process(step: Step, refresh: bool, engines: dict) -> None:
     from r1data import progress
-    from r1data.cli.common import build_config
 
     report = progress.current()
     report.title, report.stage_name, report.counters = f"{step.key}", "", {}  # this step's progress from here

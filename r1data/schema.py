@@ -214,8 +214,6 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str, read
     gold_extra: list[pl.Series] = []
     if answer_col is not None and (df.schema[answer_col].is_nested() or df.schema[answer_col].is_numeric()
                                    or df.schema[answer_col] == pl.Boolean):
-        from r1data.layouts import gold_columns
-
         golds = gold_columns(df.get_column(answer_col).to_list(), reading)
         df = df.with_columns(golds[0].alias(answer_col))
         gold_extra = golds[1:]
@@ -371,3 +369,22 @@ def validate(df: pl.DataFrame, where: str) -> None:
     missing = [c for c in CORE_COLUMNS if c not in df.columns]
     if missing:
         raise SchemaError(f"{where}: missing column(s) {', '.join(missing)}. Columns present: {', '.join(df.columns)}")
+
+
+def gold_columns(values: list[Any], reading: Any = None) -> list[pl.Series]:
+    """`answer` (text), and where needed `answers` (every acceptable answer) and `gold_kind`, from raw golds; each
+    adjustment counted in the reading (layouts.Reading), where given."""
+    from collections import Counter
+
+    from r1data.ops.golds import read_gold
+
+    golds = [read_gold(v) for v in values]
+    if reading is not None:
+        for note, n in Counter(g.note for g in golds if g.note).items():
+            reading.adjust(note, n)
+    out = [pl.Series("answer", [g.answer for g in golds], dtype=pl.String)]
+    if any(g.answers for g in golds):
+        out.append(pl.Series(ANSWERS, [g.answers for g in golds], dtype=pl.List(pl.String)))
+    if any(g.kind == "structured" for g in golds):
+        out.append(pl.Series(GOLD_KIND, [g.kind for g in golds], dtype=pl.String))
+    return out

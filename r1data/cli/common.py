@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from r1data.config import _parts, build, settings_of
+from r1data.config import _parts, build_config, settings_of
 from r1data.errors import R1DataError, Terminated, os_error
 
 console = Console(stderr=True, highlight=False)
@@ -174,24 +174,6 @@ def option_for(f: dataclasses.Field, tp: Any) -> tuple[Any, Any]:
         return Annotated[str | None, typer.Option(flag, help=helptext + " (YAML mapping)")], text_default
     kind = base if base in (int, float, str) else str
     return Annotated[kind | None if optional else kind, typer.Option(flag, help=helptext)], default
-
-
-def _cli_values(cls: type, values: dict) -> dict:
-    """Values from the command line as a config takes them (lists split at their separator)."""
-    out = {}
-    for f in settings_of(cls):
-        if f.name not in values:
-            continue
-        value = values[f.name]
-        sep = f.metadata.get("sep")
-        if sep and isinstance(value, list):
-            value = [part.strip() for item in value for part in str(item).split(sep) if part.strip()]
-        out[f.name] = value
-    return out
-
-
-def build_config(cls: type, values: dict, where: str = "command line") -> Any:
-    return build(cls, (_cli_values(cls, values), where))
 
 
 def step_command(

@@ -20,7 +20,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from r1data.engines import Failure, Generation, Request, Sampling
+from r1data.engines.base import Failure, Generation, Request, Sampling
 from r1data.errors import ConfigError, EngineError
 
 RETRY_STATUS = {408, 409, 425, 429}  # and every 5xx

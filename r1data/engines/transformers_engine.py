@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from r1data.engines import Generation, Request, Sampling
+from r1data.engines.base import Generation, Request, Sampling
 
 
 class TransformersEngine:

@@ -10,7 +10,7 @@ os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 
 from vllm import LLM, SamplingParams  # noqa: E402
 
-from r1data.engines import Generation, Request, Sampling
+from r1data.engines.base import Generation, Request, Sampling
 from r1data.lifetime import Watchdog
 
 

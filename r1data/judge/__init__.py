@@ -314,3 +314,20 @@ def default_judge(lenient: bool = False) -> Judge:
             _defaults[lenient] = judge = Judge(lenient=lenient)
             atexit.register(judge.close)
         return _defaults[lenient]
+
+
+def answers_equivalent(judge: Any) -> Any:
+    """Two gold answers are the same answer when math-verify accepts either one as the other (1/2 and 0.5)."""
+    from r1data.judge.verdict import CORRECT
+    from r1data.ops.completions import gold_text
+
+    def equivalent(pairs: list[tuple[str, str]]) -> list[bool]:
+        forth = judge.math.verify([(gold_text(a), gold_text(b)) for a, b in pairs])
+        same = [v.status == CORRECT for v in forth]
+        rest = [k for k, s in enumerate(same) if not s]
+        back = judge.math.verify([(gold_text(pairs[k][1]), gold_text(pairs[k][0])) for k in rest])
+        for k, v in zip(rest, back, strict=True):
+            same[k] = v.status == CORRECT
+        return same
+
+    return equivalent

@@ -98,3 +98,14 @@ class CodeVerdict:
         if self.status == SANDBOX_ERROR:
             return None
         return self.passed / self.total if self.total else 0.0
+
+
+def gold_reason(statuses: list[str]) -> str | None:
+    """The drop reason when no sample could be judged against the gold: gold_unparseable, or gold_suspect when the
+    gold looks garbled (listed by `verify`, fixed by the user), or None."""
+    if not statuses or not all(s in GOLD_BAD_STATUSES for s in statuses):
+        return None
+    for status in (GOLD_SUSPECT, NOT_JUDGEABLE, NO_GOLD):
+        if status in statuses:
+            return status
+    return GOLD_UNPARSEABLE

@@ -325,10 +325,3 @@ def suites_for(tests: Sequence[Any], rows: Sequence[dict] | None = None) -> list
         except (TestsError, ValueError, TypeError):
             out.append(TestSuite(STDIO, ()))
     return out
-
-
-def golds_for(df: Any) -> list:
-    """Per row what its completions are judged against (judge/inputs.py resolves it, for every step and reward)."""
-    from r1data.judge.inputs import golds_for as resolve
-
-    return resolve(df)

@@ -33,7 +33,8 @@ import xxhash
 
 from r1data import schema
 from r1data.ops.answers import normalize_answer, plainly_different
-from r1data.ops.minhash import ShingleSpec, _compiled, estimated_jaccard, signatures
+from r1data.ops.kernel import kernel as compiled_kernel
+from r1data.ops.minhash import ShingleSpec, estimated_jaccard, signatures
 from r1data.ops.normalize import normalize_series
 
 EXACT = "exact_duplicate"
@@ -144,8 +145,8 @@ def unique_pairs(left: np.ndarray, right: np.ndarray, n: int) -> tuple[np.ndarra
 
 @dataclass(frozen=True)
 class Kernels:
-    """The heavy stages of near-dup, replaceable by distributed versions (r1data/executors.py) that must give the
-    same arrays: signatures of normalised texts, candidate pairs from the signatures, and estimated Jaccard of
+    """The heavy stages of near-dup, replaceable by distributed versions (r1data/engines/executors.py) that must give
+    the same arrays: signatures of normalised texts, candidate pairs from the signatures, and estimated Jaccard of
     pairs. Everything after them (rules, clusters, the keep rule) runs here, deterministically."""
 
     signatures: Callable[[list[str], ShingleSpec, int], np.ndarray] = lambda texts, spec, workers: \
@@ -236,7 +237,7 @@ def sweep(better: np.ndarray, worse: np.ndarray, sim: np.ndarray, kept: np.ndarr
     """The greedy pass over pairs already in visiting order, updating kept (uint8), dup_of and dup_sim in place.
     Every pair of b's as the worse row came earlier, so b's fate is settled when b is met as the better row.
     The C loop (r1data/_minhash.c) and this Python loop give the same result."""
-    kernel = _compiled() if compiled is not False else None
+    kernel = compiled_kernel() if compiled is not False else None
     if kernel is not None:
         kernel.greedy(np.ascontiguousarray(better, np.int64), np.ascontiguousarray(worse, np.int64),
                       np.ascontiguousarray(sim, np.float64), kept, dup_of, dup_sim)  # fmt: skip
@@ -397,8 +398,8 @@ class Rules:
     def number_changes(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """`pair_number_changes`, from an index of the rows' numbers (a C merge of sorted ids) when the kernel is
         built."""
-        kernel = _compiled()
-        if kernel is None or not hasattr(kernel, "number_changes"):
+        kernel = compiled_kernel()
+        if kernel is None:
             return pair_number_changes(self.texts, left, right)
         rows = np.unique(np.concatenate((left, right)))  # index only the rows these pairs name
         out = np.empty(left.size, dtype=np.int64)
@@ -555,7 +556,7 @@ def _near_spilled(texts: pl.Series, params: DedupParams, shape: tuple[int, int],
     # the signatures for the Jaccard estimates: in memory, or mapped a chunk of pairs at a time (each pair touches two
     # pages of the file; the mapping is dropped after every chunk)
     jaccard_chunk = 1 << 20 if resident is not None else max(1024, budget // 8 // 8192)
-    kernel = _compiled()
+    kernel = compiled_kernel()
     parent = np.arange(m, dtype=np.int64)
     held_left, held_right = [], []  # without the C kernel: components() at the end
     confirmed = candidates = 0

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from r1data.ops.kernel import kernel as compiled_kernel
 from r1data.ops.normalize import normalize_text
 
 _MAX32 = np.uint32(0xFFFFFFFF)
@@ -142,19 +143,11 @@ def signatures_numpy(flat: np.ndarray, lengths: np.ndarray, spec: ShingleSpec) -
     return signatures_from_shingles(shingles, counts, spec.num_perm, spec.seed)
 
 
-def _compiled():
-    try:
-        from r1data import _minhash
-    except ImportError:  # built without a C compiler: the numpy path gives the same values
-        return None
-    return _minhash
-
-
 def signatures_compiled(flat: np.ndarray, lengths: np.ndarray, spec: ShingleSpec, threads: int = 1) -> np.ndarray:
     """Same values as `signatures_numpy`, from the C kernel (r1data/_minhash.c): n-gram hash,
     permutations and minimum in one pass per shingle, documents split over `threads` (it releases
     the GIL)."""
-    kernel = _compiled()
+    kernel = compiled_kernel()
     if kernel is None:
         raise RuntimeError("r1data._minhash is not built; reinstall r1data with a C compiler present")
     a, b = permutations(spec.num_perm, spec.seed)
@@ -193,15 +186,15 @@ def signatures(
     norm = texts if normalized else [normalize_text(t) for t in texts]  # a Series stays one (no copies)
     flat, lengths = token_arrays(norm, spec.kind)
     if compiled is None:
-        compiled = _compiled() is not None
+        compiled = compiled_kernel() is not None
     return signatures_compiled(flat, lengths, spec, threads) if compiled else signatures_numpy(flat, lengths, spec)
 
 
 def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
     """Share of equal signature slots for each (left[i], right[i]) pair (the C kernel, two threads, when built)."""
     out = np.empty(left.size, dtype=np.float64)
-    kernel = _compiled()
-    if kernel is not None and hasattr(kernel, "jaccard") and sig.dtype == np.uint32 and sig.flags.c_contiguous:
+    kernel = compiled_kernel()
+    if kernel is not None and sig.dtype == np.uint32 and sig.flags.c_contiguous:
         left, right = np.ascontiguousarray(left, np.int64), np.ascontiguousarray(right, np.int64)
         half = left.size // 2
         if half < 50_000:

@@ -15,6 +15,8 @@ import unicodedata
 import numpy as np
 import polars as pl
 
+from r1data.ops.kernel import kernel as compiled_kernel
+
 # LaTeX commands that only change spacing or delimiter size: removed.
 _LATEX_SPACING = re.compile(r"\\(?:[,;:! ]|quad\b|qquad\b|left\b|right\b|big[lr]?\b|Big[lr]?\b|displaystyle\b)")
 # Fraction variants that render alike: unified.
@@ -61,7 +63,7 @@ def normalize_series(texts: pl.Series) -> pl.Series:
         .str.replace_all(_LATEX_SPACING.pattern, " ")
         .str.replace_all(_LATEX_SYNONYMS.pattern, r"\frac", literal=False)
     )
-    kernel = _compiled_tokenizer()
+    kernel = compiled_kernel()
     if kernel is None or prepared.len() == 0:
         return _tokens_regex(prepared)
     # ASCII rows through the compiled tokenizer (the same tokens as the regex), the others through the regex
@@ -76,13 +78,6 @@ def normalize_series(texts: pl.Series) -> pl.Series:
 
 def _tokens_regex(prepared: pl.Series) -> pl.Series:
     return prepared.str.extract_all(TOKEN_PATTERN).list.join(" ").fill_null("")
-
-
-def _compiled_tokenizer():
-    from r1data.ops.minhash import _compiled
-
-    kernel = _compiled()
-    return kernel if kernel is not None and hasattr(kernel, "tokens_ascii") else None
 
 
 def _tokens_ascii(kernel, prepared: pl.Series) -> pl.Series:

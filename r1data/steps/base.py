@@ -243,10 +243,11 @@ def run_one_shot(
     out: str | Path,
     cfg: Any,
     io: IOConfig,
-    op: Callable[[ReadResult], OpResult],
+    op: Callable[[ReadResult, Any], OpResult],
     reserved: tuple[str, ...] = (),
 ) -> StepResult:
-    """Read, transform, publish. Unreadable lines and rows without a problem join the audit."""
+    """Read, transform, publish. Unreadable lines and rows without a problem join the audit. `op(read, executor)`
+    gets the executor `--executor` names (r1data/engines/executors.py), started."""
     started = time.perf_counter()
     with Output(out, command, io.overwrite, inputs) as target:
         target.refuse_existing()
@@ -259,12 +260,11 @@ def run_one_shot(
                 f"{', '.join(map(str, inputs))}: no usable rows ({read.quarantined.height} quarantined: "
                 "unreadable lines or empty problems). See the errors with --on-error fail."
             )
-        executor = {"name": "local"}
-        if io.executor == "ray":
-            from r1data import executors
+        from r1data.engines.executors import executor_for
 
-            executor = executors.connect(io.ray_address)
-        kept, removed, stats = op(read)
+        runs_on = executor_for(io.executor, io.ray_address)
+        executor = runs_on.start()
+        kept, removed, stats = op(read, runs_on)
         executor.update(stats.pop("executor", {}))
         audit = (
             pl.concat([d for d in (read.quarantined, removed) if d.height], how="diagonal_relaxed")

@@ -16,6 +16,7 @@ path: OUT is replaced in a single swap, so it is always the old complete output 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -169,19 +170,6 @@ class ChunkedStep:
     replicas: int | None = None  # --executor ray: engine replicas
 
 
-def _process(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: list[int], engine: Any,
-             judge: Any, on_chunk: Callable[[int, int], None] | None) -> None:  # fmt: skip
-    report = progress.current()
-    for done, index in enumerate(todo):
-        report.stage(f"chunk {done + 1}/{len(todo)} running")
-        rows = step.work(_chunk_input(store, records, step, index), engine, judge)
-        _chunk_done(store, index, rows, report)
-        report.advance(records.slice(index * step.chunk_rows, step.chunk_rows).height)
-        report.milestone(f"chunk {done + 1}/{len(todo)}")
-        if on_chunk is not None:
-            on_chunk(done + 1, len(todo))
-
-
 def _chunk_input(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, index: int) -> pl.DataFrame:
     """What a chunk still needs: all its rows, or only the failed ones of an earlier run."""
     part = records.slice(index * step.chunk_rows, step.chunk_rows)
@@ -202,30 +190,18 @@ def _chunk_done(store: ChunkStore, index: int, rows: pl.DataFrame, report: Any) 
                  failed=int((outcomes == FAILED).sum()))  # fmt: skip
 
 
-def _process_on_ray(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: list[int],
-                    address: str, on_chunk: Callable[[int, int], None] | None) -> dict:  # fmt: skip
-    """The chunks on engine replicas of a Ray cluster; chunk files, resume and accounting as in `_process`."""
-    from r1data import executors
-
-    facts = executors.connect(address)
+def _process(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: list[int], runner: Any,
+             on_chunk: Callable[[int, int], None] | None) -> None:  # fmt: skip
+    """The chunks left, on the executor's chunk runner (this process, or engine replicas on a cluster): each chunk's
+    rows written as it finishes, so a killed run resumes from the chunks it wrote."""
     report = progress.current()
-    gpus = facts["resources"].get("GPU", 0)
-    n = step.replicas or max(1, int(gpus))
-    load = step.load_engine if step.needs_engine(records) else (lambda: None)
-    report.stage(f"starting {n} engine replicas")
-    replicas = executors.Replicas(n, load, step.judge)
-    try:
-        inputs = [(i, _chunk_input(store, records, step, i)) for i in todo]
-        for done, (index, rows) in enumerate(replicas.run(step.work, inputs), 1):
-            _chunk_done(store, index, rows, report)
-            report.advance(records.slice(index * step.chunk_rows, step.chunk_rows).height)
-            report.milestone(f"chunk {done}/{len(todo)}")
-            if on_chunk is not None:
-                on_chunk(done, len(todo))
-    finally:
-        facts |= replicas.facts()
-        replicas.close()
-    return facts
+    inputs = ((i, functools.partial(_chunk_input, store, records, step, i)) for i in todo)
+    for done, (index, rows) in enumerate(runner.run(step.work, inputs), 1):
+        _chunk_done(store, index, rows, report)
+        report.advance(records.slice(index * step.chunk_rows, step.chunk_rows).height)
+        report.milestone(f"chunk {done}/{len(todo)}")
+        if on_chunk is not None:
+            on_chunk(done, len(todo))
 
 
 def _split(frames: list[pl.DataFrame], records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -254,7 +230,7 @@ def run_chunked(
 ) -> StepResult:
     """Resume or start the chunked run, process what is left, publish. `engine`: one already loaded (used and
     left open), instead of loading one when there is work for it."""
-    from r1data.judge import Judge
+    from r1data.engines.executors import executor_for
 
     started = time.perf_counter()
     fresh = io.overwrite or step.restart
@@ -270,27 +246,22 @@ def run_chunked(
         n_chunks = max(1, -(-records.height // step.chunk_rows))
         todo = store.todo(n_chunks)
         report = progress.current()
-        executor: dict = {"name": io.executor}
+        runs_on = executor_for(io.executor, io.ray_address)
+        executor = runs_on.start() if todo else {"name": runs_on.name}
         if todo:
             todo_rows = sum(min(step.chunk_rows, records.height - i * step.chunk_rows) for i in todo)
-            owned = engine is None and step.needs_engine(records) and io.executor == "local"
+            load = step.load_engine if step.needs_engine(records) else None
+            runner = runs_on.chunks(load, step.judge, engine=engine, replicas=step.replicas)
             with progress.engine_logs(store.log_path, report.console) as log:
-                if io.executor == "ray":
-                    report.start(todo_rows, "problems", stage=f"{len(todo)} chunks to do on Ray")
-                    executor = _process_on_ray(store, records, step, todo, io.ray_address, on_chunk)
-                else:
-                    if owned:
-                        report.stage("loading the engine")
-                        engine = step.load_engine()
-                    # The clock starts after the engine loads: rates and the ETA are of the work itself.
-                    before = f"{len(todo)} chunks to do, {n_chunks - len(todo)} done before"
-                    report.start(todo_rows, "problems", stage=before)
-                    try:
-                        with Judge(**step.judge) as judge:
-                            _process(store, records, step, todo, engine, judge, on_chunk)
-                    finally:
-                        if owned and engine is not None:
-                            engine.close()
+                try:
+                    runner.open()
+                    # The clock starts after the engines load: rates and the ETA are of the work itself.
+                    report.start(todo_rows, "problems",
+                                 stage=f"{len(todo)} chunks to do, {n_chunks - len(todo)} done before")  # fmt: skip
+                    _process(store, records, step, todo, runner, on_chunk)
+                finally:
+                    executor |= runner.facts()
+                    runner.close()
             if log is not None and (said := progress.notable(log)):
                 store.notes.append(f"the engines logged {len(said)} notable line(s), e.g. '{said[0]}' "
                                    f"(all in {target.path / 'logs' / 'engine.log'})")  # fmt: skip

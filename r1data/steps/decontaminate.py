@@ -11,7 +11,7 @@ from typing import Any
 from r1data import schema
 from r1data.config import check, setting
 from r1data.io import read_inputs
-from r1data.ops.decontaminate import Benchmark, DecontamParams, decontaminate
+from r1data.ops.decontaminate import Benchmark, DecontamParams
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
 
 KIND = "one-shot"
@@ -61,18 +61,8 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
     benches = read_benchmarks(cfg.against)
     params = cfg.params()
 
-    def op(read: Any) -> tuple:
-        from r1data.judge import Judge
-        from r1data.steps.dedup import answers_equivalent
-
-        if io.executor == "ray":
-            from r1data import executors
-
-            result = executors.decontaminate(read.records, benches, params)
-            result.stats["executor"] = {"blocks": result.stats.pop("blocks")}
-            return result.kept, result.removed, result.stats
-        with Judge(workers=2) as judge:  # started only if a pair of answers takes math-verify to compare
-            result = decontaminate(read.records, benches, params, answers_equivalent(judge))
+    def op(read: Any, executor: Any) -> tuple:
+        result = executor.decontaminate(read.records, benches, params)
         return result.kept, result.removed, result.stats
 
     return run_one_shot("decontaminate", inputs, out, cfg, io, op)

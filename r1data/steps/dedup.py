@@ -86,37 +86,17 @@ class Config:
         )  # fmt: skip
 
 
-def answers_equivalent(judge: Any) -> Any:
-    """Two gold answers are the same answer when math-verify accepts either one as the other (1/2 and 0.5)."""
-    from r1data.judge.verdict import CORRECT
-    from r1data.ops.completions import gold_text
-
-    def equivalent(pairs: list[tuple[str, str]]) -> list[bool]:
-        forth = judge.math.verify([(gold_text(a), gold_text(b)) for a, b in pairs])
-        same = [v.status == CORRECT for v in forth]
-        rest = [k for k, s in enumerate(same) if not s]
-        back = judge.math.verify([(gold_text(pairs[k][1]), gold_text(pairs[k][0])) for k in rest])
-        for k, v in zip(rest, back, strict=True):
-            same[k] = v.status == CORRECT
-        return same
-
-    return equivalent
-
-
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
     """`r1data dedup`."""
     params = cfg.params()
 
-    def op(read: Any) -> tuple:
-        from r1data.judge import Judge
+    def op(read: Any, executor: Any) -> tuple:
+        from r1data.judge import Judge, answers_equivalent
 
-        kernels, ray_dedup = Kernels(), None
-        if io.executor == "ray":  # the cluster holds the working state (Ray's object store spills on its own)
-            from r1data.executors import RayDedup
-
-            ray_dedup = RayDedup()
-            kernels = Kernels(signatures=ray_dedup.signatures, pairs=ray_dedup.pairs, jaccard=ray_dedup.jaccard)
-        out_of_core = ray_dedup is None and not cfg.in_memory and not cfg.exact_only
+        kernels, remote = Kernels(), executor.dedup_kernels()
+        if remote is not None:  # the cluster holds the working state (Ray's object store spills on its own)
+            kernels = Kernels(signatures=remote.signatures, pairs=remote.pairs, jaccard=remote.jaccard)
+        out_of_core = remote is None and not cfg.in_memory and not cfg.exact_only
         with Judge(workers=2) as judge, \
                 (publish.scratch(Path(out)) if out_of_core else contextlib.nullcontext()) as folder:  # fmt: skip
             # the judge's workers start only if a pair's answers take math-verify to compare
@@ -132,8 +112,8 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
                     "be full: free space there, or give a larger --memory-gb so that less is spilled. "
                     "Nothing was written to OUT."
                 ) from None
-        if ray_dedup is not None:
-            result.stats["executor"] = ray_dedup.counts
+        if remote is not None:
+            result.stats["executor"] = remote.counts
         return result.kept, result.removed, result.stats
 
     return run_one_shot("dedup", inputs, out, cfg, io, op)

@@ -228,7 +228,7 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
     """`r1data export`."""
     from r1data.judge.exported import USAGE, reward_module
 
-    def op(read: Any) -> tuple:
+    def op(read: Any, _executor: Any) -> tuple:
         kept, removed = convert(read.records, cfg)
         if kept.height == 0:
             kept = read.records.clear().select(schema.ID)

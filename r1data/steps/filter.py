@@ -15,7 +15,7 @@ from r1data import schema
 from r1data.config import check, setting
 from r1data.engines import Failure, Request
 from r1data.judge.inputs import Reading, golds_for, judge_completions
-from r1data.judge.verdict import GOLD_BAD_STATUSES, GOLD_SUSPECT, NO_GOLD, NOT_JUDGEABLE
+from r1data.judge.verdict import GOLD_BAD_STATUSES, gold_reason
 from r1data.ops.pass_rate import AdaptiveParams, AdaptiveSampler, Band
 from r1data.steps.base import IOConfig, StepResult
 from r1data.steps.chunked import DROPPED, ENGINE_ERROR, ERROR_DETAIL, FAILED, KEPT, OUTCOME, run_chunked
@@ -48,17 +48,6 @@ class Config(GenerationConfig):
         if not self.adaptive:
             return AdaptiveParams(k=self.samples, initial=self.samples, step=1)
         return AdaptiveParams(k=self.samples, initial=min(4, self.samples), step=1, confidence=self.confidence)
-
-
-def gold_reason(statuses: list[str]) -> str | None:
-    """The drop reason when no sample could be judged against the gold: gold_unparseable, or gold_suspect when the
-    gold looks garbled (listed by `verify`, fixed by the user), or None."""
-    if not statuses or not all(s in GOLD_BAD_STATUSES for s in statuses):
-        return None
-    for status in (GOLD_SUSPECT, NOT_JUDGEABLE, NO_GOLD):
-        if status in statuses:
-            return status
-    return GOLD_BAD
 
 
 def _decide(band: Band, rate: float | None, gold_bad: str | None) -> tuple[str, str | None]:

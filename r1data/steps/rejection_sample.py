@@ -16,11 +16,12 @@ from r1data import schema
 from r1data.config import check, setting
 from r1data.engines import Failure, Request
 from r1data.judge.inputs import Reading, golds_for, judge_completions
+from r1data.judge.verdict import gold_reason
 from r1data.ops.completions import is_truncated
 from r1data.ops.quality import LANGUAGE_SCRIPTS, count_tokens, format_ok, language_share, repetition_share
 from r1data.steps.base import IOConfig, StepResult
 from r1data.steps.chunked import DROPPED, ENGINE_ERROR, ERROR_DETAIL, FAILED, KEPT, OUTCOME, run_chunked
-from r1data.steps.filter import UNJUDGED, gold_reason
+from r1data.steps.filter import UNJUDGED
 from r1data.steps.generation import GenerationConfig, generate, sample_seed
 
 KIND = "chunked"

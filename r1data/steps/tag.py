@@ -50,7 +50,7 @@ def tag_frame(df: pl.DataFrame) -> pl.Series:
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
     """`r1data tag`."""
 
-    def op(read: Any) -> tuple:
+    def op(read: Any, _executor: Any) -> tuple:
         df = read.records.with_columns(tag_frame(read.records))
         tags = df.get_column(COLUMN).to_list()
         # The first of the --drop tags (in the order given) a row has is its reason.

@@ -181,13 +181,11 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
     """`r1data verify`: every row kept, with its verdicts and scores."""
     where = ", ".join(map(str, inputs))
 
-    def op(read: Any) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    def op(read: Any, executor: Any) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         df = read.records
         column = schema.find_column(df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field", where,
                                     "completion or solution")  # fmt: skip
-        from r1data.executors import make_judge
-
-        with make_judge(io.executor, **cfg.judge_settings()) as judge:
+        with executor.judge(**cfg.judge_settings()) as judge:
             scored, stats = score_table(df, column, cfg, judge, io.think_format)
             if hasattr(judge, "facts"):
                 stats["executor"] = judge.facts()

@@ -159,3 +159,22 @@ def test_a_full_disk_while_spilling_is_one_line_and_keeps_the_old_output(demo_di
     assert "Traceback" not in r.stderr
     assert (out / "manifest.json").read_text() == before and json.loads(before)["status"] == "complete"
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith("lock")) == ["out"]
+
+
+def test_dedup_end_to_end_without_the_c_kernel(demo_dir, tmp_path):
+    """The whole command in a fresh process as if installed without a C compiler: the same output, out of core too."""
+    import os
+    import subprocess
+    import sys
+
+    inputs = [str(demo_dir / f) for f in TRAIN]
+    outs = {}
+    for name, env in (("kernel", {}), ("plain", {"R1DATA_NO_KERNEL": "1"})):
+        outs[name] = tmp_path / name
+        cmd = [sys.executable, "-m", "r1data", "dedup", *inputs, "-o", str(outs[name]), "--memory-gb", "0.05", "-q"]
+        done = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    for folder in ("data", "removed"):
+        frames = [pl.read_parquet(outs[n] / folder / "*.parquet") for n in ("kernel", "plain")]
+        assert frames[0].equals(frames[1])
+    assert json.loads((outs["plain"] / "manifest.json").read_text())["stats"]["spill"]["memory_budget_mib"] == 51

@@ -14,7 +14,8 @@ import pytest
 from r1data.io import read_inputs
 from r1data.ops import minhash
 from r1data.ops.dedup import DedupParams, Spill, components, dedup, sweep
-from r1data.ops.normalize import _compiled_tokenizer, _tokens_ascii, _tokens_regex, normalize_series
+from r1data.ops.kernel import kernel as compiled_kernel
+from r1data.ops.normalize import _tokens_ascii, _tokens_regex, normalize_series
 
 _TEXT = """apple tree river number sum triangle circle prime digit count find value area angle side train speed
 hours miles bag coins sister brother garden ratio percent total each more less twice"""
@@ -117,7 +118,7 @@ def test_compiled_sweep_equals_the_python_loop():
 
 
 def test_compiled_union_find_gives_the_components():
-    kernel = minhash._compiled()
+    kernel = compiled_kernel()
     if kernel is None:
         pytest.skip("the C kernel is not built")
     rng = np.random.default_rng(1)
@@ -140,7 +141,7 @@ def test_compiled_jaccard_equals_numpy():
 
 
 def test_ascii_tokenizer_equals_the_regex():
-    kernel = _compiled_tokenizer()
+    kernel = compiled_kernel()
     if kernel is None:
         pytest.skip("the C kernel is not built")
     rng = random.Random(3)
@@ -158,7 +159,7 @@ def test_ascii_tokenizer_equals_the_regex():
 def test_normalize_series_mixes_ascii_and_unicode_rows(monkeypatch):
     texts = pl.Series(["Ｆind \\dfrac{1}{2}", "plain x+1", None, "café au lait", "\\left( a \\right)", "ß_2"])
     fast = normalize_series(texts)
-    monkeypatch.setattr("r1data.ops.normalize._compiled_tokenizer", lambda: None)
+    monkeypatch.setattr("r1data.ops.normalize.compiled_kernel", lambda: None)
     assert fast.to_list() == normalize_series(texts).to_list()
 
 
@@ -173,3 +174,45 @@ def test_compiled_number_changes_equal_the_scalar_rule():
     rules = Rules(DedupParams(), pl.Series(texts), pl.Series([None] * len(texts), dtype=pl.String), None)
     expected = [number_changes(texts[a], texts[b]) for a, b in zip(left.tolist(), right.tolist(), strict=True)]
     assert rules.number_changes(left, right).tolist() == expected
+
+
+@pytest.fixture
+def without_kernel(monkeypatch):
+    """r1data as installed without a C compiler (or with R1DATA_NO_KERNEL=1): every compiled helper's numpy path."""
+    monkeypatch.setenv("R1DATA_NO_KERNEL", "1")
+    compiled_kernel.cache_clear()
+    assert compiled_kernel() is None
+    yield
+    monkeypatch.delenv("R1DATA_NO_KERNEL")
+    compiled_kernel.cache_clear()
+
+
+def test_without_the_kernel_the_budget_still_bounds_dedup_and_the_result_is_the_same(tmp_path, without_kernel):
+    df = hostile_corpus(seed=4)
+    params = DedupParams(workers=2)
+    plain = dedup(df, params, answers_equivalent=judge_by_value, spill=Spill(tmp_path, 16 << 10))
+    assert plain.stats["spill"]["partitions"] > 1 and plain.stats["spill"]["signature_blocks"] > 1
+    compiled_kernel.cache_clear()
+    with pytest.MonkeyPatch.context() as m:
+        m.delenv("R1DATA_NO_KERNEL")
+        if compiled_kernel() is None:
+            pytest.skip("the C kernel is not built: nothing to compare with")
+        same_result(dedup(df, params, answers_equivalent=judge_by_value), plain)
+    compiled_kernel.cache_clear()
+
+
+def test_a_kernel_of_another_version_is_not_used(monkeypatch, caplog):
+    compiled_kernel.cache_clear()
+    if compiled_kernel() is None:
+        pytest.skip("the C kernel is not built")
+    import r1data._minhash as built
+
+    monkeypatch.setattr(built, "VERSION", built.VERSION + 1)
+    compiled_kernel.cache_clear()
+    try:
+        assert compiled_kernel() is None
+        assert "needs" in caplog.text and "Rebuild" in caplog.text
+    finally:
+        monkeypatch.undo()
+        compiled_kernel.cache_clear()
+    assert compiled_kernel() is built

@@ -15,6 +15,10 @@ outputs, and hands Ray only the parts that parallelise, which must give exactly 
   runner, which writes the same chunk files; a replica that dies has its chunk redone by another.
 
 `connect` joins a cluster (`--ray-address`, default `auto`: the running one, else a local Ray started here).
+
+The runner of a step (steps/base.py `run_one_shot`, steps/chunked.py `run_chunked`) makes the executor the input
+settings name (`executor_for`) and hands it to the step: `Local` or `OnRay`, the same methods, so a step never asks
+which one it has.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -195,7 +199,7 @@ class RayDedup:
 # decontaminate
 
 
-def decontaminate(records: Any, benchmarks: list, params: Any, blocks: int | None = None) -> Any:
+def ray_decontaminate(records: Any, benchmarks: list, params: Any, blocks: int | None = None) -> Any:
     """r1data.ops.decontaminate on row blocks in parallel Ray tasks; the same result as one local call."""
     ray = _ray()
     import polars as pl
@@ -204,8 +208,7 @@ def decontaminate(records: Any, benchmarks: list, params: Any, blocks: int | Non
     from r1data.ops.decontaminate import decontaminate as local
 
     def block(df: pl.DataFrame) -> tuple:
-        from r1data.judge import Judge
-        from r1data.steps.dedup import answers_equivalent
+        from r1data.judge import Judge, answers_equivalent
 
         with Judge(workers=1) as judge:
             r = local(df, benchmarks, params, answers_equivalent(judge))
@@ -308,15 +311,6 @@ class RayJudge:
         return {"judge_actors": self.workers, "calls_per_actor": list(self.calls.values())}
 
 
-def make_judge(executor: str, **settings: Any) -> Any:
-    """A Judge for the executor."""
-    if executor == "ray":
-        return RayJudge(**settings)
-    from r1data.judge import Judge
-
-    return Judge(**settings)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # generation
 
@@ -404,3 +398,133 @@ class Replicas:
     def facts(self) -> dict:
         return {"replicas": len(self.chunks_done), "per_replica_chunks": self.chunks_done, "lost": self.lost,
                 "replica_resources": self.options}  # fmt: skip
+
+
+class LocalChunks:
+    """Chunks one after another in this process, with one engine (the given one, else loaded by `open` when the step
+    needs one, and closed by `close`) and one Judge."""
+
+    def __init__(self, load_engine: Callable[[], Any] | None, judge: dict, engine: Any = None) -> None:
+        self.load_engine, self.judge_settings, self.engine = load_engine, judge, engine
+        self.owned = False
+        self.judge: Any = None
+
+    def open(self) -> None:
+        from r1data import progress
+        from r1data.judge import Judge
+
+        if self.engine is None and self.load_engine is not None:
+            progress.current().stage("loading the engine")
+            self.engine, self.owned = self.load_engine(), True
+        self.judge = Judge(**self.judge_settings)
+
+    def run(self, work: Callable, chunks: Iterable[tuple[int, Callable[[], Any]]]) -> Iterator[tuple[int, Any]]:
+        for index, rows in chunks:
+            yield index, work(rows(), self.engine, self.judge)
+
+    def facts(self) -> dict:
+        return {}
+
+    def close(self) -> None:
+        try:
+            if self.judge is not None:
+                self.judge.close()
+        finally:
+            if self.owned and self.engine is not None:
+                self.engine.close()
+                self.engine = None
+
+
+class RayChunks:
+    """Chunks on N engine replicas of the cluster (`Replicas`): the same chunk results, in the order they finish."""
+
+    def __init__(self, n: int, load_engine: Callable[[], Any] | None, judge: dict) -> None:
+        self.n, self.load_engine, self.judge = n, load_engine or (lambda: None), judge
+        self.replicas: Replicas | None = None
+
+    def open(self) -> None:
+        from r1data import progress
+
+        progress.current().stage(f"starting {self.n} engine replicas")
+        self.replicas = Replicas(self.n, self.load_engine, self.judge)
+
+    def run(self, work: Callable, chunks: Iterable[tuple[int, Callable[[], Any]]]) -> Iterator[tuple[int, Any]]:
+        assert self.replicas is not None, "open() first"
+        yield from self.replicas.run(work, [(index, rows()) for index, rows in chunks])
+
+    def facts(self) -> dict:
+        return self.replicas.facts() if self.replicas is not None else {}
+
+    def close(self) -> None:
+        if self.replicas is not None:
+            self.replicas.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The executors
+
+
+class Local:
+    """The work in this process and its pools."""
+
+    name = "local"
+
+    def start(self) -> dict:
+        return {"name": "local"}
+
+    def judge(self, **settings: Any) -> Any:
+        from r1data.judge import Judge
+
+        return Judge(**settings)
+
+    def dedup_kernels(self) -> Any:
+        """Ray's dedup kernels, or None: the local ones (and out of core where the step asks for it)."""
+        return None
+
+    def decontaminate(self, records: Any, benchmarks: list, params: Any) -> Any:
+        from r1data.judge import Judge, answers_equivalent
+        from r1data.ops.decontaminate import decontaminate
+
+        with Judge(workers=2) as judge:  # started only if a pair of answers takes math-verify to compare
+            return decontaminate(records, benchmarks, params, answers_equivalent(judge))
+
+    def chunks(self, load_engine: Callable[[], Any] | None, judge: dict, engine: Any = None,
+               replicas: int | None = None) -> LocalChunks:  # fmt: skip
+        return LocalChunks(load_engine, judge, engine)
+
+
+class OnRay:
+    """The work on a Ray cluster (joined, or started here, by `start`)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = "auto") -> None:
+        self.address = address
+        self.cluster: dict = {}
+
+    def start(self) -> dict:
+        self.cluster = connect(self.address)
+        return self.cluster
+
+    def judge(self, **settings: Any) -> RayJudge:
+        return RayJudge(**settings)
+
+    def dedup_kernels(self) -> RayDedup:
+        return RayDedup()
+
+    def decontaminate(self, records: Any, benchmarks: list, params: Any) -> Any:
+        result = ray_decontaminate(records, benchmarks, params)
+        result.stats["executor"] = {"blocks": result.stats.pop("blocks")}
+        return result
+
+    def chunks(self, load_engine: Callable[[], Any] | None, judge: dict, engine: Any = None,
+               replicas: int | None = None) -> RayChunks:  # fmt: skip
+        """Engine replicas: `replicas`, else one per GPU of the cluster, else one (an engine given here is this
+        process's: replicas load their own)."""
+        gpus = (self.cluster or facts())["resources"].get("GPU", 0)
+        return RayChunks(replicas or max(1, int(gpus)), load_engine, judge)
+
+
+def executor_for(name: str, address: str | None = "auto") -> Local | OnRay:
+    """The executor `--executor` names."""
+    return OnRay(address) if name == "ray" else Local()
