@@ -121,15 +121,20 @@ def unevaluated_arithmetic(gold: str, answer: str, problem: str | None = None) -
     if region is None:
         phrases = list(_PHRASE.finditer(answer))
         region = answer[phrases[-1].end() :][:300] if phrases else answer
-    undone = _UNDONE.findall(region)
+    undone = list(_UNDONE.finditer(region))
     if not undone:
         return None
-    for found in _ANY_NUMBER.findall(region):
+    # The number written in the answer, or anywhere after the arithmetic ("5 * 8 = $40 ... started with $60",
+    # "the actual calculation result is 142"): the work was done.
+    at = answer.rfind(region)
+    later = answer[at + undone[-1].end() :] if at >= 0 else ""
+    for found in _ANY_NUMBER.findall(region) + _ANY_NUMBER.findall(later):
         try:
             if float(found.replace(",", "")) == float(value):
                 return None
         except ValueError:
             continue
+    undone = [m.group(0) for m in undone]
     if problem is not None:
         given = {n.replace(",", "") for n in _ANY_NUMBER.findall(problem)}
         if any(literal not in given for literal in re.findall(_LITERAL, undone[-1])):
@@ -155,6 +160,9 @@ _CLOSING = re.compile(
 _MATHLIKE = re.compile(r"\d|\$|\\\(|\\\[|\\boxed|\\frac|=")
 _BOLD_END = re.compile(r"\*\*\s*\$?([^*\n]{1,60}?)\$?\s*\*\*\s*\.?\s*$")
 
+
+# "... not in the final answer.", "a mistake of the final answer": the phrase named in passing, not a promise of one.
+_MENTION = re.compile(r"\b(?:in|of|to|with|for|from|about|into|on)\s+(?:the|my|our|your|this|that)\s+$", re.IGNORECASE)
 
 # "$\\boxed{12}$ is the final answer", "194 is the answer": the value stands right before the answer phrase.
 _VALUE_FIRST = re.compile(r"(?:[\d$})]|\*\*)\s*(?:is|was|would be|will be|as)\s+(?:(?:the|our|my)\s+)?(?:final\s+)?$",
@@ -283,7 +291,7 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
         said = tags[-1]
         # A bare value is boxed so that LaTeX extraction reads all of it ("(3, -1)", "5 + 3i"), as golds are.
         return True, gold_text(said) if _value_alone(said) or not _prose(said) else said
-    phrases = list(_PHRASE.finditer(bare))
+    phrases = [m for m in _PHRASE.finditer(bare) if not _MENTION.search(bare[: m.start()][-40:])]
     if phrases and phrases[-1].group(0).lower() != "\\boxed" and (chain := _chain_end(bare[phrases[-1].end():])):
         return True, gold_text(chain)  # "The final answer is 8! / 24 = 40,320 / 24 = 1680.": the chain's last value
     if phrases:  # the last "the answer is" / box must say something: an empty one is a promise left unkept

@@ -40,6 +40,8 @@ HARD = [  # (gold, answer): equal and unequal forms that rounding, separators an
     ("(1,234)", "\\boxed{(1234)}"),
     ("\\frac{\\sqrt{21}}{5}", "\\boxed{1}"), ("\\frac{1}{2}", "\\boxed{\\frac{2}{4}}"), ("2\\pi", "\\boxed{6.2832}"),
     ("-\\frac{3}{2}", "\\boxed{-1\\frac{1}{2}}"), ("\\frac{1}{0}", "\\boxed{1}"), ("\\sqrt{-4}", "\\boxed{2}"),
+    # decimals in arithmetic: math-verify computes in floating point (a ZeroEval answer field, gold 12)
+    ("12", "\\boxed{12.48 - (0.03 * 16)}"), ("12", "\\boxed{12.5 - 0.5}"), ("0.3", "\\boxed{0.1 + 0.2}"),
 ]  # fmt: skip
 
 

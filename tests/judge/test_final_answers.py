@@ -392,3 +392,45 @@ def test_one_oversized_row_is_one_verdict_with_its_reason(judge, gold, completio
 )
 def test_arithmetic_left_undone_counts_only_when_it_restates_the_problem(judge, problem, completion, expected):
     assert status(judge, "19" if "14 + 5" in completion else "20", completion, problem) == expected
+
+
+ALLOWANCE = "Ann gets $5 a week for 6 weeks and then has $90. How much money did Ann have at the start?"
+WORKED_AFTER_JSON = (
+    '```json\n{\n    "reasoning": "Her weekly money over the weeks is taken away from what she has at the end.",\n'
+    '    "answer": "$20"\n}\n```\n\nAnn is given $5 every week, and she is given it for 6 weeks in a row, so over the '
+    "whole period the money she receives from her allowance comes to 5 * 6 = $30 in total. Since the $90 she holds at "
+    "the end is made of the money she started with plus all of that allowance, the amount she started with is what "
+    "remains once the allowance is taken away from the final amount: $90 - $30. Therefore, Ann had $60 at the start."
+)
+
+
+@pytest.mark.parametrize(
+    "completion,expected",
+    [
+        (WORKED_AFTER_JSON, CORRECT),  # ZeroEval's Yi: a JSON answer, then the worked prose ends on the value
+        ('{"reasoning": "Multiply the weekly money by the weeks and add it.", "answer": "90 - 5 * 6"}', INCORRECT),
+        ('{"reasoning": "...", "answer": "90 - 5 * 6"}\n\nThe answer field holds the calculation; the actual result '
+         "is 60 dollars.", CORRECT),  # the note after the object writes the number
+    ],
+    ids=["worked-after-json", "left-undone", "result-in-a-note"],
+)
+def test_arithmetic_worked_out_later_in_the_answer_is_done(judge, completion, expected):
+    """Before: "5 * 6 = $30 ... Ann had $60" was called arithmetic left undone, because the number was looked for only
+    in the 300 characters after the JSON's `"answer"` line (5 real ZeroEval completions, labelled correct blind)."""
+    assert status(judge, "60", completion, ALLOWANCE) == expected
+
+
+@pytest.mark.parametrize(
+    "ending,expected",
+    [
+        ("**Note:** The final answer is correct ($64), although one step above said otherwise. The slip was in the "
+         "middle step, not in the final answer.", CORRECT),
+        ("The slip was in the middle step, not in the final answer. The final answer is", CORRECT_WITHOUT_FINAL),
+    ],
+    ids=["mentioned-after-the-answer", "promise-unkept"],
+)
+def test_the_answer_named_in_passing_is_no_promise(judge, ending, expected):
+    """Before: "... not in the final answer." was read as a final answer promised and never given, so a completion
+    that had said "The final answer is correct ($64)" was not committed (a real ZeroEval completion)."""
+    completion = f"Each box holds 8 pens and there are 8 boxes, so there are 8 * 8 = 64 pens.\n\n{ending}"
+    assert status(judge, "64", completion) == expected
