@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import json
 import types
 import typing
 from pathlib import Path
@@ -274,6 +275,31 @@ def _listed_values(cls: type, values: dict) -> dict:
             value = [part.strip() for item in value for part in str(item).split(sep) if part.strip()]
         out[f.name] = value
     return out
+
+
+def command_flags(config: Any) -> list[str]:
+    """The options that give `config` on a command line: each setting that differs from its default."""
+    flags: list[str] = []
+    for f in settings_of(type(config)):
+        value = getattr(config, f.name)
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
+        else:
+            default = dataclasses.MISSING
+        if value == default or value is None:
+            continue
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else f"--no-{flag[2:]}")
+        elif isinstance(value, (list, tuple)):
+            flags += [a for v in value for a in (flag, str(v))]
+        elif isinstance(value, dict):
+            flags += [flag, json.dumps(value)]
+        else:
+            flags += [flag, str(value)]
+    return flags
 
 
 def build_config(cls: type[C], values: dict, where: str = "command line") -> C:

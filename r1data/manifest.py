@@ -3,9 +3,12 @@ whether an output is complete."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -48,11 +51,28 @@ def versions() -> dict[str, str]:
     return out
 
 
+# The command line of the step being run, as `run_step` was given it (the CLI's own, a pipeline step's, or one
+# written from the configs for a library call): never the process's, which is `r1data run RECIPE` for every step of a
+# pipeline run in one process.
+_STEP_ARGV: ContextVar[list[str] | None] = ContextVar("r1data_step_argv", default=None)
+
+
+@contextlib.contextmanager
+def step_command_line(argv: list[str]) -> Iterator[None]:
+    """Manifests written inside the block record `argv` as their command line."""
+    token = _STEP_ARGV.set([str(a) for a in argv])
+    try:
+        yield
+    finally:
+        _STEP_ARGV.reset(token)
+
+
 def new_manifest(command: str, config: dict, inputs: list[dict], fingerprint: str) -> dict:
+    argv = _STEP_ARGV.get()
     return {
         "r1data_version": r1data.__version__,
         "command": command,
-        "argv": sys.argv[1:],
+        "argv": argv if argv is not None else sys.argv[1:],
         "config": config,
         "versions": versions(),
         "inputs": inputs,

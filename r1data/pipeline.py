@@ -248,7 +248,8 @@ def _refresh_flags(step: Step) -> list[str]:
     return ["--overwrite"]
 
 
-def _run_in_process(step: Step, refresh: bool, engines: dict) -> None:
+def _run_in_process(step: Step, refresh: bool, engines: dict, argv: list[str]) -> None:
+    """The step through the library, in this process; its manifest records `argv`, the step's own command."""
     from r1data import progress
 
     report = progress.current()
@@ -263,7 +264,7 @@ def _run_in_process(step: Step, refresh: bool, engines: dict) -> None:
         task, recipe = opts.pop("task"), opts.pop("recipe", None)
         flags = [a for k, v in opts.items() for a in (_flag(k), _value(v))]
         cfg = load_train_config(task, recipe, parse_flags(flags, config_class(task), where=step.key))
-        run_step(step.registry_name, step.inputs, step.out, cfg, IOConfig(overwrite=refresh))
+        run_step(step.registry_name, step.inputs, step.out, cfg, IOConfig(overwrite=refresh), argv=argv)
         return
     definition = get_step(step.name)
     cfg_names = {f.name for f in settings_of(definition.config)}
@@ -275,7 +276,7 @@ def _run_in_process(step: Step, refresh: bool, engines: dict) -> None:
     engine = None
     if hasattr(cfg, "engine_key"):
         engine = engines.setdefault(cfg.engine_key(), LazyEngine(cfg))
-    run_step(step.name, step.inputs, step.out, cfg, io, engine=engine)
+    run_step(step.name, step.inputs, step.out, cfg, io, engine=engine, argv=argv)
 
 
 def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on_step: Any = None) -> list[dict]:
@@ -317,7 +318,7 @@ def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on
             started = time.perf_counter()
             if in_process:
                 try:
-                    _run_in_process(step, refresh, engines)
+                    _run_in_process(step, refresh, engines, argv)
                 except R1DataError as exc:
                     state["steps"][step.key]["status"] = "failed"
                     save()

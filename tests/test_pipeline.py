@@ -79,3 +79,26 @@ def test_pipeline_dry_run_prints_the_commands_and_checks_them(tmp_path):
         "r1data dedup a.jsonl -o o/01-dedup --threshold 0.7",
         "r1data decontaminate o/01-dedup -o o/02-decontaminate --against m=b.jsonl --no-digits-exact",
     ]
+
+
+def test_every_step_records_its_own_command_line(tmp_path):
+    """Before: a pipeline run in one process recorded `run RECIPE --in-process` (the process's command line) as the
+    command of every step's manifest and card; a library call recorded whatever script called it."""
+    from r1data.steps.base import run_step
+    from r1data.steps.dedup import Config
+
+    src = tmp_path / "problems.jsonl"
+    src.write_text("".join(json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": str(i + 1)}) + "\n"
+                           for i in range(6)))  # fmt: skip
+    recipe = tmp_path / "p.yaml"
+    recipe.write_text(f"input: [{src}]\noutput: {tmp_path / 'o'}\nsteps:\n  - dedup: {{threshold: 0.7}}\n"
+                      f"  - decontaminate: {{against: [m={src}]}}\n")  # fmt: skip
+    r = run("run", recipe, "--in-process")
+    assert r.exit_code == 0, r.stderr
+    state = json.loads((tmp_path / "o" / "pipeline.json").read_text())
+    for key in ("01-dedup", "02-decontaminate"):
+        manifest = json.loads((tmp_path / "o" / key / "manifest.json").read_text())
+        assert manifest["argv"] == state["steps"][key]["argv"] and manifest["argv"][0] == key[3:]
+        assert f"r1data {' '.join(manifest['argv'])}" in (tmp_path / "o" / key / "README.md").read_text()
+    result = run_step("dedup", [src], tmp_path / "lib", Config(threshold=0.7))
+    assert result.manifest["argv"] == ["dedup", str(src), "-o", str(tmp_path / "lib"), "--threshold", "0.7"]

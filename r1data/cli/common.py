@@ -229,7 +229,7 @@ def step_command(
         cfg = build_config(step.config, cfg_values)
         shown_values = {opt: kwargs[opt] for opt, _, _ in shown}
         with progress(f"r1data {name}", shown_values.get("quiet", False), shown_values.get("verbose", False)):
-            result = run_step(name, kwargs["inputs"], kwargs["output"], cfg, io)
+            result = run_step(name, kwargs["inputs"], kwargs["output"], cfg, io, argv=sys.argv[1:])
         if result.out is not None:
             result.manifest["output"] = str(result.out)
         summarize(result, cfg, shown_values)

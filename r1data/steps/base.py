@@ -29,7 +29,7 @@ from r1data import progress, publish, schema
 from r1data.config import as_dict, check, setting
 from r1data.errors import EmptyInputError, OutputError
 from r1data.io import OnError, ReadResult, read_inputs
-from r1data.manifest import COMPLETE, MANIFEST, dataset_card, new_manifest
+from r1data.manifest import COMPLETE, MANIFEST, dataset_card, new_manifest, step_command_line
 
 DEFAULT_SHARD_ROWS = 100_000
 
@@ -127,10 +127,27 @@ def get_step(name: str) -> StepDef:
 
 
 def run_step(name: str, inputs: list[str | Path], out: str | Path | None, cfg: Any, io: IOConfig | None = None,
-             *, engine: Any = None) -> StepResult:  # fmt: skip
-    """Run a registered step by name (what the CLI, `r1data run` and the demo call)."""
+             *, engine: Any = None, argv: list[str] | None = None) -> StepResult:  # fmt: skip
+    """Run a registered step by name (what the CLI, `r1data run` and the demo call). Its manifest records `argv` as
+    the step's command line (the CLI passes its own; without one, the command is written from the configs)."""
     step = get_step(name)
-    return step.run(inputs, out, cfg, io or IOConfig(), engine=engine)
+    io = io or IOConfig()
+    if argv is None:
+        argv = command_line(name, inputs, out, cfg, io)
+    with step_command_line(argv):
+        return step.run(inputs, out, cfg, io, engine=engine)
+
+
+def command_line(name: str, inputs: list[str | Path], out: str | Path | None, cfg: Any, io: IOConfig) -> list[str]:
+    """The `r1data` command that runs this step with these settings."""
+    from r1data.config import command_flags
+
+    if name.startswith("train-"):  # `r1data train sft --data IN ...`
+        argv = ["train", name.removeprefix("train-"), *(a for i in inputs for a in ("--data", str(i)))]
+    else:
+        argv = [name, *map(str, inputs)]
+    argv += ["-o", str(out)] if out is not None else []
+    return argv + (command_flags(cfg) if dataclasses.is_dataclass(cfg) else []) + command_flags(io)
 
 
 def config_dict(cfg: Any, io: IOConfig | None = None) -> dict:
