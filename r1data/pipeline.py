@@ -15,9 +15,10 @@ A pipeline recipe:
 Step options are the step's settings by name (its Config's fields and the input/output settings, exactly the
 command's options: `pass_rate` is `--pass-rate`); `inputs: [...]` makes a step read other files instead of
 the step before; `train` takes `task`, `recipe` and any training setting. Every step's command line is built
-and checked before the first step starts. By default every step runs as its own `r1data` process (so an
-engine's memory is returned between steps); `in_process` runs them in this process and lets consecutive
-generation steps with the same engine settings share one loaded model (the demo does). Each step's command is
+and checked before the first step starts. Every step runs through the library (`run_step`), never through the CLI:
+by default in its own spawned child process (so an engine's memory is returned between steps); `in_process` runs
+them in this process and lets consecutive generation steps with the same engine settings share one loaded model
+(the demo does). Each step's manifest records the step's own command line. Each step's command is
 recorded in OUTPUT/pipeline.json. A rerun skips a step whose output is complete and whose command is unchanged;
 a step that stopped half-way resumes (filter and rejection-sample from their chunks, train from its newest
 checkpoint); a step `complete_with_failures` runs again to retry its failed rows; once a step runs, every later
@@ -29,7 +30,6 @@ from __future__ import annotations
 import difflib
 import json
 import shlex
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -182,15 +182,51 @@ def load_pipeline(recipe: str | Path, inputs: list[str] | None = None, output: s
     return Pipeline(recipe, given, out, steps)
 
 
-def _run_streaming(cmd: list[str]) -> tuple[int, list[str]]:
-    """Run a step, passing its stderr through as it comes; returns the exit code and the last lines."""
-    tail: list[str] = []
-    with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, errors="replace") as proc:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            sys.stderr.write(line)
-            tail = [*tail[-19:], line.rstrip()]
-    return proc.returncode, tail
+def _run_in_child(step: Step, refresh: bool, argv: list[str], quiet: bool) -> tuple[int, str | None]:
+    """The step through the library in a spawned child process (a fresh interpreter: nothing of this one is
+    inherited, and all the child held is returned when it ends). (exit code, the error it reported, if one)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(step, refresh, argv, quiet, send), name=f"r1data {step.key}")
+    child.start()
+    send.close()
+    try:
+        said = receive.recv() if _wait_for(child, receive) else None
+    except EOFError:
+        said = None
+    child.join()
+    receive.close()
+    return child.exitcode or 0, said
+
+
+def _wait_for(child: Any, receive: Any) -> bool:
+    """Until the child reports or ends; True when it reported."""
+    while child.is_alive():
+        if receive.poll(0.2):
+            return True
+    return receive.poll()
+
+
+def _child(step: Step, refresh: bool, argv: list[str], quiet: bool, send: Any) -> None:
+    """In the child: run the step, report an R1DataError's message (the one line the user sees), exit 130 on
+    Ctrl-C without a traceback."""
+    from rich.console import Console
+
+    code = 0
+    try:
+        with progress.reporting(step.key, quiet=quiet, console=Console(stderr=True), grace=2.0, heartbeat=30.0):
+            _run_in_process(step, refresh, {}, argv)
+    except R1DataError as exc:
+        send.send(str(exc))
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        send.close()
+    if code:
+        sys.exit(code)
 
 
 def _same_input(step: Step, pipe: Pipeline) -> bool:
@@ -279,9 +315,12 @@ def _run_in_process(step: Step, refresh: bool, engines: dict, argv: list[str]) -
     run_step(step.name, step.inputs, step.out, cfg, io, engine=engine, argv=argv)
 
 
-def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on_step: Any = None) -> list[dict]:
+def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on_step: Any = None,
+                 quiet: bool = False) -> list[dict]:  # fmt: skip
     """Run the steps in order; returns what happened to each (ran / resumed / skipped, seconds). `on_step(step,
-    manifest)` is called after each step that ran."""
+    manifest)` is called after each step that ran. Each step runs through the library (`run_step`): in this process
+    with `in_process`, else in a spawned child process, so that what it held (an engine's memory) goes back when it
+    ends. `quiet`: the children show no progress."""
     publish.mkdir(pipe.output)
     state_path = pipe.output / STATE_FILE
     try:
@@ -325,15 +364,15 @@ def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on
                     raise R1DataError(f"step {step.key} failed: {exc} Fix the cause and run the pipeline again: "
                                       "finished steps are skipped and this one resumes.") from None  # fmt: skip
             else:
-                code, tail = _run_streaming([sys.executable, "-m", "r1data", *argv])
+                code, said = _run_in_child(step, refresh, argv, quiet)
                 if code != 0:
                     state["steps"][step.key]["status"] = f"failed (exit {code})"
                     save()
-                    said = next((ln for ln in reversed(tail) if ln.startswith("Error:")), tail[-1] if tail else "")
+                    if code == 130:
+                        raise KeyboardInterrupt
                     raise R1DataError(
-                        f"step {step.key} failed (exit {code}): {said.removeprefix('Error:').strip() or 'see above'} "
-                        "Fix the cause and run the same `r1data run` again: finished steps are skipped and this one "
-                        "resumes."
+                        f"step {step.key} failed (exit {code}): {said or 'see above.'} Fix the cause and run the same "
+                        "`r1data run` again: finished steps are skipped and this one resumes."
                     )
             seconds = round(time.perf_counter() - started, 1)
             status = "complete" if is_complete(step.out) else "complete_with_failures"

@@ -102,3 +102,28 @@ def test_every_step_records_its_own_command_line(tmp_path):
         assert f"r1data {' '.join(manifest['argv'])}" in (tmp_path / "o" / key / "README.md").read_text()
     result = run_step("dedup", [src], tmp_path / "lib", Config(threshold=0.7))
     assert result.manifest["argv"] == ["dedup", str(src), "-o", str(tmp_path / "lib"), "--threshold", "0.7"]
+
+
+def test_a_step_that_fails_in_its_child_process_is_one_line_and_the_rerun_goes_on(tmp_path):
+    """Each step runs through the library in a spawned child (not through the CLI): its error is the step's one line,
+    the steps before it stay done."""
+    src = tmp_path / "problems.jsonl"
+    src.write_text("".join(json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": str(i + 1)}) + "\n"
+                           for i in range(6)))  # fmt: skip
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text("not json\n")  # found only when the step reads it
+    recipe = tmp_path / "p.yaml"
+    recipe.write_text(f"input: [{src}]\noutput: {tmp_path / 'o'}\nsteps:\n  - dedup: {{}}\n"
+                      f"  - decontaminate: {{against: [m={bench}]}}\n")  # fmt: skip
+    r = run("run", recipe)
+    assert r.exit_code == 1
+    assert "step 02-decontaminate failed (exit 1)" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    state = json.loads((tmp_path / "o" / "pipeline.json").read_text())
+    assert state["steps"]["01-dedup"]["status"] == "complete" and state["steps"]["02-decontaminate"]["status"] == \
+        "failed (exit 1)"  # fmt: skip
+    bench.write_text(json.dumps({"id": "b0", "question": "What is 2 + 1 ?"}) + "\n")
+    r = run("run", recipe)
+    assert r.exit_code == 0, r.stderr
+    assert "[01-dedup] complete with the same command: skipped" in r.stderr
+    removed = json.loads((tmp_path / "o" / "02-decontaminate" / "manifest.json").read_text())["rows_removed"]
+    assert removed == 1

@@ -46,7 +46,7 @@ def run_command(
         return
     echo = (lambda m: None) if quiet else (lambda m: c.console.print(m, markup=False))
     with c.progress("r1data run", quiet, verbose):  # a step in its own process shows its own progress
-        report = run_pipeline(pipe, echo=echo, in_process=in_process)
+        report = run_pipeline(pipe, echo=echo, in_process=in_process, quiet=quiet)
     if quiet:
         return
     table = Table(title=f"r1data run {recipe}", title_justify="left")
