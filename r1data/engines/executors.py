@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -418,8 +418,11 @@ class LocalChunks:
             self.engine, self.owned = self.load_engine(), True
         self.judge = Judge(**self.judge_settings)
 
-    def run(self, work: Callable, chunks: Iterable[tuple[int, Callable[[], Any]]]) -> Iterator[tuple[int, Any]]:
-        for index, rows in chunks:
+    def run(self, work: Callable, chunks: Sequence[tuple[int, Callable[[], Any]]]) -> Iterator[tuple[int, Any]]:
+        from r1data import progress
+
+        for done, (index, rows) in enumerate(chunks, 1):
+            progress.current().stage(f"chunk {done}/{len(chunks)} running")
             yield index, work(rows(), self.engine, self.judge)
 
     def facts(self) -> dict:
@@ -448,7 +451,7 @@ class RayChunks:
         progress.current().stage(f"starting {self.n} engine replicas")
         self.replicas = Replicas(self.n, self.load_engine, self.judge)
 
-    def run(self, work: Callable, chunks: Iterable[tuple[int, Callable[[], Any]]]) -> Iterator[tuple[int, Any]]:
+    def run(self, work: Callable, chunks: Sequence[tuple[int, Callable[[], Any]]]) -> Iterator[tuple[int, Any]]:
         assert self.replicas is not None, "open() first"
         yield from self.replicas.run(work, [(index, rows()) for index, rows in chunks])
 

@@ -195,7 +195,7 @@ def _process(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: 
     """The chunks left, on the executor's chunk runner (this process, or engine replicas on a cluster): each chunk's
     rows written as it finishes, so a killed run resumes from the chunks it wrote."""
     report = progress.current()
-    inputs = ((i, functools.partial(_chunk_input, store, records, step, i)) for i in todo)
+    inputs = [(i, functools.partial(_chunk_input, store, records, step, i)) for i in todo]  # each read when it runs
     for done, (index, rows) in enumerate(runner.run(step.work, inputs), 1):
         _chunk_done(store, index, rows, report)
         report.advance(records.slice(index * step.chunk_rows, step.chunk_rows).height)
