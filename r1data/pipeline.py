@@ -209,11 +209,30 @@ def _wait_for(child: Any, receive: Any) -> bool:
     return receive.poll()
 
 
+def _die_with_parent() -> None:
+    """In the child: once `r1data run` is gone (however it ended, SIGKILL too), the step stops with everything it
+    started, publishing nothing, instead of running on unseen with an engine's memory."""
+    import multiprocessing
+    import os
+
+    from r1data.lifetime import descendants, kill_all
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    parent.join()
+    kill_all(descendants(os.getpid()))
+    os._exit(137)
+
+
 def _child(step: Step, refresh: bool, argv: list[str], quiet: bool, send: Any) -> None:
     """In the child: run the step, report an R1DataError's message (the one line the user sees), exit 130 on
     Ctrl-C without a traceback."""
+    import threading
+
     from rich.console import Console
 
+    threading.Thread(target=_die_with_parent, name="r1data-orphan-watch", daemon=True).start()
     code = 0
     try:
         with progress.reporting(step.key, quiet=quiet, console=Console(stderr=True), grace=2.0, heartbeat=30.0):

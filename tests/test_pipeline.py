@@ -127,3 +127,39 @@ def test_a_step_that_fails_in_its_child_process_is_one_line_and_the_rerun_goes_o
     assert "[01-dedup] complete with the same command: skipped" in r.stderr
     removed = json.loads((tmp_path / "o" / "02-decontaminate" / "manifest.json").read_text())["rows_removed"]
     assert removed == 1
+
+
+def test_a_step_dies_with_a_killed_r1data_run(tmp_path):
+    """Before: after SIGKILL of `r1data run`, the step's own process ran on unseen (with an engine, holding its
+    memory) and published its output later."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from r1data.lifetime import descendants
+
+    words = ["apple", "tree", "river", "number", "sum", "triangle", "circle", "prime", "digit", "count", "find", "value", "area", "angle", "side"]
+    src = tmp_path / "big.jsonl"
+    with src.open("w") as f:
+        for i in range(200_000):
+            problem = " ".join(words[(i * 7 + k * 3) % len(words)] for k in range(30))
+            f.write(json.dumps({"id": f"p{i}", "problem": f"{problem} {i}", "answer": str(i)}) + "\n")
+    recipe = tmp_path / "p.yaml"
+    recipe.write_text(f"input: [{src}]\noutput: {tmp_path / 'o'}\nsteps:\n  - dedup: {{}}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "r1data", "run", str(recipe), "-q"], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    step = []
+    while time.monotonic() < deadline and proc.poll() is None and not step:
+        step = [pid for pid in descendants(proc.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        time.sleep(0.05)
+    assert step and proc.poll() is None, "the step's process never started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Path(f"/proc/{step[0]}").exists():
+        time.sleep(0.1)
+    assert not Path(f"/proc/{step[0]}").exists(), "the step ran on after r1data run was killed"
+    assert not (tmp_path / "o" / "01-dedup" / "manifest.json").exists()  # nothing published by an orphan
