@@ -141,7 +141,8 @@ def test_a_step_dies_with_a_killed_r1data_run(tmp_path):
 
     from r1data.lifetime import descendants
 
-    words = ["apple", "tree", "river", "number", "sum", "triangle", "circle", "prime", "digit", "count", "find", "value", "area", "angle", "side"]
+    words = ["apple", "tree", "river", "number", "sum", "triangle", "circle", "prime", "digit", "count", "find",
+             "value", "area", "angle", "side"]
     src = tmp_path / "big.jsonl"
     with src.open("w") as f:
         for i in range(200_000):
