@@ -29,8 +29,7 @@ def bare_stdio_runs(suites: list, codes: list[str], python: str) -> tuple[int, f
             path = Path(tmp) / "solution.py"
             path.write_text(code)
             for stdin, expected in suite.cases:
-                out = subprocess.run([python, "-I", str(path)], input=stdin, capture_output=True, text=True,
-                                     timeout=10)  # fmt: skip
+                out = subprocess.run([python, "-I", str(path)], input=stdin, capture_output=True, text=True, timeout=10)
                 outputs_match(out.stdout, expected)
                 runs += 1
     return runs, time.perf_counter() - started
@@ -71,8 +70,10 @@ def main() -> None:
     runs = sum(len(v.details) for v in old.verify(stdio_suites, stdio_codes))
     before = runs / (time.perf_counter() - started)
     old.close()
-    print(f"previous sandbox (unshare per run, no private file system), 1 worker: {before:.1f} executions/s "
-          f"(ratio {before / bare:.2f}); isolated / previous: {sandboxed / before:.2f}")  # fmt: skip
+    print(
+        f"previous sandbox (unshare per run, no private file system), 1 worker: {before:.1f} executions/s "
+        f"(ratio {before / bare:.2f}); isolated / previous: {sandboxed / before:.2f}"
+    )
 
     results = {}
     for workers in (1, 2):
@@ -84,8 +85,10 @@ def main() -> None:
         results[workers] = runs / seconds
         passed = sum(v.status == "passed" for v in verdicts[: len(rows)])
         failed = sum(v.status != "passed" for v in verdicts[len(rows) :])
-        print(f"r1data sandbox, {workers} worker(s): {runs} executions in {seconds:.1f} s = {results[workers]:.1f}/s "
-              f"(reference solutions passed {passed}/{len(rows)}, wrong ones failed {failed}/{len(rows)})")  # fmt: skip
+        print(
+            f"r1data sandbox, {workers} worker(s): {runs} executions in {seconds:.1f} s = {results[workers]:.1f}/s "
+            f"(reference solutions passed {passed}/{len(rows)}, wrong ones failed {failed}/{len(rows)})"
+        )
         judge.close()
     print(f"ratio 2 workers / 1 worker: {results[2] / results[1]:.2f}")
 

@@ -42,8 +42,15 @@ TEMPLATE = "{problem} Answer with the number only."
 STEP_FOLDERS = {"dedup": "01-dedup", "decontaminate": "02-decontaminate", "filter": "03-filter"}
 
 
-def pool(seed: int = 0, sums: int = 60, echoes: int = 30, products: int = 30, copies: int = 20,
-         held_out: list[dict] | None = None, leaked: int = 6) -> list[dict]:  # fmt: skip
+def pool(
+    seed: int = 0,
+    sums: int = 60,
+    echoes: int = 30,
+    products: int = 30,
+    copies: int = 20,
+    held_out: list[dict] | None = None,
+    leaked: int = 6,
+) -> list[dict]:
     """The raw pool: what a scrape looks like, before curation."""
     rng = random.Random(seed)
     rows = []
@@ -89,8 +96,16 @@ def rewards(log: Path) -> list[float]:
     return [r["rewards/accuracy/mean"] for r in rows if "rewards/accuracy/mean" in r]
 
 
-def curate(raw: Path, held: Path, work: Path, model: str | None, engine: str | None = None, samples: int = 8,
-           user_template: str | None = TEMPLATE, max_tokens: int = 32) -> dict:  # fmt: skip
+def curate(
+    raw: Path,
+    held: Path,
+    work: Path,
+    model: str | None,
+    engine: str | None = None,
+    samples: int = 8,
+    user_template: str | None = TEMPLATE,
+    max_tokens: int = 32,
+) -> dict:
     """dedup -> decontaminate -> filter --pass-rate 0:1 (adaptive; the samples kept); returns the step folders."""
     from r1data.steps import IOConfig, run_step
     from r1data.steps.decontaminate import Config as Decontam
@@ -100,10 +115,24 @@ def curate(raw: Path, held: Path, work: Path, model: str | None, engine: str | N
     io = IOConfig(overwrite=True)
     out = {name: work / folder for name, folder in STEP_FOLDERS.items()}
     run_step("dedup", [raw], out["dedup"], Dedup(workers=1), io)
-    run_step("decontaminate", [out["dedup"]], out["decontaminate"],
-             Decontam(against=[f"held={held}"], digits_exact=False), io)  # fmt: skip
-    cfg = Filter(pass_rate="0:1", samples=samples, adaptive=True, max_tokens=max_tokens, temperature=1.0,
-                 user_template=user_template, keep_generations=True, model=model, engine=engine)  # fmt: skip
+    run_step(
+        "decontaminate",
+        [out["dedup"]],
+        out["decontaminate"],
+        Decontam(against=[f"held={held}"], digits_exact=False),
+        io,
+    )
+    cfg = Filter(
+        pass_rate="0:1",
+        samples=samples,
+        adaptive=True,
+        max_tokens=max_tokens,
+        temperature=1.0,
+        user_template=user_template,
+        keep_generations=True,
+        model=model,
+        engine=engine,
+    )
     run_step("filter", [out["decontaminate"]], out["filter"], cfg, io)
     return out
 
@@ -119,8 +148,14 @@ def all_traces(filter_out: Path) -> list[dict]:
             continue
         for r in frame.select("problem", "generations").iter_rows(named=True):
             for g in r["generations"] or []:
-                rows.append({"messages": [{"role": "user", "content": TEMPLATE.format(problem=r["problem"])},
-                                          {"role": "assistant", "content": g}]})  # fmt: skip
+                rows.append(
+                    {
+                        "messages": [
+                            {"role": "user", "content": TEMPLATE.format(problem=r["problem"])},
+                            {"role": "assistant", "content": g},
+                        ]
+                    }
+                )
     return rows
 
 
@@ -139,8 +174,13 @@ def rl_arm(name: str, data: Path, out: Path, steps: int, seed: int, held: list[d
     train("grpo", data, out, steps, seed)
     after = greedy_accuracy(str(out / "model"), held, TEMPLATE)
     log = out / "log.jsonl"
-    return {"arm": name, "rewards": rewards(log), "zero_adv": zero_advantage_share(log), "after": after,
-            "seconds": time.perf_counter() - started}  # fmt: skip
+    return {
+        "arm": name,
+        "rewards": rewards(log),
+        "zero_adv": zero_advantage_share(log),
+        "after": after,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def cpu(args: argparse.Namespace) -> None:
@@ -165,9 +205,10 @@ def cpu(args: argparse.Namespace) -> None:
     else:
         steps_out = curate(raw, held_path, work / "curate", None)
     kept = json.loads((steps_out["filter"] / "manifest.json").read_text())
-    print(f"curation: {time.perf_counter() - t:.0f} s; kept {kept['rows_out']} of {len(raw_rows)} "
-          + ", ".join(f"{name} {json.loads((p / 'manifest.json').read_text())['drops']}"
-                      for name, p in steps_out.items()))  # fmt: skip
+    print(
+        f"curation: {time.perf_counter() - t:.0f} s; kept {kept['rows_out']} of {len(raw_rows)} "
+        + ", ".join(f"{name} {json.loads((p / 'manifest.json').read_text())['drops']}" for name, p in steps_out.items())
+    )
 
     results: dict[str, list[dict]] = {"A (raw pool)": [], "B (r1data-curated)": []}
     for seed in args.seeds:
@@ -183,8 +224,10 @@ def cpu(args: argparse.Namespace) -> None:
     print("\nRL arm, side by side (mean over seeds; spread = min..max):")
     for k in results:
         g = gains[k]
-        print(f"  {k:20} held-out gain {statistics.mean(g):+.3f} ({min(g):+.3f}..{max(g):+.3f}); "
-              f"zero-advantage groups {zero[k]:.2f}")  # fmt: skip
+        print(
+            f"  {k:20} held-out gain {statistics.mean(g):+.3f} ({min(g):+.3f}..{max(g):+.3f}); "
+            f"zero-advantage groups {zero[k]:.2f}"
+        )
     a, b = statistics.mean(gains["A (raw pool)"]), statistics.mean(gains["B (r1data-curated)"])
     print(f"  ratio of held-out gains B / A: {b / a:.2f}" if a else f"  held-out gain A is 0; B {b:+.3f}")
 
@@ -198,13 +241,17 @@ def cpu(args: argparse.Namespace) -> None:
     run_step("rejection-sample", [steps_out["filter"]], rs, rs_cfg, IOConfig(overwrite=True))
     verified = json.loads((rs / "manifest.json").read_text())["rows_out"]
     n_all = len(all_rows.read_text().splitlines())
-    print(f"\nSFT arm: A on all {n_all} sampled traces, B on the verified traces of {verified} problems "
-          f"(keep 2 each), {args.sft_steps} steps each")  # fmt: skip
+    print(
+        f"\nSFT arm: A on all {n_all} sampled traces, B on the verified traces of {verified} problems "
+        f"(keep 2 each), {args.sft_steps} steps each"
+    )
     for name, data in (("A (all traces)", all_rows), ("B (verified)", rs)):
         out = work / f"sft-{name[0]}"
         train("sft", data, out, args.sft_steps, 0, {"max_length": 128})
-        print(f"  {name:16} held-out greedy accuracy: before {before:.3f}, after "
-              f"{greedy_accuracy(str(out / 'model'), held, TEMPLATE):.3f}")  # fmt: skip
+        print(
+            f"  {name:16} held-out greedy accuracy: before {before:.3f}, after "
+            f"{greedy_accuracy(str(out / 'model'), held, TEMPLATE):.3f}"
+        )
     print(f"\n(work folder: {work})")
 
 
@@ -244,17 +291,32 @@ def gpu(args: argparse.Namespace) -> None:
     held_path = write_jsonl(work / "held_out.jsonl", held.select("id", "problem", "answer").to_dicts())
     before = heldout_accuracy(args.model, held_path, work / "held-before", 2048)
     print(f"MATH-500 greedy accuracy before: {before:.3f}")
-    steps_out = curate(raw, held_path, work / "curate", args.model, "vllm", samples=16, user_template=None,
-                       max_tokens=2048)  # fmt: skip
+    steps_out = curate(
+        raw, held_path, work / "curate", args.model, "vllm", samples=16, user_template=None, max_tokens=2048
+    )
     for name, data in (("A (raw pool)", raw), ("B (r1data-curated)", steps_out["filter"])):
         out = work / f"grpo-{name[0]}"
-        train("grpo", data, out, args.steps, 0, {"model": args.model, "use_vllm": True, "max_completion_length": 1024,
-                                                 "user_template": None, "prompt": "boxed"})  # fmt: skip
+        train(
+            "grpo",
+            data,
+            out,
+            args.steps,
+            0,
+            {
+                "model": args.model,
+                "use_vllm": True,
+                "max_completion_length": 1024,
+                "user_template": None,
+                "prompt": "boxed",
+            },
+        )
         after = heldout_accuracy(str(out / "model"), held_path, work / f"held-{name[0]}", 2048)
         zero = zero_advantage_share(out / "log.jsonl")
-        print(f"{name}: accuracy reward per step {[round(x, 3) for x in rewards(out / 'log.jsonl')]}; "
-              f"zero-advantage share {statistics.mean(zero) if zero else float('nan'):.2f}; "
-              f"MATH-500 greedy accuracy {before:.3f} -> {after:.3f}")  # fmt: skip
+        print(
+            f"{name}: accuracy reward per step {[round(x, 3) for x in rewards(out / 'log.jsonl')]}; "
+            f"zero-advantage share {statistics.mean(zero) if zero else float('nan'):.2f}; "
+            f"MATH-500 greedy accuracy {before:.3f} -> {after:.3f}"
+        )
 
 
 def main() -> None:

@@ -29,12 +29,29 @@ from r1data.ops.answers import extract_answer  # noqa: E402
 from r1data.ops.paraphrase import find_paraphrases  # noqa: E402
 
 SYNONYMS = {
-    "buys": "purchases", "bought": "purchased", "has": "owns", "gives": "hands over", "gave": "handed over",
-    "each": "every", "total": "overall", "needs": "requires", "wants": "would like", "makes": "produces",
-    "earns": "gets paid", "spends": "pays out", "costs": "is priced at", "sells": "offers for sale",
-    "uses": "goes through", "works": "puts in work", "starts": "begins", "finds": "discovers",
-    "picks": "collects", "travels": "goes", "eats": "consumes", "takes": "needs",
-}  # fmt: skip
+    "buys": "purchases",
+    "bought": "purchased",
+    "has": "owns",
+    "gives": "hands over",
+    "gave": "handed over",
+    "each": "every",
+    "total": "overall",
+    "needs": "requires",
+    "wants": "would like",
+    "makes": "produces",
+    "earns": "gets paid",
+    "spends": "pays out",
+    "costs": "is priced at",
+    "sells": "offers for sale",
+    "uses": "goes through",
+    "works": "puts in work",
+    "starts": "begins",
+    "finds": "discovers",
+    "picks": "collects",
+    "travels": "goes",
+    "eats": "consumes",
+    "takes": "needs",
+}
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
 
 
@@ -43,16 +60,20 @@ def rephrase(text: str, rng: random.Random) -> str:
     for a, b in SYNONYMS.items():
         if rng.random() < 0.7:
             text = re.sub(rf"\b{a}\b", b, text)
-    text = re.sub(r"\b([0-9]|1[0-2])\b(?![.,]\d)", lambda m: WORDS[int(m.group())] if rng.random() < 0.5
-                  else m.group(), text)  # fmt: skip
+    text = re.sub(
+        r"\b([0-9]|1[0-2])\b(?![.,]\d)", lambda m: WORDS[int(m.group())] if rng.random() < 0.5 else m.group(), text
+    )
     sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
     if len(sentences) > 2 and sentences[-1].endswith("?"):
         question, facts = sentences[-1], sentences[:-1]
         if rng.random() < 0.5:
             facts = facts[1:] + facts[:1]
         head = question.rstrip("?")
-        text = f"{head}, given the following? " + " ".join(facts) if rng.random() < 0.5 else " ".join(facts) + \
-            " " + question  # fmt: skip
+        text = (
+            f"{head}, given the following? " + " ".join(facts)
+            if rng.random() < 0.5
+            else " ".join(facts) + " " + question
+        )
     return text
 
 
@@ -71,46 +92,77 @@ def main() -> None:
         t = time.perf_counter()
         found = find_paraphrases(copies, items, item_answers if answers else None, item_answers if answers else None)
         caught = sum(1 for m in found if m.item == m.row)
-        print(f"with answers={answers}: caught {caught:,}/{len(copies):,} ({caught / len(copies):.1%}) "
-              f"in {time.perf_counter() - t:.1f} s")  # fmt: skip
+        print(
+            f"with answers={answers}: caught {caught:,}/{len(copies):,} ({caught / len(copies):.1%}) "
+            f"in {time.perf_counter() - t:.1f} s"
+        )
     import polars as pl
 
     from r1data.ops.decontaminate import Benchmark, DecontamParams, decontaminate
 
-    df = pl.DataFrame({"id": [str(i) for i in range(len(copies))], "problem": copies, "answer": item_answers,
-                       "solution": [None] * len(copies), "source": ["copies"] * len(copies)},
-                      schema_overrides={"solution": pl.String})  # fmt: skip
+    df = pl.DataFrame(
+        {
+            "id": [str(i) for i in range(len(copies))],
+            "problem": copies,
+            "answer": item_answers,
+            "solution": [None] * len(copies),
+            "source": ["copies"] * len(copies),
+        },
+        schema_overrides={"solution": pl.String},
+    )
     bench = Benchmark("gsm8k_test", items, [str(i) for i in range(len(items))], item_answers)
     base = decontaminate(df, [bench], DecontamParams())
-    print(f"baseline, the default 8-gram test: caught {base.removed.height:,}/{len(copies):,} "
-          f"({base.removed.height / len(copies):.1%})")  # fmt: skip
+    print(
+        f"baseline, the default 8-gram test: caught {base.removed.height:,}/{len(copies):,} "
+        f"({base.removed.height / len(copies):.1%})"
+    )
 
     print("\n# 2. false flags on clean training rows")
     math_train, math500 = load("math_train"), load("math500_test")
     pairs = [
-        ("GSM8K train vs GSM8K test", [r["question"] for r in train], [extract_answer(r["answer"]) for r in train],
-         items, item_answers),
-        ("MATH train vs MATH-500", [r["problem"] for r in math_train],
-         [extract_answer(r["solution"]) for r in math_train], [r["problem"] for r in math500],
-         [r["answer"] for r in math500]),
-    ]  # fmt: skip
+        (
+            "GSM8K train vs GSM8K test",
+            [r["question"] for r in train],
+            [extract_answer(r["answer"]) for r in train],
+            items,
+            item_answers,
+        ),
+        (
+            "MATH train vs MATH-500",
+            [r["problem"] for r in math_train],
+            [extract_answer(r["solution"]) for r in math_train],
+            [r["problem"] for r in math500],
+            [r["answer"] for r in math500],
+        ),
+    ]
     for label, rows, row_answers, bench_items, bench_answers in pairs:
         for answers in (True, False):
-            found = find_paraphrases(rows, bench_items, row_answers if answers else None,
-                                     bench_answers if answers else None)  # fmt: skip
-            print(f"{label}, with answers={answers}: flagged {len(found):,}/{len(rows):,} "
-                  f"({len(found) / len(rows):.2%})")  # fmt: skip
+            found = find_paraphrases(
+                rows, bench_items, row_answers if answers else None, bench_answers if answers else None
+            )
+            print(
+                f"{label}, with answers={answers}: flagged {len(found):,}/{len(rows):,} ({len(found) / len(rows):.2%})"
+            )
 
     print("\n# 3. the whole step: GSM8K train + the rephrasings against GSM8K test")
-    train_df = pl.DataFrame({"id": [f"t{i}" for i in range(len(train))], "problem": [r["question"] for r in train],
-                             "answer": [extract_answer(r["answer"]) for r in train], "solution": [None] * len(train),
-                             "source": ["train"] * len(train)}, schema_overrides={"solution": pl.String})  # fmt: skip
+    train_df = pl.DataFrame(
+        {
+            "id": [f"t{i}" for i in range(len(train))],
+            "problem": [r["question"] for r in train],
+            "answer": [extract_answer(r["answer"]) for r in train],
+            "solution": [None] * len(train),
+            "source": ["train"] * len(train),
+        },
+        schema_overrides={"solution": pl.String},
+    )
     both = pl.concat([train_df, df])
     for paraphrase in (False, True):
         t = time.perf_counter()
         r = decontaminate(both, [bench], DecontamParams(paraphrase=paraphrase))
-        print(f"paraphrase={paraphrase}: {both.height:,} rows in {time.perf_counter() - t:.2f} s, "
-              f"removed {r.removed.height:,} ({r.stats['matched_by']})")  # fmt: skip
+        print(
+            f"paraphrase={paraphrase}: {both.height:,} rows in {time.perf_counter() - t:.2f} s, "
+            f"removed {r.removed.height:,} ({r.stats['matched_by']})"
+        )
 
 
 if __name__ == "__main__":

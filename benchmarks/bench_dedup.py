@@ -89,8 +89,9 @@ def baseline_dedup(texts: list[str], n: int, num_perm: int, threshold: float) ->
     return removed
 
 
-def run_command(texts: list[str], workdir: Path, name: str, answers: list | None = None,
-                flags: tuple[str, ...] = ()) -> tuple[float, float, dict]:  # fmt: skip
+def run_command(
+    texts: list[str], workdir: Path, name: str, answers: list | None = None, flags: tuple[str, ...] = ()
+) -> tuple[float, float, dict]:
     """The whole CLI in a fresh process: seconds, peak RSS in MiB, manifest."""
     src = workdir / f"{name}.jsonl"
     ids = {"id": [str(i) for i in range(len(texts))]}
@@ -111,8 +112,9 @@ def grow(texts: list[str], size: int, seed: int = 1) -> list[str]:
     return out
 
 
-def short_problems(texts: list[str], size: int, path: Path, seed: int = 2, near: float = 0.10,
-                   exact: float = 0.05) -> Path:  # fmt: skip
+def short_problems(
+    texts: list[str], size: int, path: Path, seed: int = 2, near: float = 0.10, exact: float = 0.05
+) -> Path:
     """`size` short problems written to `path` (JSONL, id and problem), made in chunks so ten million fit: a fresh
     one joins a 20-word window of one real problem to a 20-word window of another, every number redrawn; a share
     `near` are one-edit copies of a recent row (near duplicates), a share `exact` exact copies."""
@@ -179,16 +181,20 @@ def scale(texts: list[str], work: Path, ten_million: bool) -> None:
         same = kept_ids(out_o).equals(kept_ids(out_m)) and man_o["drops"] == man_m["drops"]
         n = man_o["rows_in"]
         print(f"{label}: kept {man_o['rows_out']:,} of {n:,}; identical kept ids and drop counts: {same}")
-        print(f"  out of core: {sec_o:6.1f} s ({n / sec_o:,.0f} problems/s), peak RSS {rss_o:,.0f} MiB, "
-              f"spill {man_o['stats'].get('spill')}")  # fmt: skip
+        print(
+            f"  out of core: {sec_o:6.1f} s ({n / sec_o:,.0f} problems/s), peak RSS {rss_o:,.0f} MiB, "
+            f"spill {man_o['stats'].get('spill')}"
+        )
         print(f"  in memory:   {sec_m:6.1f} s ({n / sec_m:,.0f} problems/s), peak RSS {rss_m:,.0f} MiB")
         print(f"  ratios (out of core / in memory): time x{sec_o / sec_m:.2f}, peak RSS x{rss_o / rss_m:.2f}")
     if ten_million:
         src = short_problems(texts, 10_000_000, work / "short10m.jsonl")
         sec, rss, man, _ = run_file(src, work, "ten")
-        print(f"10M short problems, 15% planted duplicates, out of core: {sec:.0f} s "
-              f"({man['rows_in'] / sec:,.0f} problems/s), peak RSS {rss:,.0f} MiB, kept {man['rows_out']:,}, "
-              f"spill {man['stats'].get('spill')}")  # fmt: skip
+        print(
+            f"10M short problems, 15% planted duplicates, out of core: {sec:.0f} s "
+            f"({man['rows_in'] / sec:,.0f} problems/s), peak RSS {rss:,.0f} MiB, kept {man['rows_out']:,}, "
+            f"spill {man['stats'].get('spill')}"
+        )
 
 
 def grid(texts: list[str], origin: list[int]) -> None:

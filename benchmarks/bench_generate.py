@@ -51,25 +51,45 @@ def main() -> None:
     t = time.perf_counter()
     outputs = engine.llm.chat(
         [r.messages for r in requests],
-        [__import__("vllm").SamplingParams(n=r.n, temperature=0.7, top_p=0.95, max_tokens=args.max_tokens,
-                                           seed=r.seed if engine.per_request_seed else None) for r in requests],
+        [
+            __import__("vllm").SamplingParams(
+                n=r.n,
+                temperature=0.7,
+                top_p=0.95,
+                max_tokens=args.max_tokens,
+                seed=r.seed if engine.per_request_seed else None,
+            )
+            for r in requests
+        ],
         use_tqdm=False,
-    )  # fmt: skip
+    )
     bare = time.perf_counter() - t
     tokens = sum(len(c.token_ids) for o in outputs for c in o.outputs)
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "problems.parquet"
         rows.write_parquet(src)
-        cfg = Config(samples=args.samples, keep=1, temperature=0.7, top_p=0.95, max_tokens=args.max_tokens, seed=0,
-                     prompt="boxed", chunk_rows=args.problems, engine="vllm", model=args.model)  # fmt: skip
+        cfg = Config(
+            samples=args.samples,
+            keep=1,
+            temperature=0.7,
+            top_p=0.95,
+            max_tokens=args.max_tokens,
+            seed=0,
+            prompt="boxed",
+            chunk_rows=args.problems,
+            engine="vllm",
+            model=args.model,
+        )
         t = time.perf_counter()
         m = run_step("rejection-sample", [src], Path(tmp) / "out", cfg, IOConfig(), engine=engine).manifest
         ours = time.perf_counter() - t
     print(f"{len(requests)} prompts x {args.samples} samples, max {args.max_tokens} tokens; {tokens:,} tokens")
     print(f"bare vllm LLM.chat:        {bare:7.1f} s  ({tokens / bare:,.0f} tokens/s)")
-    print(f"r1data rejection-sample:   {ours:7.1f} s  (read, generate, judge, filter, write; "
-          f"{m['inputs_kept']} problems with accepted traces)")  # fmt: skip
+    print(
+        f"r1data rejection-sample:   {ours:7.1f} s  (read, generate, judge, filter, write; "
+        f"{m['inputs_kept']} problems with accepted traces)"
+    )
     print(f"overhead ratio: {ours / bare:.3f}")
     print(json.dumps({"bare_s": round(bare, 2), "r1data_s": round(ours, 2), "ratio": round(ours / bare, 3)}))
 

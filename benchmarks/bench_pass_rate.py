@@ -19,8 +19,11 @@ from r1data.ops.pass_rate import AdaptiveParams, AdaptiveSampler, Band
 def simulate(problems: int, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     kind = rng.choice(3, size=problems, p=[0.3, 0.3, 0.4])
-    p = np.where(kind == 0, rng.beta(0.3, 6, problems), np.where(kind == 1, rng.beta(6, 0.3, problems),
-                                                                  rng.beta(1.2, 1.2, problems)))  # fmt: skip
+    p = np.where(
+        kind == 0,
+        rng.beta(0.3, 6, problems),
+        np.where(kind == 1, rng.beta(6, 0.3, problems), rng.beta(1.2, 1.2, problems)),
+    )
     return rng.random((problems, k)) < p[:, None]
 
 
@@ -50,8 +53,10 @@ def main() -> None:
     agree = sum(a == f for a, f in zip(adaptive, fixed, strict=True))
     print(f"{args.problems:,} simulated problems, band {band.lo} < p < {band.hi}, k={params.k}")
     print(f"fixed k=16 samples: {total:,}; kept {sum(fixed):,}")
-    print(f"adaptive samples:   {used:,} ({1 - used / total:.1%} fewer; initial {params.initial}, "
-          f"step {params.step}, confidence {params.confidence}); kept {sum(adaptive):,}")  # fmt: skip
+    print(
+        f"adaptive samples:   {used:,} ({1 - used / total:.1%} fewer; initial {params.initial}, "
+        f"step {params.step}, confidence {params.confidence}); kept {sum(adaptive):,}"
+    )
     print(f"identical keep/drop decisions: {agree / len(fixed):.1%}")
 
 

@@ -25,9 +25,16 @@ from r1data.ops.dedup import DedupParams, Kernels, dedup  # noqa: E402
 
 def frame(texts: list[str]) -> pl.DataFrame:
     n = len(texts)
-    return pl.DataFrame({"id": [str(i) for i in range(n)], "problem": texts, "answer": [None] * n,
-                         "solution": [None] * n, "source": ["bench"] * n},
-                        schema_overrides={"answer": pl.String, "solution": pl.String})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "problem": texts,
+            "answer": [None] * n,
+            "solution": [None] * n,
+            "source": ["bench"] * n,
+        },
+        schema_overrides={"answer": pl.String, "solution": pl.String},
+    )
 
 
 def on_cluster(nodes: int, work) -> object:  # noqa: ANN001

@@ -40,7 +40,7 @@ def greedy_accuracy(model_dir: str, rows: list[dict], user_template: str) -> flo
             [{"role": "user", "content": user_template.format(problem=r["problem"])}],
             add_generation_prompt=True,
             tokenize=False,
-        )  # fmt: skip
+        )
         for r in rows
     ]
     enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -83,8 +83,10 @@ def main() -> None:
     w = min(args.window, len(rewards) // 2)
     first, last = sum(rewards[:w]) / w, sum(rewards[-w:]) / w
 
-    print(f"GRPO, {RECIPE.relative_to(ROOT)}: {manifest['global_step']} steps in {seconds:.0f} s "
-          f"({seconds / max(1, manifest['global_step']):.1f} s/step), 512 arithmetic problems")  # fmt: skip
+    print(
+        f"GRPO, {RECIPE.relative_to(ROOT)}: {manifest['global_step']} steps in {seconds:.0f} s "
+        f"({seconds / max(1, manifest['global_step']):.1f} s/step), 512 arithmetic problems"
+    )
     print("accuracy reward per step: " + " ".join(f"{r:.2f}" for r in rewards))
     print(f"mean accuracy reward, first {w} steps: {first:.3f}")
     print(f"mean accuracy reward, last {w} steps:  {last:.3f}")
@@ -117,9 +119,11 @@ def dynamic_cost(steps: int, out: Path | None) -> None:
             rounds = [h["dynamic_sampling/rounds"] for h in steps_logged]
             share = [h["dynamic_sampling/informative_share"] for h in steps_logged]
             filled = [h["dynamic_sampling/filled_zero_std"] for h in steps_logged]
-            line += (f", rounds per step {sum(rounds) / len(rounds):.2f}, informative share "
-                     f"{sum(share) / len(share):.2f}, batch filled with zero-advantage rows "
-                     f"{sum(filled) / len(filled):.2f}")  # fmt: skip
+            line += (
+                f", rounds per step {sum(rounds) / len(rounds):.2f}, informative share "
+                f"{sum(share) / len(share):.2f}, batch filled with zero-advantage rows "
+                f"{sum(filled) / len(filled):.2f}"
+            )
         print(line)
 
 

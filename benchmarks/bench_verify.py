@@ -75,16 +75,23 @@ def adjudicated(workers: int | None) -> None:
     print(
         f"{len(items)} adjudicated traces: " + ", ".join(f"{k} {n}" for k, n in Counter(c.truth for c in items).items())
     )
-    plain = ["correct" if verify(parse(gold_text(c.gold)), parse(final_answer_text(c.completion))) else "incorrect"
-             for c in items]  # fmt: skip
+    plain = [
+        "correct" if verify(parse(gold_text(c.gold)), parse(final_answer_text(c.completion))) else "incorrect"
+        for c in items
+    ]
     with Judge(workers=workers) as judge:
-        verdicts = judge.verify([c.gold for c in items], [c.completion for c in items],
-                                problems=[c.problem for c in items],
-                                truncated=[c.finish_reason == "length" for c in items])  # fmt: skip
+        verdicts = judge.verify(
+            [c.gold for c in items],
+            [c.completion for c in items],
+            problems=[c.problem for c in items],
+            truncated=[c.finish_reason == "length" for c in items],
+        )
     for name, statuses in (("math-verify alone", plain), ("r1data judge (strict)", [v.status for v in verdicts])):
         wrong = Counter(c.style for c, s in zip(items, statuses, strict=True) if not agrees(s, c.truth))
-        print(f"{name:24} agreement {1 - sum(wrong.values()) / len(items):.4f}"
-              + (f"  (misses: {', '.join(f'{k} {n}' for k, n in wrong.most_common(6))})" if wrong else ""))  # fmt: skip
+        print(
+            f"{name:24} agreement {1 - sum(wrong.values()) / len(items):.4f}"
+            + (f"  (misses: {', '.join(f'{k} {n}' for k, n in wrong.most_common(6))})" if wrong else "")
+        )
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -99,8 +106,9 @@ def short_answers() -> list[dict]:
 
     from r1data.ops.answers import extract_answer
 
-    golds = [extract_answer(json.loads(line)["answer"]) for line in
-             (DATA / "gsm8k_train.jsonl").read_text().splitlines()]  # fmt: skip
+    golds = [
+        extract_answer(json.loads(line)["answer"]) for line in (DATA / "gsm8k_train.jsonl").read_text().splitlines()
+    ]
     rows = []
     for i, gold in enumerate(golds):
         said = gold if i % 2 == 0 else golds[(i + 7) % len(golds)]
@@ -116,8 +124,12 @@ def real_corpus() -> list[dict]:
     real = Path(os.environ.get("R1DATA_REAL_FILES", "")) / "judge"
     if not os.environ.get("R1DATA_REAL_FILES") or not real.is_dir():
         return []
-    rows = [json.loads(line) for f in sorted(real.glob("*.jsonl")) if not f.name.startswith((".", "read_"))
-            for line in f.read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for f in sorted(real.glob("*.jsonl"))
+        if not f.name.startswith((".", "read_"))
+        for line in f.read_text().splitlines()
+    ]
     return [{"problem": r["problem"], "answer": r["gold"], "completion": r["completion"]} for r in rows]
 
 
@@ -140,8 +152,15 @@ def long_cot(n: int = 3200) -> tuple[list[dict], str]:
     recs = read_inputs([DATA / "math_train.jsonl"]).records.head(n)
     end = "The final answer is $\\boxed{{{}}}$."
     found = recs.select("problem", "answer", "solution").rows()
-    rows = [{"problem": p, "answer": a, "completion": f"<think>\n{s}\n</think>\n\n" + end.format(
-        a if i % 2 == 0 else found[(i + 7) % len(found)][1])} for i, (p, a, s) in enumerate(found)]  # fmt: skip
+    rows = [
+        {
+            "problem": p,
+            "answer": a,
+            "completion": f"<think>\n{s}\n</think>\n\n"
+            + end.format(a if i % 2 == 0 else found[(i + 7) % len(found)][1]),
+        }
+        for i, (p, a, s) in enumerate(found)
+    ]
     return rows, "MATH train solutions as the thought, every other final answer another problem's"
 
 
@@ -150,8 +169,19 @@ def process(rows: list[dict], folder: Path, name: str, workers: int | None) -> f
     import subprocess
 
     src = _write(folder / f"{name}.jsonl", rows)
-    cmd = [sys.executable, "-m", "r1data", "verify", str(src), "-o", str(folder / f"{name}-out"), "--checks",
-           "accuracy", "-q", "--overwrite"] + (["--workers", str(workers)] if workers else [])  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "r1data",
+        "verify",
+        str(src),
+        "-o",
+        str(folder / f"{name}-out"),
+        "--checks",
+        "accuracy",
+        "-q",
+        "--overwrite",
+    ] + (["--workers", str(workers)] if workers else [])
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - t
@@ -175,23 +205,29 @@ def whole_process(workers: int | None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        runs = [("short answers (GSM8K train)", short_answers()), *[(f"long CoT ({src})", rows) for rows, src in
-                                                                    [long_cot()]]]  # fmt: skip
+        runs = [
+            ("short answers (GSM8K train)", short_answers()),
+            *[(f"long CoT ({src})", rows) for rows, src in [long_cot()]],
+        ]
         if real := real_corpus():
             runs.append(("the real judge corpus (long CoT, multiple choice, tags, words)", real))
         for label, rows in runs:
             ours = process(rows, folder, "bench", workers)
             seq = sequential_rows(rows)
-            print(f"{label}: {len(rows):,} completions; r1data verify (whole process) {ours:.1f} s, sequential "
-                  f"math-verify {seq:.1f} s: x{seq / ours:.2f}")  # fmt: skip
+            print(
+                f"{label}: {len(rows):,} completions; r1data verify (whole process) {ours:.1f} s, sequential "
+                f"math-verify {seq:.1f} s: x{seq / ours:.2f}"
+            )
         ten = short_answers()[:10]
         process(ten, folder, "warm", workers)  # the page cache warm, as a second run is
         t = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import r1data.cli, polars, pyarrow"], check=True)
         imports = time.perf_counter() - t
         took = process(ten, folder, "ten", workers)
-        print(f"10 rows: {took:.2f} s for the whole process, of which {imports:.2f} s start the interpreter and "
-              f"import r1data: {took - imports:.2f} s after the first import")  # fmt: skip
+        print(
+            f"10 rows: {took:.2f} s for the whole process, of which {imports:.2f} s start the interpreter and "
+            f"import r1data: {took - imports:.2f} s after the first import"
+        )
 
 
 def real(workers: int | None) -> None:
@@ -205,8 +241,10 @@ def real(workers: int | None) -> None:
     labels = {x["id"]: x for x in map(json.loads, judge_corpus.LABELS.read_text().splitlines())}
     rows = [r for r in rows if r["id"] in labels and labels[r["id"]]["label"] != "unjudgeable"]
     graded = judge_corpus.grade(rows, workers)
-    print(f"{len(rows):,} labelled completions, {len({r['family'] for r in rows})} model families, styles "
-          + ", ".join(f"{k} {n}" for k, n in Counter(r["style"] for r in rows).most_common()))
+    print(
+        f"{len(rows):,} labelled completions, {len({r['family'] for r in rows})} model families, styles "
+        + ", ".join(f"{k} {n}" for k, n in Counter(r["style"] for r in rows).most_common())
+    )
     print(f"{'grader':28} {'agreement':>9} {'wrong':>6}  (of those it judged)")
     for name in judge_corpus.GRADERS:
         pairs = [(g[name], labels[g["id"]]["label"] == "correct") for g in graded]
@@ -248,9 +286,11 @@ def main() -> None:
         statuses[v.status] = statuses.get(v.status, 0) + 1
     slowest_pool = max((v.seconds for v in verdicts if v.seconds is not None), default=0.0)
     label = f"r1data judge, {judge.workers} workers on {os.cpu_count()} cores:"
-    print(f"{label} {len(items) / pool_s:8.1f} items/s  ({pool_s:.1f} s; "
-          f"slowest item {slowest_pool:.2f} s; timeouts {statuses.get('timeout', 0)}, each cut at "
-          f"{args.timeout:.0f} s)")  # fmt: skip
+    print(
+        f"{label} {len(items) / pool_s:8.1f} items/s  ({pool_s:.1f} s; "
+        f"slowest item {slowest_pool:.2f} s; timeouts {statuses.get('timeout', 0)}, each cut at "
+        f"{args.timeout:.0f} s)"
+    )
     print(f"ratio: x{seq_s / pool_s:.2f}")
     same = sum((v.status == "correct") == s for v, s in zip(verdicts, seq, strict=True))
     expected = sum((v.status == "correct") == e for v, (*_, e) in zip(verdicts, items, strict=True))

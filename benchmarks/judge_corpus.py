@@ -210,8 +210,14 @@ def _extractor(repo: str, path: str):
 
 # Real R1-Zero-style traces for the speed benchmark (bench_verify.py (b)): every MATH-500 and AIME 2024 response of
 # six Open-Reasoner-Zero 7B evaluation runs, 3,180 in all. Not labelled: only timed.
-_ORZ_RUNS = ("v1293_eval_responses", "v1441_eval_responses", "v1441_eval_responses_t_0",
-             "v1441_eval_responses_t_1", "v1442_eval_responses_t_0", "v1442_eval_responses_t_1")  # fmt: skip
+_ORZ_RUNS = (
+    "v1293_eval_responses",
+    "v1441_eval_responses",
+    "v1441_eval_responses_t_0",
+    "v1441_eval_responses_t_1",
+    "v1442_eval_responses_t_0",
+    "v1442_eval_responses_t_1",
+)
 _ORZ = ("KevinH48264/Open-Reasoner-Zero", "c8f99bcdc97bb8f21873ad3e07bfc2db4b7b6b90")
 LONG = [(*_ORZ, f"evals/{run}/{task}_responses.json") for run in _ORZ_RUNS for task in ("math500", "aime2024")]
 
@@ -227,8 +233,18 @@ def build_long(mirrors: Path, out: Path) -> None:
             return
         for row, item in enumerate(_items(git, commit, path)):
             problem, gold, completion, recorded = _extractor(repo, path)(item, 0)
-            rows.append({"repo": repo, "commit": commit, "path": path, "row": row, "problem": problem, "gold": gold,
-                         "completion": completion, "recorded_verdict": recorded})  # fmt: skip
+            rows.append(
+                {
+                    "repo": repo,
+                    "commit": commit,
+                    "path": path,
+                    "row": row,
+                    "problem": problem,
+                    "gold": gold,
+                    "completion": completion,
+                    "recorded_verdict": recorded,
+                }
+            )
     (out / "long").mkdir(parents=True, exist_ok=True)
     (out / "long" / "orz_traces.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows))
     print(f"{len(rows)} traces -> {out / 'long' / 'orz_traces.jsonl'}")
@@ -266,8 +282,9 @@ def build(mirrors: Path, out: Path) -> None:
             problem, gold, completion, recorded = extract(item, lab["sample"])
         src = {k: lab[k] for k in ("id", "repo", "commit", "path", "row", "sample", "model", "family", "style")}
         name = "math_cot" if lab["id"].startswith("mc-") else "mcq_and_words"
-        rows.setdefault(name, []).append({**src, "problem": problem, "gold": str(gold), "completion": completion,
-                                          "recorded_verdict": recorded})  # fmt: skip
+        rows.setdefault(name, []).append(
+            {**src, "problem": problem, "gold": str(gold), "completion": completion, "recorded_verdict": recorded}
+        )
     (out / "judge").mkdir(parents=True, exist_ok=True)
     for name, items in rows.items():
         (out / "judge" / f"{name}.jsonl").write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items))
@@ -304,8 +321,11 @@ def main() -> None:
     grades = {x["id"]: x for x in map(json.loads, args.grades.read_text().splitlines())}
     rows = {r["id"]: r for r in load()}
     if args.cmd == "disputes":
-        blind = [{"id": i, "problem": rows[i]["problem"], "gold": rows[i]["gold"], "completion": rows[i]["completion"]}
-                 for i, x in grades.items() if disagree(x)]  # fmt: skip
+        blind = [
+            {"id": i, "problem": rows[i]["problem"], "gold": rows[i]["gold"], "completion": rows[i]["completion"]}
+            for i, x in grades.items()
+            if disagree(x)
+        ]
         args.out.write_text("".join(json.dumps(b) + "\n" for b in blind))
         print(f"{len(blind)} disputed completions -> {args.out} (problem, gold and completion only)")
         return

@@ -119,8 +119,9 @@ def coerce(value: Any, tp: Any, key: str, where: str) -> Any:
         try:
             return base(value).value
         except ValueError:
-            raise ConfigError(f"{where}: '{key}' must be one of {', '.join(str(m.value) for m in base)}, "
-                              f"got {value!r}") from None  # fmt: skip
+            raise ConfigError(
+                f"{where}: '{key}' must be one of {', '.join(str(m.value) for m in base)}, got {value!r}"
+            ) from None
     if base is typing.Any:
         return value
     raise bad

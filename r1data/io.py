@@ -101,8 +101,10 @@ def _unfinished(path: Path) -> str | None:
 
 def _dir_sources(path: Path) -> list[InputSource]:
     if (why := _unfinished(path)) is not None:
-        raise InputError(f"{path}: not data: {why}. Finish that run (rerun its step with the same -o) and read "
-                         "its output folder instead.")  # fmt: skip
+        raise InputError(
+            f"{path}: not data: {why}. Finish that run (rerun its step with the same -o) and read "
+            "its output folder instead."
+        )
     if is_r1data_dir(path):
         if not is_complete(path, allow_failures=True):
             raise InputError(f"{path}: this r1data output is incomplete (its step did not finish). Rerun that step.")
@@ -116,8 +118,11 @@ def _dir_sources(path: Path) -> list[InputSource]:
         )
     if (path / "state.json").is_file() and (path / "dataset_info.json").is_file():
         return [InputSource(path, "hf_disk", path.name)]
-    found = sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in
-                                                                            p.relative_to(path).parts))  # fmt: skip
+    found = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
     files = [p for p in found if _format_of(p) is not None]
     if not files:
         raise InputError(
@@ -249,8 +254,10 @@ def raw_bytes(src: InputSource) -> bytes:
     try:
         data = _decompressed(src) if src.compression else src.path.read_bytes()
     except OSError as exc:
-        raise InputError(f"{src.path}: cannot read it ({exc}). Check the file (a {src.compression or 'plain'} "
-                         f"{src.format} file is expected from its name).") from None  # fmt: skip
+        raise InputError(
+            f"{src.path}: cannot read it ({exc}). Check the file (a {src.compression or 'plain'} "
+            f"{src.format} file is expected from its name)."
+        ) from None
     return data[len(BOM) :] if data.startswith(BOM) else data
 
 
@@ -379,8 +386,12 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
 
 def _is_chat(obj: Any) -> bool:
     """A list of chat turns (role/content or from/value objects)."""
-    return (isinstance(obj, list) and bool(obj) and all(isinstance(t, dict) for t in obj)
-            and all(("role" in t or "from" in t) and ("content" in t or "value" in t) for t in obj))  # fmt: skip
+    return (
+        isinstance(obj, list)
+        and bool(obj)
+        and all(isinstance(t, dict) for t in obj)
+        and all(("role" in t or "from" in t) and ("content" in t or "value" in t) for t in obj)
+    )
 
 
 def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
@@ -397,9 +408,11 @@ def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
     except RecursionError:  # deeper than Python's parser goes
         obj, deep = None, True
     if deep or _depth(obj) > MAX_NESTING + 2:  # the file's own list and object add two levels
-        raise InputError(f"{path}: nested more than {MAX_NESTING} levels deep in a row: not read. Fix the file (no "
-                         "real row nests that deep), or write it as JSONL and pass --on-error skip to set such rows "
-                         "aside")  # fmt: skip
+        raise InputError(
+            f"{path}: nested more than {MAX_NESTING} levels deep in a row: not read. Fix the file (no "
+            "real row nests that deep), or write it as JSONL and pass --on-error skip to set such rows "
+            "aside"
+        )
     note = None
     if isinstance(obj, dict):
         lists = [v for v in obj.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
@@ -419,8 +432,11 @@ def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
             # a JSON object keyed by problem (generation results): one row per key, the key kept as `json_key`
             obj = [{JSON_KEY: k, **v} for k, v in obj.items()]
             note = f"a JSON object keyed by problem: one row per key (the key in column {JSON_KEY})"
-    if isinstance(obj, list) and obj and all(isinstance(v, list) and v and all(isinstance(t, dict) for t in v)
-                                             for v in obj):  # fmt: skip
+    if (
+        isinstance(obj, list)
+        and obj
+        and all(isinstance(v, list) and v and all(isinstance(t, dict) for t in v) for v in obj)
+    ):
         # each item a list of chat turns (Open-Reasoner-Zero): one conversation per row
         obj = [{"conversations": v} for v in obj]
         note = "each item a list of turns: read as one conversation per row"
@@ -437,8 +453,9 @@ def read_json(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
             raise InputError(f"{path}: item {i} is a JSON {type(row).__name__}, not an object")
         row, n = _surrogates(row)
         if n and on_error == "skip":
-            bad.append(_bad_line(path, i + 1, json.dumps(row).encode(), f"item {i}: {n} lone surrogate escape(s)",
-                                 on_error))  # fmt: skip
+            bad.append(
+                _bad_line(path, i + 1, json.dumps(row).encode(), f"item {i}: {n} lone surrogate escape(s)", on_error)
+            )
             continue
         replaced += n
         rows.append(row)
@@ -450,8 +467,11 @@ _ID_KEY = re.compile(r"^[A-Za-z_]*[-_/]?\d+$")
 
 def _id_like(keys: list[str]) -> bool:
     """Keys that name rows (sample_0, HumanEval/12, 1873_A...), not columns: all of one prefix and a number."""
-    return len(keys) >= 3 and all(_ID_KEY.match(str(k)) for k in keys) and len({re.sub(r"\d+$", "", str(k))
-                                                                               for k in keys}) == 1  # fmt: skip
+    return (
+        len(keys) >= 3
+        and all(_ID_KEY.match(str(k)) for k in keys)
+        and len({re.sub(r"\d+$", "", str(k)) for k in keys}) == 1
+    )
 
 
 def _read_table(src: InputSource, on_error: OnError) -> _Read:
@@ -518,8 +538,10 @@ def read_inputs(
             notes.append(src.note)
         if read.surrogates:
             info["surrogates_replaced"] = read.surrogates
-            notes.append(f"{src.path}: {read.surrogates} lone surrogate escape(s) (not text) became U+FFFD; "
-                         "--on-error skip quarantines such rows instead")  # fmt: skip
+            notes.append(
+                f"{src.path}: {read.surrogates} lone surrogate escape(s) (not text) became U+FFFD; "
+                "--on-error skip quarantines such rows instead"
+            )
         described.append(info)
         if df.height == 0:
             continue

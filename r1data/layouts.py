@@ -35,8 +35,17 @@ from r1data.schema import gold_columns, has_gsm8k_answers
 COMPLETION, GENERATIONS, MESSAGES, TESTS = "completion", "generations", "messages", "tests"
 ANSWERS, GOLD_KIND = "answers", "gold_kind"
 # Columns a dataset ships with its own verdict on each trace, compared with r1data's by verify.
-VERDICT_COLUMNS = ("correctness_math_verify", "score", "deepseek_grade", "correctness", "is_correct",
-                   "symbolic_correct", "judgement", "graded_list", "exact_ok")  # fmt: skip
+VERDICT_COLUMNS = (
+    "correctness_math_verify",
+    "score",
+    "deepseek_grade",
+    "correctness",
+    "is_correct",
+    "symbolic_correct",
+    "judgement",
+    "graded_list",
+    "exact_ok",
+)
 # Where a verl row (and similar) keeps the problem's clean text, beside a prompt that may carry a template.
 CLEAN_FIELDS = ("question", "problem", "quiz", "raw_problem", "original_question")
 TRACE_SOURCES = ("deepseek", "gemini")
@@ -74,14 +83,28 @@ class Reading:
         return text
 
     def as_dict(self) -> dict:
-        return {"layout": self.layout, "why": self.why, "roles": dict(self.roles),
-                "adjustments": dict(self.adjustments), "samples": self.samples}  # fmt: skip
+        return {
+            "layout": self.layout,
+            "why": self.why,
+            "roles": dict(self.roles),
+            "adjustments": dict(self.adjustments),
+            "samples": self.samples,
+        }
 
     def sample(self, records: pl.DataFrame, n: int = 2, width: int = 100) -> None:
         """Two sample values of each role, as the records hold them after the reading."""
-        columns = {"problem": "problem", "gold": "answer", "gold (all)": ANSWERS, "solution": "solution",
-                   "trace": COMPLETION,
-                   "traces": GENERATIONS, "messages": MESSAGES, "tests": TESTS, "id": "id", "source": "source"}
+        columns = {
+            "problem": "problem",
+            "gold": "answer",
+            "gold (all)": ANSWERS,
+            "solution": "solution",
+            "trace": COMPLETION,
+            "traces": GENERATIONS,
+            "messages": MESSAGES,
+            "tests": TESTS,
+            "id": "id",
+            "source": "source",
+        }
         columns |= self.columns
         for role, col in columns.items():
             if col not in records.columns:
@@ -150,8 +173,9 @@ TEXT = pl.String
 GOLD = "\x00gold"  # a row function's raw gold value: made into answer / answers / gold_kind by _rows
 
 
-def _rows(df: pl.DataFrame, fn: Callable[[dict], dict], columns: dict[str, pl.DataType],
-          reading: Reading | None = None) -> pl.DataFrame:  # fmt: skip
+def _rows(
+    df: pl.DataFrame, fn: Callable[[dict], dict], columns: dict[str, pl.DataType], reading: Reading | None = None
+) -> pl.DataFrame:
     """New columns computed row by row (nested chats are easier in Python than in expressions). A row's raw gold
     under GOLD becomes answer (+ answers, gold_kind)."""
     values = [fn(r) for r in df.iter_rows(named=True)]
@@ -163,8 +187,11 @@ def _rows(df: pl.DataFrame, fn: Callable[[dict], dict], columns: dict[str, pl.Da
 
 def _free(df: pl.DataFrame, *names: str) -> pl.DataFrame:
     """The file's own columns that a layout is about to write under the same name stay, as NAME_input."""
-    taken = {n: f"{n}_input" for n in names if n in df.columns and f"{n}_input" not in df.columns
-             and n in ("answer", "problem", "solution", "id", "source")}  # fmt: skip
+    taken = {
+        n: f"{n}_input"
+        for n in names
+        if n in df.columns and f"{n}_input" not in df.columns and n in ("answer", "problem", "solution", "id", "source")
+    }
     return df.rename(taken) if taken else df
 
 
@@ -208,8 +235,11 @@ def _sharegpt(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
         system = r.get("system")
         if isinstance(system, str) and system and not any(t["role"] == "system" for t in turns):
             turns = [{"role": "system", "content": system}, *turns]
-        return {"problem": _problem(chat.first(turns, "user"), reading), COMPLETION: chat.last(turns, "assistant"),
-                MESSAGES: turns}  # fmt: skip
+        return {
+            "problem": _problem(chat.first(turns, "user"), reading),
+            COMPLETION: chat.last(turns, "assistant"),
+            MESSAGES: turns,
+        }
 
     return _rows(df, row, {"problem": TEXT, COMPLETION: TEXT, MESSAGES: CHAT}, reading)
 
@@ -250,9 +280,14 @@ def _am(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
         if not content and rinfo.get("think_content"):
             content = _think(rinfo.get("think_content"), rinfo.get("answer_content"))
         test = info.get("test_case")
-        return {"problem": _problem(chat.first(turns, "user"), reading), COMPLETION: content, MESSAGES: turns,
-                GOLD: info.get("reference_answer") or None, "source": info.get("source"),
-                TESTS: (test if isinstance(test, str) else json.dumps(test)) if test else None}  # fmt: skip
+        return {
+            "problem": _problem(chat.first(turns, "user"), reading),
+            COMPLETION: content,
+            MESSAGES: turns,
+            GOLD: info.get("reference_answer") or None,
+            "source": info.get("source"),
+            TESTS: (test if isinstance(test, str) else json.dumps(test)) if test else None,
+        }
 
     return _rows(df, row, {"problem": TEXT, COMPLETION: TEXT, MESSAGES: CHAT, "source": TEXT, TESTS: TEXT}, reading)
 
@@ -262,21 +297,28 @@ def _s1k(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
     picks one; deepseek by default). The gold is the `answer` column when there is one, else the reference
     solution's last box."""
     source = reading.trace_source
-    pairs = {"deepseek": ("deepseek_thinking_trajectory", "deepseek_attempt"),
-             "gemini": ("gemini_thinking_trajectory", "gemini_attempt")}  # fmt: skip
+    pairs = {
+        "deepseek": ("deepseek_thinking_trajectory", "deepseek_attempt"),
+        "gemini": ("gemini_thinking_trajectory", "gemini_attempt"),
+    }
     thinking, attempt = pairs[source]
     if thinking not in df.columns:
         other = next((s for s, (t, _) in pairs.items() if t in df.columns), None)
         if other is not None and source != "deepseek":
-            raise SchemaError(f"{reading.path}: --trace-source {source} needs column {thinking}; this file has "
-                              f"{pairs[other][0]}. Pass --trace-source {other}.")  # fmt: skip
+            raise SchemaError(
+                f"{reading.path}: --trace-source {source} needs column {thinking}; this file has "
+                f"{pairs[other][0]}. Pass --trace-source {other}."
+            )
         thinking, attempt = pairs[other] if other else ("thinking_trajectories", "attempt")
     reading.roles["trace"] = f"{thinking} + {attempt}"
     has_answer = "answer" in df.columns
 
     def row(r: dict) -> dict:
-        gold = r.get("answer") if has_answer and r.get("answer") not in (None, "") else extract_answer(
-            r.get("solution") if isinstance(r.get("solution"), str) else None)  # fmt: skip
+        gold = (
+            r.get("answer")
+            if has_answer and r.get("answer") not in (None, "")
+            else extract_answer(r.get("solution") if isinstance(r.get("solution"), str) else None)
+        )
         return {"problem": r.get("question"), COMPLETION: _think(r.get(thinking), r.get(attempt)), GOLD: gold}
 
     reading.roles["gold"] = "answer" if has_answer else "solution (its last \\boxed{})"
@@ -312,8 +354,9 @@ def _verl(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
 
     def row(r: dict) -> dict:
         prompt = r["prompt"]
-        turns = _chat(prompt, reading, "prompt") if isinstance(prompt, list) else [
-            {"role": "user", "content": str(prompt)}]  # fmt: skip
+        turns = (
+            _chat(prompt, reading, "prompt") if isinstance(prompt, list) else [{"role": "user", "content": str(prompt)}]
+        )
         reward = r.get("reward_model") or {}
         truth = reward.get("ground_truth") if isinstance(reward, dict) else None
         extra = r.get("extra_info") or {}
@@ -334,9 +377,13 @@ def _verl(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
         else:
             problem = _problem(user, reading)
         code = str(r.get("ability", "") or "").lower() == "code"
-        return {"problem": problem, GOLD: None if code else truth,
-                TESTS: (truth if isinstance(truth, str) else json.dumps(truth)) if code and truth else None,
-                "source": r.get("data_source"), "id": None if index is None else str(index)}  # fmt: skip
+        return {
+            "problem": problem,
+            GOLD: None if code else truth,
+            TESTS: (truth if isinstance(truth, str) else json.dumps(truth)) if code and truth else None,
+            "source": r.get("data_source"),
+            "id": None if index is None else str(index),
+        }
 
     used: Counter = Counter()
     out = _rows(df, row, {"problem": TEXT, TESTS: TEXT, "source": TEXT, "id": TEXT}, reading)
@@ -347,8 +394,11 @@ def _verl(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
 def _messages(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
     def row(r: dict) -> dict:
         turns = _chat(r[MESSAGES], reading, MESSAGES)
-        return {"problem": _problem(chat.first(turns, "user"), reading), COMPLETION: chat.last(turns, "assistant"),
-                MESSAGES: turns}  # fmt: skip
+        return {
+            "problem": _problem(chat.first(turns, "user"), reading),
+            COMPLETION: chat.last(turns, "assistant"),
+            MESSAGES: turns,
+        }
 
     return _rows(df, row, {"problem": TEXT, COMPLETION: TEXT, MESSAGES: CHAT}, reading)
 
@@ -356,12 +406,19 @@ def _messages(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
 def _trl_prompt_completion(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
     def row(r: dict) -> dict:
         prompt, completion = r["prompt"], r["completion"]
-        p_turns = _chat(prompt, reading, "prompt") if isinstance(prompt, list) else [
-            {"role": "user", "content": str(prompt)}]  # fmt: skip
-        c_turns = (_chat(completion, reading, "completion") if isinstance(completion, list)
-                   else [{"role": "assistant", "content": str(completion)}])  # fmt: skip
-        return {"problem": _problem(chat.last(p_turns, "user"), reading),
-                "completion_text": chat.last(c_turns, "assistant"), MESSAGES: [*p_turns, *c_turns]}  # fmt: skip
+        p_turns = (
+            _chat(prompt, reading, "prompt") if isinstance(prompt, list) else [{"role": "user", "content": str(prompt)}]
+        )
+        c_turns = (
+            _chat(completion, reading, "completion")
+            if isinstance(completion, list)
+            else [{"role": "assistant", "content": str(completion)}]
+        )
+        return {
+            "problem": _problem(chat.last(p_turns, "user"), reading),
+            "completion_text": chat.last(c_turns, "assistant"),
+            MESSAGES: [*p_turns, *c_turns],
+        }
 
     out = _rows(df, row, {"problem": TEXT, "completion_text": TEXT, MESSAGES: CHAT}, reading)
     out = out.rename({"prompt": "prompt_input", "completion": "completion_input"})
@@ -375,8 +432,11 @@ def _openrlhf(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
     def row(r: dict) -> dict:
         value = r[key]
         turns = _chat(value, reading, key) if isinstance(value, list) else [{"role": "user", "content": str(value)}]
-        return {"problem": _problem(chat.last(turns, "user"), reading), GOLD: r.get("label"),
-                "source": r.get("datasource")}  # fmt: skip
+        return {
+            "problem": _problem(chat.last(turns, "user"), reading),
+            GOLD: r.get("label"),
+            "source": r.get("datasource"),
+        }
 
     return _rows(df, row, {"problem": TEXT, "source": TEXT}, reading)
 
@@ -388,8 +448,15 @@ def _orz(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
 
     def row(r: dict) -> dict:
         raw = r[key] or []
-        turns = _chat([{k: v for k, v in t.items() if k in ("from", "role", "value", "content")} for t in raw
-                       if isinstance(t, dict)], reading, key)  # fmt: skip
+        turns = _chat(
+            [
+                {k: v for k, v in t.items() if k in ("from", "role", "value", "content")}
+                for t in raw
+                if isinstance(t, dict)
+            ],
+            reading,
+            key,
+        )
         gold = r.get("final_answer")
         if gold is None:
             for t in raw:
@@ -410,8 +477,11 @@ def _huatuo(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
         reading.roles.pop("gold", None)
 
     def row(r: dict) -> dict:
-        return {"problem": r.get("Question"), COMPLETION: _think(r.get("Complex_CoT"), r.get("Response")),
-                GOLD: r.get(gold_col) if gold_col else None}  # fmt: skip
+        return {
+            "problem": r.get("Question"),
+            COMPLETION: _think(r.get("Complex_CoT"), r.get("Response")),
+            GOLD: r.get(gold_col) if gold_col else None,
+        }
 
     return _rows(df, row, {"problem": TEXT, COMPLETION: TEXT}, reading)
 
@@ -452,8 +522,14 @@ def _responses(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
     `{"method,budget": {text}}`) or listed: one row per response, with its key in `response_key` and the recorded
     verdict, where there is one, in `correctness`."""
     rows: list[dict] = []
-    gold_col = next((c for c in ("answer", "correct_answer", "gold", "expected_answer", "final_answer",
-                                 "ground_truth") if c in df.columns), None)  # fmt: skip
+    gold_col = next(
+        (
+            c
+            for c in ("answer", "correct_answer", "gold", "expected_answer", "final_answer", "ground_truth")
+            if c in df.columns
+        ),
+        None,
+    )
     reading.roles["gold"] = gold_col or "(none)"
     keyed = [] if "responses" in df.columns else _response_columns(df)  # one column per method
     if keyed:
@@ -466,8 +542,7 @@ def _responses(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
             if resp is None:
                 continue
             if isinstance(resp, dict):
-                text = next((resp[k] for k in RESPONSE_TEXT
-                             if isinstance(resp.get(k), str)), None)  # fmt: skip
+                text = next((resp[k] for k in RESPONSE_TEXT if isinstance(resp.get(k), str)), None)
                 verdict = next((resp[k] for k in ("correctness", "correct", "is_correct", "score") if k in resp), None)
             else:
                 text, verdict = str(resp), None
@@ -488,9 +563,13 @@ RESPONSE_TEXT = ("content", "text", "response", "output", "completion", "solutio
 def _response_columns(df: pl.DataFrame) -> list[str]:
     """Columns that each hold one method's response as a struct with its text (and verdict), as in
     `{"6b_finetuning": {"solution", "is_correct"}, "175b_verification": {...}}`: two or more of them."""
-    cols = [c for c in df.columns if isinstance(df.schema[c], pl.Struct)
-            and set(_struct_fields(df, c)) & set(RESPONSE_TEXT)
-            and set(_struct_fields(df, c)) & {"correctness", "correct", "is_correct", "score"}]  # fmt: skip
+    cols = [
+        c
+        for c in df.columns
+        if isinstance(df.schema[c], pl.Struct)
+        and set(_struct_fields(df, c)) & set(RESPONSE_TEXT)
+        and set(_struct_fields(df, c)) & {"correctness", "correct", "is_correct", "score"}
+    ]
     return cols if len(cols) >= 2 else []
 
 
@@ -505,8 +584,9 @@ def _math_eval(df: pl.DataFrame, reading: Reading) -> pl.DataFrame:
     """The math evaluation harness of Qwen2.5-Math (used by PRIME, SimpleRL-Zoo, ...): `question`, the gold `gt`
     (`answer` is the reference written out), the completions in `code` (a list), its own `pred` and `score`."""
     out = df.rename({c: f"{c}_input" for c in ("answer", "solution") if c in df.columns})
-    out = out.with_columns(pl.col("code").alias(GENERATIONS) if _is_list(df, "code")
-                           else pl.col("code").cast(pl.String).alias(COMPLETION))  # fmt: skip
+    out = out.with_columns(
+        pl.col("code").alias(GENERATIONS) if _is_list(df, "code") else pl.col("code").cast(pl.String).alias(COMPLETION)
+    )
     return out.with_columns(gold_columns(df.get_column("gt").to_list(), reading))
 
 
@@ -524,8 +604,9 @@ def _has(*cols: str) -> Callable[[pl.DataFrame], bool]:
 def _other_problem_column(df: pl.DataFrame, *allowed: str) -> bool:
     """The table has a text column that names the problem outright (problem, question, ...), beside the ones a
     layout reads: then that layout is not the reading."""
-    return any(c in df.columns and c not in allowed for c in ("problem", "question", "query", "instruction",
-                                                              "Question"))  # fmt: skip
+    return any(
+        c in df.columns and c not in allowed for c in ("problem", "question", "query", "instruction", "Question")
+    )
 
 
 def _verl_detect(df: pl.DataFrame) -> bool:
@@ -538,104 +619,250 @@ def _chat_of(df: pl.DataFrame, col: str) -> bool:
 
 
 LAYOUTS: tuple[Layout, ...] = (
-    Layout("verl", "verl RL parquet: DAPO-Math-17k, Skywork-OR1-RL-Data, DeepScaleR, SimpleRL-Zoo, STILL, Logic-RL",
-           {"problem": "extra_info.question|quiz, else prompt[last user] (template removed)",
-            "gold": "reward_model.ground_truth (text, list, number or struct)", "tests": "reward_model.ground_truth "
-            "(ability: code)", "source": "data_source", "id": "extra_info.index"},
-           ("prompt", "reward_model"), _verl_detect, _verl),
-    Layout("am-distilled", "AM-DeepSeek-R1-Distilled (messages with info)",
-           {"problem": "messages[user]", "gold": "messages[user].info.reference_answer", "trace":
-            "messages[assistant] (or info.think_content + answer_content)", "messages": "messages",
-            "tests": "info.test_case"},
-           ("messages",), lambda df: "info" in _struct_fields(df, MESSAGES), _am),
-    Layout("orz", "Open-Reasoner-Zero (from/value turns with ground_truth.value, or prompt + final_answer)",
-           {"problem": "prompt|conversations[human]", "gold": "final_answer, else [assistant].ground_truth.value"},
-           ("prompt|conversations",),
-           lambda df: ("final_answer" in df.columns and _chat_of(df, "prompt"))
-           or "ground_truth" in _struct_fields(df, "conversations"), _orz),
-    Layout("sharegpt", "OpenThoughts-114k, Bespoke-Stratos-17k, Light-R1-SFTData, LLaMA-Factory sharegpt "
-           "(tool calls too)", {"problem": "conversations[first user]", "trace": "conversations[last assistant]",
-                                "messages": "conversations (every turn) + system"},
-           ("conversations",), lambda df: _is_list(df, "conversations"), _sharegpt),
-    Layout("openr1-math", "OpenR1-Math-220k", {"problem": "problem", "gold": "answer", "traces": "generations",
-           "id": "uuid", "verdict": "correctness_math_verify, is_reasoning_complete"}, ("problem", "generations"),
-           lambda df: _has("problem", "generations")(df) and ("uuid" in df.columns
-                                                              or "correctness_math_verify" in df.columns), _openr1),
-    Layout("openthoughts-metadata", "OpenThoughts-114k (metadata config)",
-           {"problem": "problem", "gold": "ground_truth_solution (its last \\boxed{})",
-            "trace": "deepseek_reasoning + deepseek_solution", "tests": "test_cases"},
-           ("problem", "deepseek_reasoning"), _has("problem", "deepseek_reasoning"), _openthoughts_metadata),
-    Layout("s1k", "s1K, s1K-1.1 (--trace-source deepseek|gemini)",
-           {"problem": "question", "gold": "answer, else solution's last \\boxed{}",
-            "trace": "thinking_trajectories + attempt | deepseek_* | gemini_* pair"},
-           ("question",), lambda df: "question" in df.columns and any(
-               c in df.columns for c in ("thinking_trajectories", "deepseek_thinking_trajectory",
-                                         "gemini_thinking_trajectory")), _s1k),  # fmt: skip
-    Layout("huatuo-o1", "HuatuoGPT-o1 / medical-o1-reasoning-SFT",
-           {"problem": "Question", "gold": "Ground-True Answer", "trace": "Complex_CoT + Response"},
-           ("Question", "Complex_CoT|Response"), lambda df: "Question" in df.columns and (
-               "Complex_CoT" in df.columns or "Response" in df.columns), _huatuo),  # fmt: skip
-    Layout("mcq", "Multiple choice with options apart (MedQA, HuatuoGPT-o1 evaluation)",
-           {"problem": "question + options", "gold": "answer_idx (the letter)"}, ("question", "options"),
-           lambda df: _has("question", "options")(df) and (_is_struct(df, "options") or _is_list(df, "options")),
-           _mcq),
-    Layout("responses", "Generation results with several responses per problem (dict keyed or listed)",
-           {"problem": "problem|question", "gold": "answer|correct_answer", "trace": "responses[KEY].content|text",
-            "verdict": "responses[KEY].correctness"}, (),
-           lambda df: (_is_struct(df, "responses") or _struct_fields(df, "responses") != set()
-                       or bool(_response_columns(df)))
-           and any(c in df.columns for c in ("problem", "question", "prompt")), _responses),
-    Layout("deepmath", "DeepMath-103K", {"problem": "question", "gold": "final_answer",
-                                        "traces": "r1_solution_1..3"},
-           ("question", "final_answer", "r1_solution_1"), _has("question", "final_answer", "r1_solution_1"),
-           _deepmath),
-    Layout("openmathreasoning", "OpenMathReasoning",
-           {"problem": "problem", "gold": "expected_answer", "trace": "generated_solution"},
-           ("problem", "generated_solution", "expected_answer"),
-           _has("problem", "generated_solution", "expected_answer"), _openmath),
-    Layout("nemo-skills", "NeMo-Skills generation output",
-           {"problem": "problem", "gold": "expected_answer", "trace": "generation",
-            "verdict": "symbolic_correct|judgement|is_correct"}, ("problem|question", "generation", "expected_answer"),
-           lambda df: _has("generation", "expected_answer")(df) and ("problem" in df.columns
-                                                                     or "question" in df.columns), _nemo_skills),
-    Layout("math-eval", "Qwen2.5-Math evaluation output (PRIME, SimpleRL-Zoo, ...): code/pred/score per sample",
-           {"problem": "question|problem", "gold": "gt", "traces": "code", "verdict": "score"},
-           ("question|problem", "gt", "code", "score"),
-           lambda df: _has("gt", "code", "score")(df) and ("question" in df.columns or "problem" in df.columns),
-           _math_eval),
-    Layout("mbpp", "MBPP", {"problem": "text", "tests": "test_list (+ test_setup_code)", "solution": "code"},
-           ("text", "test_list"), lambda df: _has("text", "test_list")(df) and "problem" not in df.columns, _mbpp),
-    Layout("numina", "NuminaMath-CoT, NuminaMath-1.5",
-           {"problem": "problem", "gold": "answer, else solution's last \\boxed{}", "trace": "solution",
-            "messages": "messages"}, ("problem", "solution"),
-           lambda df: _has("problem", "solution")(df) and (_is_list(df, MESSAGES) or "problem_is_valid" in df.columns),
-           _numina),
-    Layout("limo", "LIMO (the long solution is the trace)",
-           {"problem": "question", "gold": "answer", "trace": "solution"}, ("question", "solution", "answer"),
-           lambda df: set(df.columns) >= {"question", "solution", "answer"} and "final_answer" not in df.columns
-           and df.schema["solution"] == pl.String,
-           lambda df, reading: df.rename({"solution": COMPLETION})),
-    Layout("openrlhf", "OpenRLHF prompt data (--input_key input or context_messages, --label_key label)",
-           {"problem": "input|context_messages", "gold": "label", "source": "datasource"},
-           ("input|context_messages", "label"),
-           lambda df: ("input" in df.columns or "context_messages" in df.columns) and "label" in df.columns
-           and not _other_problem_column(df) and "output" not in df.columns, _openrlhf),
-    Layout("trl-messages", "TRL conversational, OpenAI chat (messages; typed content parts)",
-           {"problem": "messages[first user]", "trace": "messages[last assistant]", "messages": "messages"},
-           ("messages",), lambda df: _chat_of(df, MESSAGES) and "problem" not in df.columns, _messages),
-    Layout("trl-prompt-completion", "TRL prompt/completion (strings or chats)",
-           {"problem": "prompt[last user]", "trace": "completion", "messages": "prompt + completion"},
-           ("prompt", "completion"),
-           lambda df: _has("prompt", "completion")(df) and not _other_problem_column(df), _trl_prompt_completion),
-)  # fmt: skip
+    Layout(
+        "verl",
+        "verl RL parquet: DAPO-Math-17k, Skywork-OR1-RL-Data, DeepScaleR, SimpleRL-Zoo, STILL, Logic-RL",
+        {
+            "problem": "extra_info.question|quiz, else prompt[last user] (template removed)",
+            "gold": "reward_model.ground_truth (text, list, number or struct)",
+            "tests": "reward_model.ground_truth (ability: code)",
+            "source": "data_source",
+            "id": "extra_info.index",
+        },
+        ("prompt", "reward_model"),
+        _verl_detect,
+        _verl,
+    ),
+    Layout(
+        "am-distilled",
+        "AM-DeepSeek-R1-Distilled (messages with info)",
+        {
+            "problem": "messages[user]",
+            "gold": "messages[user].info.reference_answer",
+            "trace": "messages[assistant] (or info.think_content + answer_content)",
+            "messages": "messages",
+            "tests": "info.test_case",
+        },
+        ("messages",),
+        lambda df: "info" in _struct_fields(df, MESSAGES),
+        _am,
+    ),
+    Layout(
+        "orz",
+        "Open-Reasoner-Zero (from/value turns with ground_truth.value, or prompt + final_answer)",
+        {"problem": "prompt|conversations[human]", "gold": "final_answer, else [assistant].ground_truth.value"},
+        ("prompt|conversations",),
+        lambda df: (
+            ("final_answer" in df.columns and _chat_of(df, "prompt"))
+            or "ground_truth" in _struct_fields(df, "conversations")
+        ),
+        _orz,
+    ),
+    Layout(
+        "sharegpt",
+        "OpenThoughts-114k, Bespoke-Stratos-17k, Light-R1-SFTData, LLaMA-Factory sharegpt (tool calls too)",
+        {
+            "problem": "conversations[first user]",
+            "trace": "conversations[last assistant]",
+            "messages": "conversations (every turn) + system",
+        },
+        ("conversations",),
+        lambda df: _is_list(df, "conversations"),
+        _sharegpt,
+    ),
+    Layout(
+        "openr1-math",
+        "OpenR1-Math-220k",
+        {
+            "problem": "problem",
+            "gold": "answer",
+            "traces": "generations",
+            "id": "uuid",
+            "verdict": "correctness_math_verify, is_reasoning_complete",
+        },
+        ("problem", "generations"),
+        lambda df: (
+            _has("problem", "generations")(df) and ("uuid" in df.columns or "correctness_math_verify" in df.columns)
+        ),
+        _openr1,
+    ),
+    Layout(
+        "openthoughts-metadata",
+        "OpenThoughts-114k (metadata config)",
+        {
+            "problem": "problem",
+            "gold": "ground_truth_solution (its last \\boxed{})",
+            "trace": "deepseek_reasoning + deepseek_solution",
+            "tests": "test_cases",
+        },
+        ("problem", "deepseek_reasoning"),
+        _has("problem", "deepseek_reasoning"),
+        _openthoughts_metadata,
+    ),
+    Layout(
+        "s1k",
+        "s1K, s1K-1.1 (--trace-source deepseek|gemini)",
+        {
+            "problem": "question",
+            "gold": "answer, else solution's last \\boxed{}",
+            "trace": "thinking_trajectories + attempt | deepseek_* | gemini_* pair",
+        },
+        ("question",),
+        lambda df: (
+            "question" in df.columns
+            and any(
+                c in df.columns
+                for c in ("thinking_trajectories", "deepseek_thinking_trajectory", "gemini_thinking_trajectory")
+            )
+        ),
+        _s1k,
+    ),
+    Layout(
+        "huatuo-o1",
+        "HuatuoGPT-o1 / medical-o1-reasoning-SFT",
+        {"problem": "Question", "gold": "Ground-True Answer", "trace": "Complex_CoT + Response"},
+        ("Question", "Complex_CoT|Response"),
+        lambda df: "Question" in df.columns and ("Complex_CoT" in df.columns or "Response" in df.columns),
+        _huatuo,
+    ),
+    Layout(
+        "mcq",
+        "Multiple choice with options apart (MedQA, HuatuoGPT-o1 evaluation)",
+        {"problem": "question + options", "gold": "answer_idx (the letter)"},
+        ("question", "options"),
+        lambda df: _has("question", "options")(df) and (_is_struct(df, "options") or _is_list(df, "options")),
+        _mcq,
+    ),
+    Layout(
+        "responses",
+        "Generation results with several responses per problem (dict keyed or listed)",
+        {
+            "problem": "problem|question",
+            "gold": "answer|correct_answer",
+            "trace": "responses[KEY].content|text",
+            "verdict": "responses[KEY].correctness",
+        },
+        (),
+        lambda df: (
+            (_is_struct(df, "responses") or _struct_fields(df, "responses") != set() or bool(_response_columns(df)))
+            and any(c in df.columns for c in ("problem", "question", "prompt"))
+        ),
+        _responses,
+    ),
+    Layout(
+        "deepmath",
+        "DeepMath-103K",
+        {"problem": "question", "gold": "final_answer", "traces": "r1_solution_1..3"},
+        ("question", "final_answer", "r1_solution_1"),
+        _has("question", "final_answer", "r1_solution_1"),
+        _deepmath,
+    ),
+    Layout(
+        "openmathreasoning",
+        "OpenMathReasoning",
+        {"problem": "problem", "gold": "expected_answer", "trace": "generated_solution"},
+        ("problem", "generated_solution", "expected_answer"),
+        _has("problem", "generated_solution", "expected_answer"),
+        _openmath,
+    ),
+    Layout(
+        "nemo-skills",
+        "NeMo-Skills generation output",
+        {
+            "problem": "problem",
+            "gold": "expected_answer",
+            "trace": "generation",
+            "verdict": "symbolic_correct|judgement|is_correct",
+        },
+        ("problem|question", "generation", "expected_answer"),
+        lambda df: _has("generation", "expected_answer")(df) and ("problem" in df.columns or "question" in df.columns),
+        _nemo_skills,
+    ),
+    Layout(
+        "math-eval",
+        "Qwen2.5-Math evaluation output (PRIME, SimpleRL-Zoo, ...): code/pred/score per sample",
+        {"problem": "question|problem", "gold": "gt", "traces": "code", "verdict": "score"},
+        ("question|problem", "gt", "code", "score"),
+        lambda df: _has("gt", "code", "score")(df) and ("question" in df.columns or "problem" in df.columns),
+        _math_eval,
+    ),
+    Layout(
+        "mbpp",
+        "MBPP",
+        {"problem": "text", "tests": "test_list (+ test_setup_code)", "solution": "code"},
+        ("text", "test_list"),
+        lambda df: _has("text", "test_list")(df) and "problem" not in df.columns,
+        _mbpp,
+    ),
+    Layout(
+        "numina",
+        "NuminaMath-CoT, NuminaMath-1.5",
+        {
+            "problem": "problem",
+            "gold": "answer, else solution's last \\boxed{}",
+            "trace": "solution",
+            "messages": "messages",
+        },
+        ("problem", "solution"),
+        lambda df: _has("problem", "solution")(df) and (_is_list(df, MESSAGES) or "problem_is_valid" in df.columns),
+        _numina,
+    ),
+    Layout(
+        "limo",
+        "LIMO (the long solution is the trace)",
+        {"problem": "question", "gold": "answer", "trace": "solution"},
+        ("question", "solution", "answer"),
+        lambda df: (
+            set(df.columns) >= {"question", "solution", "answer"}
+            and "final_answer" not in df.columns
+            and df.schema["solution"] == pl.String
+        ),
+        lambda df, reading: df.rename({"solution": COMPLETION}),
+    ),
+    Layout(
+        "openrlhf",
+        "OpenRLHF prompt data (--input_key input or context_messages, --label_key label)",
+        {"problem": "input|context_messages", "gold": "label", "source": "datasource"},
+        ("input|context_messages", "label"),
+        lambda df: (
+            ("input" in df.columns or "context_messages" in df.columns)
+            and "label" in df.columns
+            and not _other_problem_column(df)
+            and "output" not in df.columns
+        ),
+        _openrlhf,
+    ),
+    Layout(
+        "trl-messages",
+        "TRL conversational, OpenAI chat (messages; typed content parts)",
+        {"problem": "messages[first user]", "trace": "messages[last assistant]", "messages": "messages"},
+        ("messages",),
+        lambda df: _chat_of(df, MESSAGES) and "problem" not in df.columns,
+        _messages,
+    ),
+    Layout(
+        "trl-prompt-completion",
+        "TRL prompt/completion (strings or chats)",
+        {"problem": "prompt[last user]", "trace": "completion", "messages": "prompt + completion"},
+        ("prompt", "completion"),
+        lambda df: _has("prompt", "completion")(df) and not _other_problem_column(df),
+        _trl_prompt_completion,
+    ),
+)
 BY_NAME = {layout.name: layout for layout in LAYOUTS}
 # Layouts that need no mapping: schema.to_records reads them as they are.
-PLAIN = (("math", "MATH, MATH-500, DeepScaleR", ("problem", "solution (\\boxed{})", "answer", "unique_id")),
-         ("gsm8k", "GSM8K", ("question", "answer (ending in #### N)")),
-         ("alpaca", "Alpaca (instruction, input, output)", ("instruction + input", "output")),
-         ("columns", "anything else with a problem column", ("--problem-field, --answer-field, ...",)))  # fmt: skip
-PLAIN_REQUIRES = {"math": ("problem",), "gsm8k": ("question", "answer"), "alpaca": ("instruction", "output"),
-                  "columns": ()}  # fmt: skip
+PLAIN = (
+    ("math", "MATH, MATH-500, DeepScaleR", ("problem", "solution (\\boxed{})", "answer", "unique_id")),
+    ("gsm8k", "GSM8K", ("question", "answer (ending in #### N)")),
+    ("alpaca", "Alpaca (instruction, input, output)", ("instruction + input", "output")),
+    ("columns", "anything else with a problem column", ("--problem-field, --answer-field, ...",)),
+)
+PLAIN_REQUIRES = {
+    "math": ("problem",),
+    "gsm8k": ("question", "answer"),
+    "alpaca": ("instruction", "output"),
+    "columns": (),
+}
 NAMES = ("auto", *BY_NAME, *(name for name, _, _ in PLAIN))
 
 
@@ -683,8 +910,9 @@ def why(layout: Layout | None, df: pl.DataFrame, given: str) -> str:
     return "columns " + ", ".join(present)
 
 
-def read_layout(df: pl.DataFrame, given: str, where: str, trace_source: str = "deepseek"
-                ) -> tuple[pl.DataFrame, Reading, bool]:  # fmt: skip
+def read_layout(
+    df: pl.DataFrame, given: str, where: str, trace_source: str = "deepseek"
+) -> tuple[pl.DataFrame, Reading, bool]:
     """Convert a table from its layout; (the table, the reading so far, whether a layout mapped it)."""
     layout = choose(df, given, where)
     reading = Reading(where, trace_source=trace_source, rows=df.height)

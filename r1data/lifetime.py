@@ -67,8 +67,10 @@ class Watchdog:
     def __init__(self) -> None:
         self._proc: subprocess.Popen | None = subprocess.Popen(
             [sys.executable, "-m", "r1data.lifetime", str(os.getpid())],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def __enter__(self) -> Watchdog:
         return self

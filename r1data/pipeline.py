@@ -334,8 +334,9 @@ def _run_in_process(step: Step, refresh: bool, engines: dict, argv: list[str]) -
     run_step(step.name, step.inputs, step.out, cfg, io, engine=engine, argv=argv)
 
 
-def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on_step: Any = None,
-                 quiet: bool = False) -> list[dict]:  # fmt: skip
+def run_pipeline(
+    pipe: Pipeline, echo: Any = print, in_process: bool = False, on_step: Any = None, quiet: bool = False
+) -> list[dict]:
     """Run the steps in order; returns what happened to each (ran / resumed / skipped, seconds). `on_step(step,
     manifest)` is called after each step that ran. Each step runs through the library (`run_step`): in this process
     with `in_process`, else in a spawned child process, so that what it held (an engine's memory) goes back when it
@@ -380,8 +381,10 @@ def run_pipeline(pipe: Pipeline, echo: Any = print, in_process: bool = False, on
                 except R1DataError as exc:
                     state["steps"][step.key]["status"] = "failed"
                     save()
-                    raise R1DataError(f"step {step.key} failed: {exc} Fix the cause and run the pipeline again: "
-                                      "finished steps are skipped and this one resumes.") from None  # fmt: skip
+                    raise R1DataError(
+                        f"step {step.key} failed: {exc} Fix the cause and run the pipeline again: "
+                        "finished steps are skipped and this one resumes."
+                    ) from None
             else:
                 code, said = _run_in_child(step, refresh, argv, quiet)
                 if code != 0:

@@ -27,8 +27,20 @@ from pathlib import Path
 from typing import IO, Any
 
 # Loggers of the libraries r1data drives; their output goes to the engine log unless verbose.
-ENGINE_LOGGERS = ("vllm", "transformers", "torch", "trl", "accelerate", "datasets", "huggingface_hub", "peft",
-                  "tokenizers", "filelock", "urllib3", "ray")  # fmt: skip
+ENGINE_LOGGERS = (
+    "vllm",
+    "transformers",
+    "torch",
+    "trl",
+    "accelerate",
+    "datasets",
+    "huggingface_hub",
+    "peft",
+    "tokenizers",
+    "filelock",
+    "urllib3",
+    "ray",
+)
 VERBOSE_ENV = "R1DATA_VERBOSE"
 
 
@@ -57,8 +69,16 @@ class Reporter:
     """Progress of one step. `total`/`advance` drive the bar; `count` adds to named counters shown beside it;
     `set` replaces a shown value; `stage` names what the step is doing now. Thread-safe."""
 
-    def __init__(self, title: str, stream: IO[str] | None = None, live: bool = False, interval: float = 10.0,
-                 console: Any = None, grace: float = 0.0, heartbeat: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        title: str,
+        stream: IO[str] | None = None,
+        live: bool = False,
+        interval: float = 10.0,
+        console: Any = None,
+        grace: float = 0.0,
+        heartbeat: float | None = None,
+    ) -> None:
         self.title = title
         self.grace = grace  # plain mode: stage lines only once the command has run this long (quick steps stay terse)
         self.opened = time.monotonic()
@@ -192,8 +212,9 @@ class Reporter:
         if self._live is not None:
             extra = ", ".join(self.figures())
             desc = f"{self.title}{': ' + self.stage_name if self.stage_name else ''}"
-            self._live.update(self._task, total=self.total, completed=self.done, unit=self.unit, extra=extra,
-                              description=desc)  # fmt: skip
+            self._live.update(
+                self._task, total=self.total, completed=self.done, unit=self.unit, extra=extra, description=desc
+            )
             return
         if self.stream is None and self.console is None:
             return
@@ -245,9 +266,16 @@ def current() -> Reporter:
 
 
 @contextlib.contextmanager
-def reporting(title: str, quiet: bool = False, console: Any = None, stream: IO[str] | None = None,
-              plain: bool | None = None, interval: float = 10.0, grace: float = 0.0,
-              heartbeat: float | None = None) -> Iterator[Reporter]:  # fmt: skip
+def reporting(
+    title: str,
+    quiet: bool = False,
+    console: Any = None,
+    stream: IO[str] | None = None,
+    plain: bool | None = None,
+    interval: float = 10.0,
+    grace: float = 0.0,
+    heartbeat: float | None = None,
+) -> Iterator[Reporter]:
     """Open the reporter for a command: live on a terminal, plain lines otherwise (`plain` forces), none when
     quiet. `stream` defaults to the console's file (stderr). Plain mode: a line at most every `interval` seconds
     as counts change, one at each milestone, one at each stage once `grace` seconds have passed, and one every

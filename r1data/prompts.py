@@ -30,8 +30,10 @@ def template_error(template: str) -> str | None:
     try:
         template.format(problem="")
     except (IndexError, KeyError, ValueError) as exc:
-        return (f"it cannot be filled ({type(exc).__name__}: {exc}): braces other than {{problem}} must be doubled, "
-                "e.g. 'Put the final answer within \\boxed{{}}.'")
+        return (
+            f"it cannot be filled ({type(exc).__name__}: {exc}): braces other than {{problem}} must be doubled, "
+            "e.g. 'Put the final answer within \\boxed{{}}.'"
+        )
     return None
 
 

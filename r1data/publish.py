@@ -216,8 +216,12 @@ class OutputLock:
             if not same:
                 os.close(fd)
                 continue
-            info = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
-                    "since": time.strftime("%Y-%m-%dT%H:%M:%S")}  # fmt: skip
+            info = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": self.command,
+                "since": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(info).encode(), 0)
             self.fd = fd
@@ -376,11 +380,15 @@ def check_apart(out: Path, inputs: Sequence[str | Path]) -> None:
     for given in inputs:
         path = _literal(given)
         if path == out or out in path.parents:
-            raise OutputError(f"{out}: holds the input {given}; writing the output there would replace it. Choose an "
-                              "-o outside the input's folder.")  # fmt: skip
+            raise OutputError(
+                f"{out}: holds the input {given}; writing the output there would replace it. Choose an "
+                "-o outside the input's folder."
+            )
         if path.is_dir() and path in out.parents:
-            raise OutputError(f"{out}: lies inside the input folder {given}; the next read of that folder would take "
-                              "the output for data. Choose an -o outside it.")  # fmt: skip
+            raise OutputError(
+                f"{out}: lies inside the input folder {given}; the next read of that folder would take "
+                "the output for data. Choose an -o outside it."
+            )
 
 
 def check_replaceable(out: Path) -> None:
@@ -393,8 +401,10 @@ def check_replaceable(out: Path) -> None:
     except (OSError, ValueError):
         written = None
     if not isinstance(written, dict) or "r1data_version" not in written:
-        raise OutputError(f"{out}: is not an r1data output (no manifest.json of r1data's in it), and --overwrite "
-                          "replaces only r1data outputs. Choose another -o, or move that folder away yourself.")
+        raise OutputError(
+            f"{out}: is not an r1data output (no manifest.json of r1data's in it), and --overwrite "
+            "replaces only r1data outputs. Choose another -o, or move that folder away yourself."
+        )
 
 
 def check_target(out: Path) -> Path:

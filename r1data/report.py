@@ -26,8 +26,20 @@ from r1data.errors import InputError, MissingExtraError
 from r1data.manifest import MANIFEST, read_manifest
 
 # Drop reasons: no green (kept is green), distinct enough side by side.
-DROP_COLOURS = ("#dd8452", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd", "#4c72b0",
-                "#e5ae38", "#b07aa1", "#fc4f30")  # fmt: skip
+DROP_COLOURS = (
+    "#dd8452",
+    "#c44e52",
+    "#8172b3",
+    "#937860",
+    "#da8bc3",
+    "#8c8c8c",
+    "#ccb974",
+    "#64b5cd",
+    "#4c72b0",
+    "#e5ae38",
+    "#b07aa1",
+    "#fc4f30",
+)
 EXAMPLES = 3  # kept and removed rows shown per step
 TEXT_CHARS = 300  # characters of a problem or trace shown in an example
 MAX_ROWS_READ = 200_000  # rows of a step's shards read for the plots (a sample beyond that)
@@ -93,8 +105,11 @@ def _trace_lengths(df: pl.DataFrame) -> tuple[dict[str, list[int]], str]:
     whole answer."""
     from r1data.ops.stats import traces, word_counter
 
-    sources = df.get_column(schema.SOURCE).cast(pl.String).fill_null("").to_list() if schema.SOURCE in df.columns \
-        else [""] * df.height  # fmt: skip
+    sources = (
+        df.get_column(schema.SOURCE).cast(pl.String).fill_null("").to_list()
+        if schema.SOURCE in df.columns
+        else [""] * df.height
+    )
     if "think_tokens" in df.columns:
         think = _by_source(sources, df.get_column("think_tokens").to_list())
         if any(any(v) for v in think.values()) or "answer_tokens" not in df.columns:
@@ -122,8 +137,11 @@ def load(name: str, path: Path) -> StepView:
         view.lengths, view.length_kind = _trace_lengths(df)
     for df in frames:
         if "pass_rate" in df.columns:
-            sources = df.get_column(schema.SOURCE).cast(pl.String).fill_null("").to_list() \
-                if schema.SOURCE in df.columns else [""] * df.height  # fmt: skip
+            sources = (
+                df.get_column(schema.SOURCE).cast(pl.String).fill_null("").to_list()
+                if schema.SOURCE in df.columns
+                else [""] * df.height
+            )
             for s, r in zip(sources, df.get_column("pass_rate").to_list(), strict=True):
                 if r is not None:
                     view.pass_rates.setdefault(s or "all", []).append(float(r))
@@ -160,8 +178,16 @@ def _png(fig: Any) -> str:
 
 def funnel_plot(views: list[StepView]) -> str | None:
     """One bar per step, as shares of the rows it read: kept, then each drop reason; the counts beside it."""
-    rows = [(v.name, v.manifest.get("rows_in"), v.manifest.get("rows_out", v.manifest.get("rows_used")),
-             v.manifest.get("drops") or {}) for v in views if v.manifest.get("rows_in")]  # fmt: skip
+    rows = [
+        (
+            v.name,
+            v.manifest.get("rows_in"),
+            v.manifest.get("rows_out", v.manifest.get("rows_used")),
+            v.manifest.get("drops") or {},
+        )
+        for v in views
+        if v.manifest.get("rows_in")
+    ]
     if not rows:
         return None
     plt = _plt()
@@ -181,8 +207,9 @@ def funnel_plot(views: list[StepView]) -> str | None:
     ax.set_xlim(0, 125)
     ax.set_xlabel("% of the rows each step read")
     ax.set_title("What each step kept, and why it removed the rest")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.45 / max(1, len(rows)) - 0.12), ncol=3,
-              frameon=False)  # fmt: skip
+    ax.legend(
+        fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.45 / max(1, len(rows)) - 0.12), ncol=3, frameon=False
+    )
     return _png(fig)
 
 
@@ -216,8 +243,14 @@ def lengths_plot(view: StepView) -> str | None:
 def pass_rate_plot(view: StepView) -> str | None:
     if not view.pass_rates:
         return None
-    return _histograms(view.pass_rates, [i / 10 for i in range(11)], f"{view.name}: pass-rate distribution",
-                       "pass rate", "problems", median=False)  # fmt: skip
+    return _histograms(
+        view.pass_rates,
+        [i / 10 for i in range(11)],
+        f"{view.name}: pass-rate distribution",
+        "pass rate",
+        "problems",
+        median=False,
+    )
 
 
 def status_plot(view: StepView) -> str | None:
@@ -283,8 +316,20 @@ def _clip(value: Any) -> str:
 def _examples(df: pl.DataFrame | None, kind: str) -> str:
     if df is None or df.height == 0:
         return ""
-    show = [c for c in (schema.ID, schema.PROBLEM, schema.ANSWER, schema.DROP_REASON, "duplicate_of",
-                        "contaminated_benchmark", "pass_rate", "verify_status") if c in df.columns]  # fmt: skip
+    show = [
+        c
+        for c in (
+            schema.ID,
+            schema.PROBLEM,
+            schema.ANSWER,
+            schema.DROP_REASON,
+            "duplicate_of",
+            "contaminated_benchmark",
+            "pass_rate",
+            "verify_status",
+        )
+        if c in df.columns
+    ]
     trace = next((c for c in ("messages", *schema.COMPLETION_CANDIDATES) if c in df.columns), None)
     if trace:
         show.append(trace)
@@ -294,15 +339,23 @@ def _examples(df: pl.DataFrame | None, kind: str) -> str:
         sample = df.unique(subset=[schema.DROP_REASON], keep="first", maintain_order=True)
     for row in sample.head(EXAMPLES).select(show).iter_rows(named=True):
         rows.append(tuple(_clip(row[c]) for c in show))
-    return f"<details><summary>{kind} rows ({df.height:,})</summary>" \
-        f'<div class="ex">{_table(rows, tuple(show))}</div></details>'  # fmt: skip
+    return (
+        f"<details><summary>{kind} rows ({df.height:,})</summary>"
+        f'<div class="ex">{_table(rows, tuple(show))}</div></details>'
+    )
 
 
 def _facts(m: dict) -> str:
-    facts = [("command", m.get("command", "")), ("status", m.get("status", "")),
-             ("rows in / out / removed", f"{m.get('rows_in', '?')} / {m.get('rows_out', '?')} / "
-                                         f"{m.get('rows_removed', '?')}"),
-             ("seconds", m.get("seconds", "")), ("started", m.get("started_at", ""))]  # fmt: skip
+    facts = [
+        ("command", m.get("command", "")),
+        ("status", m.get("status", "")),
+        (
+            "rows in / out / removed",
+            f"{m.get('rows_in', '?')} / {m.get('rows_out', '?')} / {m.get('rows_removed', '?')}",
+        ),
+        ("seconds", m.get("seconds", "")),
+        ("started", m.get("started_at", "")),
+    ]
     versions = m.get("versions") or {}
     if versions:
         facts.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
@@ -311,8 +364,10 @@ def _facts(m: dict) -> str:
         out += f'<p class="warn">Warning: {_e(w)}</p>'
     config = m.get("config")
     if config:
-        out += f'<details><summary>settings</summary><div class="ex">{_e(json.dumps(config, indent=1, default=str))}' \
-            "</div></details>"  # fmt: skip
+        out += (
+            f'<details><summary>settings</summary><div class="ex">{_e(json.dumps(config, indent=1, default=str))}'
+            "</div></details>"
+        )
     return out
 
 
@@ -322,17 +377,28 @@ def build_html(views: list[StepView], title: str) -> str:
         f"</head><body><h1>{_e(title)}</h1>"
         f"<p class='muted'>r1data report, {_e(time.strftime('%Y-%m-%d %H:%M'))}: {len(views)} step outputs</p>"
     ]
-    funnel = [(v.name, v.manifest.get("command", ""), v.manifest.get("rows_in", ""), v.manifest.get("rows_out", ""),
-               ", ".join(f"{k} {n:,}" for k, n in sorted((v.manifest.get("drops") or {}).items())),
-               v.manifest.get("seconds", "")) for v in views]  # fmt: skip
+    funnel = [
+        (
+            v.name,
+            v.manifest.get("command", ""),
+            v.manifest.get("rows_in", ""),
+            v.manifest.get("rows_out", ""),
+            ", ".join(f"{k} {n:,}" for k, n in sorted((v.manifest.get("drops") or {}).items())),
+            v.manifest.get("seconds", ""),
+        )
+        for v in views
+    ]
     parts.append("<h2>Funnel</h2>")
     parts.append(_img(funnel_plot(views), "funnel"))
     parts.append(_table(funnel, ("step", "command", "rows in", "kept", "removed, by reason", "seconds")))
     for v in views:
         parts.append(f"<h2 id='{_e(v.name)}'>{_e(v.name)}</h2>")
         parts.append(_facts(v.manifest))
-        for plot, alt in ((lengths_plot(v), "think lengths"), (pass_rate_plot(v), "pass rates"),
-                          (status_plot(v), "verifier statuses")):  # fmt: skip
+        for plot, alt in (
+            (lengths_plot(v), "think lengths"),
+            (pass_rate_plot(v), "pass rates"),
+            (status_plot(v), "verifier statuses"),
+        ):
             parts.append(_img(plot, f"{v.name}: {alt}"))
         parts.append(_examples(v.kept, "kept"))
         parts.append(_examples(v.removed, "removed"))

@@ -34,17 +34,46 @@ DUPLICATE_OF = "duplicate_of"
 ROW = "_row"
 
 # Where common datasets keep each field, in order of preference.
-PROBLEM_CANDIDATES = ("problem", "question", "prompt", "query", "instruction", "question_content", "description",
-                      "generation_prompt")  # fmt: skip
-ANSWER_CANDIDATES = ("answer", "final_answer", "gold", "ground_truth", "expected_answer", "correct_answer", "gt",
-                     "expected", "reference_answer", "label")  # fmt: skip
+PROBLEM_CANDIDATES = (
+    "problem",
+    "question",
+    "prompt",
+    "query",
+    "instruction",
+    "question_content",
+    "description",
+    "generation_prompt",
+)
+ANSWER_CANDIDATES = (
+    "answer",
+    "final_answer",
+    "gold",
+    "ground_truth",
+    "expected_answer",
+    "correct_answer",
+    "gt",
+    "expected",
+    "reference_answer",
+    "label",
+)
 SOLUTION_CANDIDATES = ("solution", "reasoning", "rationale")
 ID_CANDIDATES = ("id", "unique_id", "uid", "problem_id", "idx", "task_id", "question_id")
 TESTS = "tests"  # a code problem's test cases (any layout r1data.ops.code reads), as JSON text
 TESTS_CANDIDATES = ("tests", "test_cases", "input_output", "verification_info", "test_list", "public_tests", "test")
 # Completions to judge (verify) and traces to measure (stats: a worked solution when there is nothing else).
-COMPLETION_CANDIDATES = ("generations", "completions", "completion", "response", "output", "generation",
-                         "responses", "output_list", "model_outputs", "model_output", "model_response")  # fmt: skip
+COMPLETION_CANDIDATES = (
+    "generations",
+    "completions",
+    "completion",
+    "response",
+    "output",
+    "generation",
+    "responses",
+    "output_list",
+    "model_outputs",
+    "model_output",
+    "model_response",
+)
 TEXT_CANDIDATES = (*COMPLETION_CANDIDATES, SOLUTION)
 # Row fields a code problem's tests may need (HumanEval's entry_point, APPS' fn_name, MBPP's setup code).
 TEST_EXTRA_FIELDS = ("fn_name", "entry_point", "test_setup_code")
@@ -123,8 +152,9 @@ def _looks_worked(df: pl.DataFrame, col: str) -> bool:
     sample = df.get_column(col).head(50).drop_nulls().cast(pl.String)
     if len(sample) == 0:
         return False
-    long = (sample.str.len_chars() > 20) & ((sample.str.count_matches(r"[.!?](\s|$)") >= 2)
-                                             | sample.str.contains("\n", literal=True))
+    long = (sample.str.len_chars() > 20) & (
+        (sample.str.count_matches(r"[.!?](\s|$)") >= 2) | sample.str.contains("\n", literal=True)
+    )
     found = sample.map_elements(lambda v: extract_answer(v) is not None, return_dtype=pl.Boolean)
     return (long & found).mean() > 0.5
 
@@ -177,21 +207,38 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str, read
         df = df.drop([c for c in {fields.tests or "", TESTS} if c in df.columns]).with_columns(out_tests)
 
     # GSM8K: the "answer" column is a worked solution; its final answer follows ####.
-    if (answer_col is not None and solution_col is None and fields.answer is None and df.schema[answer_col] == pl.String
-            and _is_gsm8k_answer(df, answer_col)):
+    if (
+        answer_col is not None
+        and solution_col is None
+        and fields.answer is None
+        and df.schema[answer_col] == pl.String
+        and _is_gsm8k_answer(df, answer_col)
+    ):
         solution_col, answer_col = answer_col, None
-    elif (answer_col is not None and solution_col is None and fields.answer is None
-          and df.schema[answer_col] == pl.String and _looks_worked(df, answer_col)):
+    elif (
+        answer_col is not None
+        and solution_col is None
+        and fields.answer is None
+        and df.schema[answer_col] == pl.String
+        and _looks_worked(df, answer_col)
+    ):
         if reading is not None:
-            reading.adjust(f"'{answer_col}' holds worked solutions: read as the solution, the gold from its end "
-                           "(#### N, the last \\boxed{}, or an 'Answer:' line)", df.height)  # fmt: skip
+            reading.adjust(
+                f"'{answer_col}' holds worked solutions: read as the solution, the gold from its end "
+                "(#### N, the last \\boxed{}, or an 'Answer:' line)",
+                df.height,
+            )
         solution_col, answer_col = answer_col, None
     if problem_col == "instruction" and "input" in df.columns and df.schema["input"] == pl.String:
         has_input = df.get_column("input").fill_null("").str.strip_chars() != ""
         if reading is not None:
             reading.adjust("Alpaca: the input appended to the instruction", int(has_input.sum()))
-        df = df.with_columns(pl.when(has_input).then(pl.col("instruction") + "\n\n" + pl.col("input"))
-                             .otherwise(pl.col("instruction")).alias("instruction"))  # fmt: skip
+        df = df.with_columns(
+            pl.when(has_input)
+            .then(pl.col("instruction") + "\n\n" + pl.col("input"))
+            .otherwise(pl.col("instruction"))
+            .alias("instruction")
+        )
     if df.schema[problem_col] == pl.String:
         from r1data.ops.chat import strip_template
 
@@ -205,15 +252,21 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str, read
             df = df.with_columns(pl.Series(problem_col, [c for c, _ in cleaned], dtype=pl.String))
     if reading is not None and not reading.roles:
         completion_col = next((c for c in COMPLETION_CANDIDATES if c in df.columns), None)
-        found = {"problem": problem_col, "gold": answer_col or (f"{solution_col} (its final answer)"
-                                                                 if solution_col else None),
-                 "solution": solution_col, "trace": completion_col, "tests": tests_col, "id": id_col}  # fmt: skip
+        found = {
+            "problem": problem_col,
+            "gold": answer_col or (f"{solution_col} (its final answer)" if solution_col else None),
+            "solution": solution_col,
+            "trace": completion_col,
+            "tests": tests_col,
+            "id": id_col,
+        }
         reading.roles = {k: v for k, v in found.items() if v}
         if completion_col is not None:
             reading.columns["trace"] = completion_col
     gold_extra: list[pl.Series] = []
-    if answer_col is not None and (df.schema[answer_col].is_nested() or df.schema[answer_col].is_numeric()
-                                   or df.schema[answer_col] == pl.Boolean):
+    if answer_col is not None and (
+        df.schema[answer_col].is_nested() or df.schema[answer_col].is_numeric() or df.schema[answer_col] == pl.Boolean
+    ):
         golds = gold_columns(df.get_column(answer_col).to_list(), reading)
         df = df.with_columns(golds[0].alias(answer_col))
         gold_extra = golds[1:]
@@ -283,12 +336,16 @@ def concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
     mixed = {n for n, ts in types.items() if len(ts) > 1 and any(t.is_nested() for t in ts)}
     fixed = [
         f.with_columns(
-            (pl.col(n).map_elements(_json_text, return_dtype=pl.String) if f.schema[n].is_nested()
-             else pl.col(n).cast(pl.String)).alias(n)
-            for n in mixed if n in f.columns
+            (
+                pl.col(n).map_elements(_json_text, return_dtype=pl.String)
+                if f.schema[n].is_nested()
+                else pl.col(n).cast(pl.String)
+            ).alias(n)
+            for n in mixed
+            if n in f.columns
         )
         for f in frames
-    ]  # fmt: skip
+    ]
     return pl.concat(fixed, how="diagonal_relaxed")
 
 

@@ -66,8 +66,9 @@ def main() -> int:
             print(f"missing  {e['file']}: no copy of {e['repo']} under {args.mirrors}", file=sys.stderr)
             counts["missing"] += 1
             continue
-        shown = subprocess.run(["git", "--git-dir", str(repo), "show", f"{e['commit']}:{e['path']}"],
-                               capture_output=True, check=False)  # fmt: skip
+        shown = subprocess.run(
+            ["git", "--git-dir", str(repo), "show", f"{e['commit']}:{e['path']}"], capture_output=True, check=False
+        )
         if shown.returncode:
             print(f"missing  {e['file']}: {e['repo']} has no {e['path']} at {e['commit'][:12]}", file=sys.stderr)
             counts["missing"] += 1
@@ -78,8 +79,11 @@ def main() -> int:
         target.write_bytes(data)
         same = hashlib.sha256(data).hexdigest() == e["sha256"]
         counts["matched" if same else "differs"] += 1
-        print(f"{'matched ' if same else 'differs '} {e['file']}" + ("" if same else
-              f" (the manifest's slice was cut differently: {e['slice'][:120]})"), file=sys.stderr)  # fmt: skip
+        print(
+            f"{'matched ' if same else 'differs '} {e['file']}"
+            + ("" if same else f" (the manifest's slice was cut differently: {e['slice'][:120]})"),
+            file=sys.stderr,
+        )
     print(json.dumps(counts))
     return 0 if counts["differs"] == 0 and counts["missing"] == 0 else 1
 

@@ -29,8 +29,9 @@ def test_the_pool_mixes_kinds_duplicates_and_leaked_held_out_problems():
 
 def test_curation_and_the_sft_rows_run_on_the_tiny_model(tmp_path, tiny_model):
     held = bench.held_out_set(6)
-    raw = bench.write_jsonl(tmp_path / "raw.jsonl", bench.pool(0, sums=6, echoes=2, products=2, copies=2,
-                                                                 held_out=held, leaked=2))  # fmt: skip
+    raw = bench.write_jsonl(
+        tmp_path / "raw.jsonl", bench.pool(0, sums=6, echoes=2, products=2, copies=2, held_out=held, leaked=2)
+    )
     held_path = bench.write_jsonl(tmp_path / "held.jsonl", held)
     out = bench.curate(raw, held_path, tmp_path / "curate", str(tiny_model), engine="transformers", samples=2)
     drops = {name: json.loads((p / "manifest.json").read_text())["drops"] for name, p in out.items()}
@@ -42,9 +43,14 @@ def test_curation_and_the_sft_rows_run_on_the_tiny_model(tmp_path, tiny_model):
 
 def test_the_log_readers(tmp_path):
     log = tmp_path / "log.jsonl"
-    log.write_text("".join(json.dumps(r) + "\n" for r in [
-        {"step": 1, "loss": 0.1, "rewards/accuracy/mean": 0.25, "frac_reward_zero_std": 0.5},
-        {"step": 2, "loss": 0.2, "rewards/accuracy/mean": 0.5, "frac_reward_zero_std": 0.0},
-        {"step": 2, "train_runtime": 3.0},
-    ]))  # fmt: skip
+    log.write_text(
+        "".join(
+            json.dumps(r) + "\n"
+            for r in [
+                {"step": 1, "loss": 0.1, "rewards/accuracy/mean": 0.25, "frac_reward_zero_std": 0.5},
+                {"step": 2, "loss": 0.2, "rewards/accuracy/mean": 0.5, "frac_reward_zero_std": 0.0},
+                {"step": 2, "train_runtime": 3.0},
+            ]
+        )
+    )
     assert bench.rewards(log) == [0.25, 0.5] and bench.zero_advantage_share(log) == [0.5, 0.0]

@@ -24,8 +24,9 @@ def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
 
 def test_defaults_then_recipe_then_flags(tmp_path):
     recipe = write(tmp_path, "task: grpo\nlearning_rate: 3.0e-6\nnum_generations: 4\nreward_funcs: [accuracy]\n")
-    flags = parse_flags(["--learning-rate", "1e-5", "--reward-funcs", "accuracy,format", "--no-resume"],
-                        GRPOTrainConfig)  # fmt: skip
+    flags = parse_flags(
+        ["--learning-rate", "1e-5", "--reward-funcs", "accuracy,format", "--no-resume"], GRPOTrainConfig
+    )
     cfg = load_train_config("grpo", recipe, flags)
     assert cfg.learning_rate == 1e-5  # flag beats recipe
     assert cfg.num_generations == 4  # recipe beats default
@@ -129,8 +130,10 @@ def test_pipeline_recipe_errors_name_step_and_option(tmp_path):
         (["--engine", "transformers", "--max-model-len", "4096"], "max_model_len"),
         (["--engine", "vllm", "--base-url", "http://127.0.0.1:8000/v1"], "base_url"),
         (["--engine", "vllm", "--concurrency", "32"], "concurrency"),
-        (["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1", "--gpu-memory-utilization", "0.5"],
-         "gpu_memory_utilization"),
+        (
+            ["--engine", "openai", "--base-url", "http://127.0.0.1:9/v1", "--gpu-memory-utilization", "0.5"],
+            "gpu_memory_utilization",
+        ),
     ],
 )
 def test_another_engines_option_is_refused_not_ignored(tmp_path, flags, named):

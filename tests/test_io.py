@@ -147,8 +147,10 @@ def test_a_row_nested_too_deep_is_named_or_quarantined(tmp_path, depth):
     """Before: the table reader built any nesting (a 2 KB line 1,000 deep took 8 GiB; three such rows segfaulted)."""
     path = tmp_path / "deep.jsonl"
     nested = "[" * depth + "1" + "]" * depth
-    path.write_text(f'{{"problem": "a", "answer": "1"}}\n{{"problem": "b", "extra": {nested}}}\n'
-                    f'{{"problem": "c", "answer": "[[1, 2], {{\\"k\\": [3]}}]"}}\n')  # fmt: skip
+    path.write_text(
+        f'{{"problem": "a", "answer": "1"}}\n{{"problem": "b", "extra": {nested}}}\n'
+        f'{{"problem": "c", "answer": "[[1, 2], {{\\"k\\": [3]}}]"}}\n'
+    )
     with pytest.raises(InputError, match=r"deep\.jsonl, line 2: nested more than 100 levels deep.*--on-error skip"):
         read_inputs([path])
     r = read_inputs([path], on_error="skip")

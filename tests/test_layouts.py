@@ -75,8 +75,12 @@ def test_stats_reads_bespoke_think_length_and_truncation(samples):
 
 def test_trace_formats_split_alike_everywhere():
     parts = split(bespoke("reason", "\\boxed{1}"))
-    assert (parts.thought.strip(), parts.answer.strip(), parts.closed, parts.truncated) == ("reason", "\\boxed{1}",
-                                                                                           True, False)  # fmt: skip
+    assert (parts.thought.strip(), parts.answer.strip(), parts.closed, parts.truncated) == (
+        "reason",
+        "\\boxed{1}",
+        True,
+        False,
+    )
     assert split(bespoke("reason", None)).truncated
     assert split("<|begin_of_thought|>r<|end_of_thought|><|begin_of_solution|>cut").truncated
     assert split(think("r", "a")) == ("\nr\n", "\n\na", True, False)
@@ -98,8 +102,10 @@ def test_dedup_and_export_round_trip_through_every_target(samples, tmp_path):
         r = run("export", tmp_path / "d", "--to", target, "-o", out, "-q")
         assert r.exit_code == 0, r.stderr
         back = read_inputs([out])
-        assert back.sources[0]["layout"] == {"verl": "verl", "openrlhf": "openrlhf", "sharegpt": "sharegpt",
-                                            "messages": "trl-messages"}[target]  # fmt: skip
+        assert (
+            back.sources[0]["layout"]
+            == {"verl": "verl", "openrlhf": "openrlhf", "sharegpt": "sharegpt", "messages": "trl-messages"}[target]
+        )
         problems = before.get_column("problem").to_list()
         if target in ("verl", "openrlhf"):
             assert back.records.get_column("problem").to_list() == problems
@@ -107,7 +113,8 @@ def test_dedup_and_export_round_trip_through_every_target(samples, tmp_path):
         else:  # SFT layouts: the rows with a trace (the verl sample has none: it is in removed/, no_completion)
             sources = before.get_column("source").to_list()
             assert back.records.get_column("problem").to_list() == [
-                p for p, s in zip(problems, sources, strict=True) if s != "openai/gsm8k"]  # fmt: skip
+                p for p, s in zip(problems, sources, strict=True) if s != "openai/gsm8k"
+            ]
             assert back.records.get_column("completion").null_count() == 0
             removed = pl.read_parquet(out / "removed" / "*.parquet")
             assert removed.get_column("drop_reason").to_list() == ["no_completion"]
@@ -161,9 +168,26 @@ def test_sft_trains_from_any_chat_layout(samples, tmp_path, tiny_model):
     facts = template_facts(str(tiny_model), share)
     assert facts["keeps_reasoning"] is True and "warning" not in facts
     out = tmp_path / "sft"
-    r = run("train", "sft", "--data", samples["sharegpt"], "--data", samples["am-distilled"], "-o", out, "--model",
-            tiny_model, "--max-steps", "1", "--per-device-train-batch-size", "2", "--max-length", "64",
-            "--report-to", "none")  # fmt: skip
+    r = run(
+        "train",
+        "sft",
+        "--data",
+        samples["sharegpt"],
+        "--data",
+        samples["am-distilled"],
+        "-o",
+        out,
+        "--model",
+        tiny_model,
+        "--max-steps",
+        "1",
+        "--per-device-train-batch-size",
+        "2",
+        "--max-length",
+        "64",
+        "--report-to",
+        "none",
+    )
     assert r.exit_code == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
     assert m["rows_used"] == 4 and m["lengths"]["template"]["keeps_reasoning"] is True
@@ -178,13 +202,19 @@ def test_a_template_that_drops_the_reasoning_is_named(tiny_model, tmp_path):
     stripped = tmp_path / "model"
     shutil.copytree(tiny_model, stripped)
     config = json.loads((stripped / "tokenizer_config.json").read_text())
-    config["chat_template"] = ("{% for m in messages %}{% set c = m['content'] %}{% if '</think>' in c %}"
-                               "{% set c = c.split('</think>')[-1] %}{% endif %}{{ m['role'] }}: {{ c }}\n"
-                               "{% endfor %}{% if add_generation_prompt %}assistant: <think>\n{% endif %}")  # fmt: skip
+    config["chat_template"] = (
+        "{% for m in messages %}{% set c = m['content'] %}{% if '</think>' in c %}"
+        "{% set c = c.split('</think>')[-1] %}{% endif %}{{ m['role'] }}: {{ c }}\n"
+        "{% endfor %}{% if add_generation_prompt %}assistant: <think>\n{% endif %}"
+    )
     (stripped / "tokenizer_config.json").write_text(json.dumps(config))
     (stripped / "chat_template.jinja").unlink(missing_ok=True)
-    rows = [{"prompt": [{"role": "user", "content": "q"}], "completion": [{"role": "assistant",
-                                                                          "content": think("r", "a")}]}]  # fmt: skip
+    rows = [
+        {
+            "prompt": [{"role": "user", "content": "q"}],
+            "completion": [{"role": "assistant", "content": think("r", "a")}],
+        }
+    ]
     facts = template_facts(str(stripped), rows)
     assert facts["keeps_reasoning"] is False and facts["prefills_think"] is True
     assert "drops the reasoning" in facts["warning"]

@@ -30,24 +30,43 @@ PRODUCT_TESTS = json.dumps({"inputs": ["1 2\n", "5 7\n"], "outputs": ["2\n", "35
 
 def _gold(gold: str) -> dict:
     return {"tests": gold} if gold.startswith("{") else {"answer": gold}
+
+
 # (id, problem, gold, completion): every trace format and answer style the steps meet
 CASES = [
     ("boxed", "What is 2 + 3?", "5", "<think>2 + 3 = 5.</think>\nThe answer is $\\boxed{5}$."),
     ("boxed-wrong", "What is 2 + 4?", "6", "<think>2 + 4 = 7.</think>\nThe answer is $\\boxed{7}$."),
     ("words", "What is 3 + 3?", "6", "<think>3 + 3 = 6.</think>\nSo the total is 6."),
     ("answer-tags", "What is 4 + 4?", "8", "<think>4 + 4 = 8.</think>\n<answer>8</answer>"),
-    ("bespoke", "What is 5 + 5?", "10", "<|begin_of_thought|>\nIs it \\boxed{11}? No: 10.\n<|end_of_thought|>\n"
-     "<|begin_of_solution|>\nThe answer is \\boxed{10}\n<|end_of_solution|>"),
-    ("prefilled", "What is 6 + 6?", "12", "6 + 6 = 12, so \\boxed{12}? Let me check.\n</think>\nThe answer is "
-     "$\\boxed{12}$."),
+    (
+        "bespoke",
+        "What is 5 + 5?",
+        "10",
+        "<|begin_of_thought|>\nIs it \\boxed{11}? No: 10.\n<|end_of_thought|>\n"
+        "<|begin_of_solution|>\nThe answer is \\boxed{10}\n<|end_of_solution|>",
+    ),
+    (
+        "prefilled",
+        "What is 6 + 6?",
+        "12",
+        "6 + 6 = 12, so \\boxed{12}? Let me check.\n</think>\nThe answer is $\\boxed{12}$.",
+    ),
     ("mc", MC, "C", "<think>7 has no divisors but 1 and itself.</think>\nThe answer is (C) 7."),
     ("mc-value", MC, "C", "<think>Only 7 is prime.</think>\nThe answer is $\\boxed{7}$."),
     ("cut-off", "What is 7 + 7?", "14", "<think>7 + 7 = 14, so the answer is"),
     ("no-think", "What is 8 + 8?", "16", "8 + 8 = 16. The answer is $\\boxed{16}$."),
-    ("code", "Read two integers and print their sum.", TESTS,
-     "<think>Sum them.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"),
-    ("code-wrong", "Read two integers and print their product.", PRODUCT_TESTS,
-     "<think>Sum them.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"),
+    (
+        "code",
+        "Read two integers and print their sum.",
+        TESTS,
+        "<think>Sum them.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```",
+    ),
+    (
+        "code-wrong",
+        "Read two integers and print their product.",
+        PRODUCT_TESTS,
+        "<think>Sum them.</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```",
+    ),
 ]
 READINGS = {
     "default": Reading(),
@@ -58,8 +77,7 @@ READINGS = {
 
 
 def _input(tmp: Path, with_completion: bool) -> Path:
-    rows = [{"id": i, "problem": p} | _gold(g) | ({"completion": c} if with_completion else {})
-            for i, p, g, c in CASES]  # fmt: skip
+    rows = [{"id": i, "problem": p} | _gold(g) | ({"completion": c} if with_completion else {}) for i, p, g, c in CASES]
     path = tmp / ("judged.jsonl" if with_completion else "problems.jsonl")
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
@@ -67,6 +85,7 @@ def _input(tmp: Path, with_completion: bool) -> Path:
 
 def _engine() -> ScriptedEngine:
     by_problem = {p: c for _, p, _, c in CASES}
+
     def script(message: str, n: int, seed: int) -> list[str]:  # the prompt template adds an instruction after it
         return [next(c for p, c in by_problem.items() if message.startswith(p))] * n
 
@@ -99,11 +118,13 @@ def by_rejection_sample(tmp: Path, reading: Reading) -> dict[str, bool | None]:
     cfg = RSConfig(samples=1, keep=1, language=None, think_prefilled=reading.think_prefilled, max_repetition=1.0)
     run_step("rejection-sample", [_input(tmp, False)], tmp / "rs", cfg, _io(reading), engine=_engine())
     rows = _all_rows(tmp / "rs")
-    reasons = dict(rows.select("id", pl.col("drop_reason") if "drop_reason" in rows.columns else pl.lit(None))
-                   .iter_rows())  # fmt: skip
+    reasons = dict(
+        rows.select("id", pl.col("drop_reason") if "drop_reason" in rows.columns else pl.lit(None)).iter_rows()
+    )
     # a kept row, or one whose correct candidate a quality filter dropped, was judged correct
-    return {k: None if r in ("gold_unparseable", "unjudged") else r != "no_correct_candidate" for k, r in
-            reasons.items()}  # fmt: skip
+    return {
+        k: None if r in ("gold_unparseable", "unjudged") else r != "no_correct_candidate" for k, r in reasons.items()
+    }
 
 
 def by_grpo_rewards(reading: Reading) -> dict[str, bool | None]:
@@ -115,10 +136,13 @@ def by_grpo_rewards(reading: Reading) -> dict[str, bool | None]:
     with Judge(lenient=reading.lenient) as judge:
         accuracy = reward_functions(cfg, judge, reading.think_format)[0]
         # as TRL calls it: the completions as chat messages, the dataset's columns as keyword arguments
-        scores = accuracy([[{"role": "assistant", "content": c}] for *_, c in CASES],
-                          answer=[_gold(g).get("answer") for _, _, g, _ in CASES],
-                          tests=[_gold(g).get("tests") for _, _, g, _ in CASES], problem=[p for _, p, _, _ in CASES],
-                          prompts=[[{"role": "user", "content": p}] for _, p, _, _ in CASES])  # fmt: skip
+        scores = accuracy(
+            [[{"role": "assistant", "content": c}] for *_, c in CASES],
+            answer=[_gold(g).get("answer") for _, _, g, _ in CASES],
+            tests=[_gold(g).get("tests") for _, _, g, _ in CASES],
+            problem=[p for _, p, _, _ in CASES],
+            prompts=[[{"role": "user", "content": p}] for _, p, _, _ in CASES],
+        )
     return {i: None if s is None else s == 1.0 for (i, *_), s in zip(CASES, scores, strict=True)}
 
 
@@ -130,8 +154,9 @@ def by_exported(tmp: Path, reading: Reading, to: str) -> dict[str, bool | None]:
     run_step("export", [_input(tmp, True)], out, ExportConfig(to=to), _io(reading))
     text = (out / "reward.py").read_text()
     assert "from r1data.judge.exported import Scorer" in text
-    (out / "reward.py").write_text(text.replace(repr(Reading(think_format=reading.think_format).to_dict()),
-                                                repr(reading.to_dict())))  # the reading the curation recorded
+    (out / "reward.py").write_text(
+        text.replace(repr(Reading(think_format=reading.think_format).to_dict()), repr(reading.to_dict()))
+    )  # the reading the curation recorded
     cases = [{"id": i, "problem": p, "gold": g, "completion": c, **_gold(g)} for i, p, g, c in CASES]
     script = f"""
 import json, sys
@@ -196,8 +221,7 @@ def test_train_sft_reads_the_trace_column_verify_and_export_read(tmp_path, colum
     from r1data.train.data import sft_rows
 
     path = tmp_path / "traces.jsonl"
-    path.write_text("".join(json.dumps({"id": i, "problem": p, "answer": g, column: c}) + "\n"
-                            for i, p, g, c in CASES))  # fmt: skip
+    path.write_text("".join(json.dumps({"id": i, "problem": p, "answer": g, column: c}) + "\n" for i, p, g, c in CASES))
     data = sft_rows([path], SFTTrainConfig(model="unused"))
     assert [r["completion"][0]["content"] for r in data.rows] == [c for *_, c in CASES]
     assert data.rows[0]["prompt"] == [{"role": "user", "content": CASES[0][1]}]

@@ -34,7 +34,7 @@ def test_pipeline_runs_every_step_then_skips_finished_ones(tmp_path, tiny_model)
                     "max_length": 32,
                     "report_to": ["none"],
                 }
-            },  # fmt: skip
+            },
         ],
     }
     path = tmp_path / "pipeline.yaml"
@@ -71,8 +71,10 @@ def test_pipeline_runs_every_step_then_skips_finished_ones(tmp_path, tiny_model)
 
 def test_pipeline_dry_run_prints_the_commands_and_checks_them(tmp_path):
     recipe = tmp_path / "p.yaml"
-    recipe.write_text("input: [a.jsonl]\noutput: o\nsteps:\n  - dedup: {threshold: 0.7}\n"
-                      "  - decontaminate: {against: [m=b.jsonl], digits_exact: false}\n")  # fmt: skip
+    recipe.write_text(
+        "input: [a.jsonl]\noutput: o\nsteps:\n  - dedup: {threshold: 0.7}\n"
+        "  - decontaminate: {against: [m=b.jsonl], digits_exact: false}\n"
+    )
     r = run("run", recipe, "--dry-run")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines() == [
@@ -88,11 +90,16 @@ def test_every_step_records_its_own_command_line(tmp_path):
     from r1data.steps.dedup import Config
 
     src = tmp_path / "problems.jsonl"
-    src.write_text("".join(json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": str(i + 1)}) + "\n"
-                           for i in range(6)))  # fmt: skip
+    src.write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": str(i + 1)}) + "\n" for i in range(6)
+        )
+    )
     recipe = tmp_path / "p.yaml"
-    recipe.write_text(f"input: [{src}]\noutput: {tmp_path / 'o'}\nsteps:\n  - dedup: {{threshold: 0.7}}\n"
-                      f"  - decontaminate: {{against: [m={src}]}}\n")  # fmt: skip
+    recipe.write_text(
+        f"input: [{src}]\noutput: {tmp_path / 'o'}\nsteps:\n  - dedup: {{threshold: 0.7}}\n"
+        f"  - decontaminate: {{against: [m={src}]}}\n"
+    )
     r = run("run", recipe, "--in-process")
     assert r.exit_code == 0, r.stderr
     state = json.loads((tmp_path / "o" / "pipeline.json").read_text())
@@ -108,19 +115,26 @@ def test_a_step_that_fails_in_its_child_process_is_one_line_and_the_rerun_goes_o
     """Each step runs through the library in a spawned child (not through the CLI): its error is the step's one line,
     the steps before it stay done."""
     src = tmp_path / "problems.jsonl"
-    src.write_text("".join(json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": str(i + 1)}) + "\n"
-                           for i in range(6)))  # fmt: skip
+    src.write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1 ?", "answer": str(i + 1)}) + "\n" for i in range(6)
+        )
+    )
     bench = tmp_path / "bench.jsonl"
     bench.write_text("not json\n")  # found only when the step reads it
     recipe = tmp_path / "p.yaml"
-    recipe.write_text(f"input: [{src}]\noutput: {tmp_path / 'o'}\nsteps:\n  - dedup: {{}}\n"
-                      f"  - decontaminate: {{against: [m={bench}]}}\n")  # fmt: skip
+    recipe.write_text(
+        f"input: [{src}]\noutput: {tmp_path / 'o'}\nsteps:\n  - dedup: {{}}\n"
+        f"  - decontaminate: {{against: [m={bench}]}}\n"
+    )
     r = run("run", recipe)
     assert r.exit_code == 1
     assert "step 02-decontaminate failed (exit 1)" in r.stderr and "Traceback" not in r.stderr, r.stderr
     state = json.loads((tmp_path / "o" / "pipeline.json").read_text())
-    assert state["steps"]["01-dedup"]["status"] == "complete" and state["steps"]["02-decontaminate"]["status"] == \
-        "failed (exit 1)"  # fmt: skip
+    assert (
+        state["steps"]["01-dedup"]["status"] == "complete"
+        and state["steps"]["02-decontaminate"]["status"] == "failed (exit 1)"
+    )
     bench.write_text(json.dumps({"id": "b0", "question": "What is 2 + 1 ?"}) + "\n")
     r = run("run", recipe)
     assert r.exit_code == 0, r.stderr
@@ -141,8 +155,23 @@ def test_a_step_dies_with_a_killed_r1data_run(tmp_path):
 
     from r1data.lifetime import descendants
 
-    words = ["apple", "tree", "river", "number", "sum", "triangle", "circle", "prime", "digit", "count", "find",
-             "value", "area", "angle", "side"]
+    words = [
+        "apple",
+        "tree",
+        "river",
+        "number",
+        "sum",
+        "triangle",
+        "circle",
+        "prime",
+        "digit",
+        "count",
+        "find",
+        "value",
+        "area",
+        "angle",
+        "side",
+    ]
     src = tmp_path / "big.jsonl"
     with src.open("w") as f:
         for i in range(200_000):

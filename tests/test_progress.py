@@ -79,8 +79,26 @@ def test_a_quick_step_on_a_non_terminal_prints_its_summary_only(problems, tmp_pa
 
 def filter_command(problems: Path, out: Path, model: Path, *extra: str) -> subprocess.CompletedProcess:
     """The real CLI in its own process: the engines write to the real file descriptors."""
-    args = [sys.executable, "-m", "r1data", "filter", str(problems), "-o", str(out), "--pass-rate", "0:1", "--engine",
-            "transformers", "--model", str(model), "--max-tokens", "6", "--samples", "2", *extra]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "r1data",
+        "filter",
+        str(problems),
+        "-o",
+        str(out),
+        "--pass-rate",
+        "0:1",
+        "--engine",
+        "transformers",
+        "--model",
+        str(model),
+        "--max-tokens",
+        "6",
+        "--samples",
+        "2",
+        *extra,
+    ]
     env = {k: v for k, v in os.environ.items() if k != progress.VERBOSE_ENV}
     return subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
 

@@ -42,13 +42,41 @@ def everything(out: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_dedup_decontaminate_and_verify_give_the_local_results(cluster, demo_dir, tmp_path):
     inputs = [demo_dir / "gsm8k_style.jsonl", demo_dir / "math_style.jsonl", demo_dir / "numina_style.parquet"]
     for executor in ("local", "ray"):
-        assert run("dedup", *inputs, "-o", tmp_path / f"d-{executor}", "--executor", executor,
-                   "--ray-address", cluster).exit_code == 0  # fmt: skip
-        assert run("decontaminate", tmp_path / f"d-{executor}", "-o", tmp_path / f"c-{executor}", "--against",
-                   demo_dir / "benchmark.jsonl", "--paraphrase", "--executor", executor,
-                   "--ray-address", cluster).exit_code == 0  # fmt: skip
-        r = run("verify", demo_dir / "code.jsonl", demo_dir / "math_style.jsonl", "-o", tmp_path / f"v-{executor}",
-                "--completion-field", "solution", "--executor", executor, "--ray-address", cluster)  # fmt: skip
+        assert (
+            run(
+                "dedup", *inputs, "-o", tmp_path / f"d-{executor}", "--executor", executor, "--ray-address", cluster
+            ).exit_code
+            == 0
+        )
+        assert (
+            run(
+                "decontaminate",
+                tmp_path / f"d-{executor}",
+                "-o",
+                tmp_path / f"c-{executor}",
+                "--against",
+                demo_dir / "benchmark.jsonl",
+                "--paraphrase",
+                "--executor",
+                executor,
+                "--ray-address",
+                cluster,
+            ).exit_code
+            == 0
+        )
+        r = run(
+            "verify",
+            demo_dir / "code.jsonl",
+            demo_dir / "math_style.jsonl",
+            "-o",
+            tmp_path / f"v-{executor}",
+            "--completion-field",
+            "solution",
+            "--executor",
+            executor,
+            "--ray-address",
+            cluster,
+        )
         assert r.exit_code == 0, r.stderr
     for step in ("d", "c", "v"):
         local, distributed = everything(tmp_path / f"{step}-local"), everything(tmp_path / f"{step}-ray")
@@ -70,8 +98,17 @@ def problems(path: Path, n: int) -> Path:
 def filter_config(model: Path) -> object:
     from r1data.steps.filter import Config
 
-    return Config(pass_rate="0:1", samples=4, adaptive=False, engine="transformers", model=str(model), max_tokens=8,
-                  temperature=1.0, chunk_rows=1, replicas=2)  # fmt: skip
+    return Config(
+        pass_rate="0:1",
+        samples=4,
+        adaptive=False,
+        engine="transformers",
+        model=str(model),
+        max_tokens=8,
+        temperature=1.0,
+        chunk_rows=1,
+        replicas=2,
+    )
 
 
 def test_generation_on_two_replicas_accounts_for_every_row(cluster, tmp_path, tiny_model):
@@ -99,8 +136,11 @@ def test_a_replica_killed_mid_run_loses_nothing(cluster, tmp_path, tiny_model):
             except (OSError, ValueError, KeyError):
                 pass
             time.sleep(0.05)
-        names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
-                 if a["name"].startswith("r1data-replica-")]  # fmt: skip
+        names = [
+            a["name"]
+            for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["name"].startswith("r1data-replica-")
+        ]
         ray.kill(ray.get_actor(sorted(names)[0], namespace="r1data"))
 
     killer = threading.Thread(target=kill_after_first_chunk)

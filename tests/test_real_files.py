@@ -68,8 +68,10 @@ def test_each_real_file_is_read_as_a_careful_reader_reads_it(name):
     if "trace_starts" in expect:
         assert first[reading.columns.get("trace", "completion")].startswith(expect["trace_starts"])
     if expect.get("trace"):
-        assert any(c in read.records.columns for c in ("completion", "generations", "generation", "response",
-                                                       "output_list", "model_response"))  # fmt: skip
+        assert any(
+            c in read.records.columns
+            for c in ("completion", "generations", "generation", "response", "output_list", "model_response")
+        )
     if "turns" in expect:
         assert len(first["messages"]) == expect["turns"]
     if expect.get("tests"):

@@ -30,9 +30,13 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summa
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]
 Verbose = Annotated[
     bool,
-    typer.Option("--verbose", "-v", help="Show the engines' own logs (vLLM, TRL, transformers, torch) on the terminal "
-                 "instead of OUT/logs/engine.log."),
-]  # fmt: skip
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Show the engines' own logs (vLLM, TRL, transformers, torch) on the terminal "
+        "instead of OUT/logs/engine.log.",
+    ),
+]
 Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Replace OUT if it exists (only once the new output is complete).")
 ]
@@ -78,8 +82,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             # An error without a path of its own ("no space left", from a library's write) names the output
             out = kwargs.get("output")
             where = None if exc.filename or not out else f"{out} (or the temporary folder)"
-            console.print(f"[bold red]Error:[/] {escape(str(os_error(exc, where, action='working')))}", markup=True,
-                          soft_wrap=True)  # fmt: skip
+            console.print(
+                f"[bold red]Error:[/] {escape(str(os_error(exc, where, action='working')))}",
+                markup=True,
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from None
         except (ValueError, MemoryError, RecursionError) as exc:
             _library_error(exc)
@@ -89,13 +96,17 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             _library_error(exc)
         except KeyboardInterrupt:
             kill_children()
-            console.print("[bold red]Interrupted.[/] Nothing was published; earlier outputs are untouched. "
-                          "Rerun the same command to continue.")  # fmt: skip
+            console.print(
+                "[bold red]Interrupted.[/] Nothing was published; earlier outputs are untouched. "
+                "Rerun the same command to continue."
+            )
             raise typer.Exit(130) from None
         except Terminated:
             kill_children()
-            console.print("[bold red]Terminated (SIGTERM).[/] Nothing was published; earlier outputs are untouched. "
-                          "Rerun the same command to continue.")  # fmt: skip
+            console.print(
+                "[bold red]Terminated (SIGTERM).[/] Nothing was published; earlier outputs are untouched. "
+                "Rerun the same command to continue."
+            )
             raise typer.Exit(143) from None
 
     return wrapper
@@ -109,14 +120,18 @@ def _library_error(exc: BaseException) -> None:
     kill_children()
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     what = "out of memory" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {first}"
-    console.print(f"[bold red]Error:[/] {escape(what)}. Nothing was published; earlier outputs are untouched. Rerun "
-                  "with R1DATA_DEBUG=1 to see where it happened (and report it if the input looks right).",
-                  markup=True, soft_wrap=True)  # fmt: skip
+    console.print(
+        f"[bold red]Error:[/] {escape(what)}. Nothing was published; earlier outputs are untouched. Rerun "
+        "with R1DATA_DEBUG=1 to see where it happened (and report it if the input looks right).",
+        markup=True,
+        soft_wrap=True,
+    )
     raise typer.Exit(1) from None
 
 
-def summary(manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False,
-            as_json: bool = False) -> None:  # fmt: skip
+def summary(
+    manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False, as_json: bool = False
+) -> None:
     """Counts on stderr (a rich table); the whole manifest on stdout with --json."""
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
@@ -198,12 +213,14 @@ def step_command(
     params = [
         inspect.Parameter("inputs", kw, annotation=Annotated[list[str], typer.Argument(help=inputs_help)]),
         inspect.Parameter(
-            "output", kw,
-            annotation=Annotated[Path | None if not output_required else Path,
-                                 typer.Option("--output", "-o", help=out_help)],
+            "output",
+            kw,
+            annotation=Annotated[
+                Path | None if not output_required else Path, typer.Option("--output", "-o", help=out_help)
+            ],
             default=inspect.Parameter.empty if output_required else None,
         ),
-    ]  # fmt: skip
+    ]
     cfg_names = [f.name for f in settings_of(step.config)]
     io_names = [f.name for f in settings_of(IOConfig)]
     for cls, hints in ((step.config, hints_cfg), (IOConfig, hints_io)):

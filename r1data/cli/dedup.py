@@ -45,8 +45,11 @@ def print_siblings(kept: pl.DataFrame, pairs: list, n: int, width: int = 60) -> 
         c.console.print("No templated siblings.")
         return
     rows = {r[schema.ID]: r for r in kept.select(schema.ID, schema.PROBLEM, schema.ANSWER).iter_rows(named=True)}
-    table = Table(title=f"kept apart: near duplicates whose gold answers differ ({len(pairs)} shown at most)",
-                  title_justify="left", show_lines=True)  # fmt: skip
+    table = Table(
+        title=f"kept apart: near duplicates whose gold answers differ ({len(pairs)} shown at most)",
+        title_justify="left",
+        show_lines=True,
+    )
     for col in ("problem", "answer", "sibling", "answer ", "similarity"):
         table.add_column(col, max_width=width if "answer" not in col else 20)
     for a, b, sim in pairs[:n]:

@@ -75,8 +75,10 @@ def _summarize(step: Any, manifest: dict, quiet: bool) -> None:
         rewards = [f"{h['rewards/accuracy/mean']:.2f}" for h in logs if "rewards/accuracy/mean" in h]
         losses = [f"{h['loss']:.3g}" for h in logs if "loss" in h]
         shown = f"accuracy reward per step {' '.join(rewards)}" if rewards else f"loss per step {' '.join(losses)}"
-        c.console.print(f"{title}: {m['global_step']} steps on {m['rows_used']} accepted traces in "
-                        f"{m['seconds']:.0f} s, {shown}; model in {m['model_dir']}")  # fmt: skip
+        c.console.print(
+            f"{title}: {m['global_step']} steps on {m['rows_used']} accepted traces in "
+            f"{m['seconds']:.0f} s, {shown}; model in {m['model_dir']}"
+        )
         return
     extra: list[tuple[str, Any]] = []
     stats = m.get("stats", {})
@@ -99,7 +101,7 @@ def demo_command(
         bool,
         typer.Option(
             "--overwrite", help="Run every step again (each output is replaced once the new one is complete)."
-        ),  # fmt: skip
+        ),
     ] = False,
     generate: Annotated[
         bool,
@@ -129,11 +131,14 @@ def demo_command(
     can_generate = generate and engine_installed()
     can_train = can_generate and importlib.util.find_spec("trl") is not None and RECIPES.is_dir()
     recipe_path = workdir / "pipeline.yaml"
-    recipe_path.write_text(yaml.safe_dump(demo_recipe(workdir.absolute(), problems, can_generate, can_train),
-                                          sort_keys=False, width=200))  # fmt: skip
+    recipe_path.write_text(
+        yaml.safe_dump(demo_recipe(workdir.absolute(), problems, can_generate, can_train), sort_keys=False, width=200)
+    )
     if generate and not can_generate and not quiet:
-        c.console.print("No generation engine installed: skipped filter and rejection-sample "
-                        "(bash scripts/install.sh installs vLLM for CPU and the built-in model).")  # fmt: skip
+        c.console.print(
+            "No generation engine installed: skipped filter and rejection-sample "
+            "(bash scripts/install.sh installs vLLM for CPU and the built-in model)."
+        )
     pipe = load_pipeline(recipe_path)
     echo = (lambda m: None) if quiet else (lambda m: c.console.print(m, markup=False, soft_wrap=True))
     with c.progress("r1data demo", quiet, verbose):
@@ -144,8 +149,9 @@ def demo_command(
 
         report, _ = write_report([workdir], workdir / "report.html", title="r1data demo")
     if not quiet:
-        c.console.print(f"[green]Done.[/] Outputs in {workdir}; the recipe is {recipe_path} "
-                        f"(rerun with r1data run {recipe_path}).")  # fmt: skip
+        c.console.print(
+            f"[green]Done.[/] Outputs in {workdir}; the recipe is {recipe_path} (rerun with r1data run {recipe_path})."
+        )
         if report is not None:
             c.console.print(f"Report: {report.absolute()}  (open it in a browser)")
         else:

@@ -13,8 +13,10 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     if reward := m["stats"].get("reward"):  # the judge that curated the data, as the trainer's reward
         from rich.markup import escape  # "reward_funcs=[accuracy]" is not markup
 
-        rows += [("reward", f"{reward['file']} ({reward['for']}, same verdicts as r1data)"),
-                 ("use it", escape(reward["use"]))]
+        rows += [
+            ("reward", f"{reward['file']} ({reward['for']}, same verdicts as r1data)"),
+            ("use it", escape(reward["use"])),
+        ]
     c.summary(m, f"r1data export --to {cfg.to}", rows, shown["quiet"], shown["json_out"])
 
 

@@ -34,9 +34,19 @@ def inspect_command(
     """
     from r1data.steps.base import IOConfig
 
-    io = c.build_config(IOConfig, {"layout": layout, "trace_source": trace_source, "problem_field": problem_field,
-                                   "answer_field": answer_field, "solution_field": solution_field,
-                                   "id_field": id_field, "tests_field": tests_field, "limit": limit})  # fmt: skip
+    io = c.build_config(
+        IOConfig,
+        {
+            "layout": layout,
+            "trace_source": trace_source,
+            "problem_field": problem_field,
+            "answer_field": answer_field,
+            "solution_field": solution_field,
+            "id_field": id_field,
+            "tests_field": tests_field,
+            "limit": limit,
+        },
+    )
     from r1data.io import read_inputs
 
     read = read_inputs(inputs, io.fields(), "skip", io.limit, io.layout, io.trace_source)
@@ -45,8 +55,9 @@ def inspect_command(
         sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
         return
     for r in read.readings:
-        c.console.print(f"[bold]{escape(r.path)}[/]: {r.rows:,} rows, layout [bold]{r.layout}[/] ({escape(r.why)})",
-                        soft_wrap=True)  # fmt: skip
+        c.console.print(
+            f"[bold]{escape(r.path)}[/]: {r.rows:,} rows, layout [bold]{r.layout}[/] ({escape(r.why)})", soft_wrap=True
+        )
         table = Table(show_header=True, title_justify="left")
         table.add_column("role")
         table.add_column("read from", overflow="fold")
@@ -69,5 +80,7 @@ def inspect_command(
     for warning in read.warnings:
         c.console.print(f"[yellow]Warning:[/] {warning}", soft_wrap=True)
     if read.quarantined.height:
-        c.console.print(f"[yellow]{read.quarantined.height} rows could not be read[/] (a step quarantines them in "
-                        "removed/ with --on-error skip)")  # fmt: skip
+        c.console.print(
+            f"[yellow]{read.quarantined.height} rows could not be read[/] (a step quarantines them in "
+            "removed/ with --on-error skip)"
+        )

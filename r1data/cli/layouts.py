@@ -15,15 +15,21 @@ def layouts_command() -> None:
     from r1data.layouts import LAYOUTS, PLAIN
     from r1data.ops.traces import FORMATS
 
-    table = Table(title="Layouts (recognised from the columns; --layout NAME to choose; `r1data inspect FILE` shows "
-                  "how a file is read)", title_justify="left")  # fmt: skip
+    table = Table(
+        title="Layouts (recognised from the columns; --layout NAME to choose; `r1data inspect FILE` shows "
+        "how a file is read)",
+        title_justify="left",
+    )
     for col in ("layout", "datasets", "roles: where each is read from"):
         table.add_column(col, overflow="fold")
     for layout in LAYOUTS:
-        table.add_row(layout.name, escape(layout.datasets), escape("; ".join(f"{k}: {v}" for k, v in
-                                                                         layout.roles.items())))  # fmt: skip
+        table.add_row(
+            layout.name, escape(layout.datasets), escape("; ".join(f"{k}: {v}" for k, v in layout.roles.items()))
+        )
     for name, datasets, reads in PLAIN:
         table.add_row(name, escape(datasets), escape(", ".join(reads)))
     c.console.print(table)
-    c.console.print("Trace formats (--think-format): " + ", ".join(FORMATS) + ". auto decides per trace: "
-                    "<|begin_of_thought|> ... is bespoke, <think> or </think> is think, else none.")  # fmt: skip
+    c.console.print(
+        "Trace formats (--think-format): " + ", ".join(FORMATS) + ". auto decides per trace: "
+        "<|begin_of_thought|> ... is bespoke, <think> or </think> is think, else none."
+    )

@@ -35,8 +35,10 @@ def _lengths(rows: pl.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
             continue  # no traces in this dataset
         think, answer = part.get_column("think_tokens"), part.get_column("answer_tokens")
         if think.dtype == pl.String:  # datasets of scalar and list traces side by side: stored as JSON text
-            think, answer = (c.str.json_decode(pl.List(pl.Int64)) if c.str.starts_with("[").any() else
-                             c.cast(pl.Int64) for c in (think, answer))  # fmt: skip
+            think, answer = (
+                c.str.json_decode(pl.List(pl.Int64)) if c.str.starts_with("[").any() else c.cast(pl.Int64)
+                for c in (think, answer)
+            )
         if think.dtype.base_type() == pl.List:
             think, answer = think.explode().drop_nulls(), answer.explode().drop_nulls()
         think, answer = think.to_numpy().astype(np.int64), answer.to_numpy().astype(np.int64)

@@ -37,8 +37,17 @@ Overwrite = Annotated[
 ]
 
 
-def _train(task: str, ctx: typer.Context, data: list[Path], recipe: Path | None, output: Path, overwrite: bool,
-           quiet: bool, json_out: bool, verbose: bool = False) -> None:  # fmt: skip
+def _train(
+    task: str,
+    ctx: typer.Context,
+    data: list[Path],
+    recipe: Path | None,
+    output: Path,
+    overwrite: bool,
+    quiet: bool,
+    json_out: bool,
+    verbose: bool = False,
+) -> None:
     from r1data.config import parse_flags
     from r1data.steps import IOConfig
     from r1data.train import config_class, load_train_config, run

@@ -628,16 +628,29 @@ def code_problems(n: int, seed: int = 0) -> list[dict]:
             k = rng.randint(2, 9)
             pairs = [(rng.randint(-50, 50), rng.randint(-50, 50)) for _ in range(3)]
             tests = [{"input": f"{a} {b}\n", "output": f"{a * k + b}\n"} for a, b in pairs]
-            rows.append({"id": f"code/{i}", "problem": f"Read two integers a and b from one line of standard "
-                         f"input and print {k}*a + b.", "tests": tests,
-                         "solution": _fence(f"a, b = map(int, input().split())\nprint({k} * a + b)")})  # fmt: skip
+            rows.append(
+                {
+                    "id": f"code/{i}",
+                    "problem": f"Read two integers a and b from one line of standard input and print {k}*a + b.",
+                    "tests": tests,
+                    "solution": _fence(f"a, b = map(int, input().split())\nprint({k} * a + b)"),
+                }
+            )
         elif kind == 1:  # APPS inputs/outputs
             lists = [[rng.randint(-99, 99) for _ in range(rng.randint(1, 6))] for _ in range(3)]
-            tests = {"inputs": [f"{len(x)}\n{' '.join(map(str, x))}\n" for x in lists],
-                     "outputs": [f"{max(x) - min(x)}\n" for x in lists]}  # fmt: skip
-            rows.append({"id": f"code/{i}", "problem": f"Problem {i}: the first line holds n, the second n integers. "
-                         "Print the largest minus the smallest.", "tests": tests,
-                         "solution": _fence(SPREAD)})  # fmt: skip
+            tests = {
+                "inputs": [f"{len(x)}\n{' '.join(map(str, x))}\n" for x in lists],
+                "outputs": [f"{max(x) - min(x)}\n" for x in lists],
+            }
+            rows.append(
+                {
+                    "id": f"code/{i}",
+                    "problem": f"Problem {i}: the first line holds n, the second n integers. "
+                    "Print the largest minus the smallest.",
+                    "tests": tests,
+                    "solution": _fence(SPREAD),
+                }
+            )
         elif kind == 2:  # call-based with fn_name (APPS / LeetCode style)
             m = rng.randint(2, 7)
             args = [[rng.randint(0, 100)] for _ in range(3)]
@@ -646,16 +659,28 @@ def code_problems(n: int, seed: int = 0) -> list[dict]:
                 "inputs": args,
                 "outputs": [[len(range(0, a[0] + 1, m))] for a in args],
             }
-            rows.append({"id": f"code/{i}", "problem": f"Write a function count_multiples(n) that returns how many "
-                         f"of 0, 1, ..., n are multiples of {m}.", "tests": tests,
-                         "solution": _fence(f"def count_multiples(n):\n    return n // {m} + 1")})  # fmt: skip
+            rows.append(
+                {
+                    "id": f"code/{i}",
+                    "problem": f"Write a function count_multiples(n) that returns how many "
+                    f"of 0, 1, ..., n are multiples of {m}.",
+                    "tests": tests,
+                    "solution": _fence(f"def count_multiples(n):\n    return n // {m} + 1"),
+                }
+            )
         else:  # MBPP asserts
             c = rng.randint(1, 9)
             vals = [rng.randint(-20, 20) for _ in range(3)]
             tests = [f"assert shift_all({[v] * 2}) == {[v + c] * 2}" for v in vals]
-            rows.append({"id": f"code/{i}", "problem": f"Write a function shift_all(xs) that returns a new list with "
-                         f"{c} added to every element of xs.", "tests": tests,
-                         "solution": _fence(f"def shift_all(xs):\n    return [x + {c} for x in xs]")})  # fmt: skip
+            rows.append(
+                {
+                    "id": f"code/{i}",
+                    "problem": f"Write a function shift_all(xs) that returns a new list with "
+                    f"{c} added to every element of xs.",
+                    "tests": tests,
+                    "solution": _fence(f"def shift_all(xs):\n    return [x + {c} for x in xs]"),
+                }
+            )
     return rows
 
 

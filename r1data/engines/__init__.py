@@ -57,6 +57,8 @@ def _accepted(cls: type, kind: str, path: str, options: dict[str, Any]) -> dict[
     known = inspect.signature(cls).parameters
     if unknown := sorted(set(options) - set(known)):
         takes = ", ".join(n for n in known if n != "model")
-        raise ConfigError(f"--engine {kind} does not take {', '.join(unknown)} (it takes {takes}); drop the option "
-                          "or choose another engine")  # fmt: skip
+        raise ConfigError(
+            f"--engine {kind} does not take {', '.join(unknown)} (it takes {takes}); drop the option "
+            "or choose another engine"
+        )
     return options

@@ -62,9 +62,11 @@ def _reachable(address: str) -> None:
         socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
     except OSError as exc:
         why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise R1DataError(f"--ray-address {address}: nothing answers there ({why}, within {CONNECT_SECONDS:g} s). "
-                          "Start the cluster with `ray start --head`, check the address, or leave --ray-address out "
-                          "to start a local one.") from None  # fmt: skip
+        raise R1DataError(
+            f"--ray-address {address}: nothing answers there ({why}, within {CONNECT_SECONDS:g} s). "
+            "Start the cluster with `ray start --head`, check the address, or leave --ray-address out "
+            "to start a local one."
+        ) from None
 
 
 def connect(address: str | None = "auto") -> dict:
@@ -73,8 +75,7 @@ def connect(address: str | None = "auto") -> dict:
     for name in ("ray", "ray.data", "ray._private"):  # Ray's notices (token auth, progress bars) are not the user's
         logging.getLogger(name).setLevel(logging.ERROR)
     if not ray.is_initialized():
-        options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING,
-                                   "include_dashboard": False}  # fmt: skip
+        options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "include_dashboard": False}
         if address in (None, "", "auto") and not os.environ.get("RAY_ADDRESS"):
             try:
                 ray.init(address="auto", **options)
@@ -85,8 +86,10 @@ def connect(address: str | None = "auto") -> dict:
             try:
                 ray.init(address=address or None, **options)
             except (ConnectionError, ValueError) as exc:
-                raise R1DataError(f"--ray-address {address}: cannot join the Ray cluster ({exc}). Start it with "
-                                  "`ray start --head`, or use --executor local.") from None  # fmt: skip
+                raise R1DataError(
+                    f"--ray-address {address}: cannot join the Ray cluster ({exc}). Start it with "
+                    "`ray start --head`, or use --executor local."
+                ) from None
         import ray.data
 
         ctx = ray.data.DataContext.get_current()
@@ -152,8 +155,9 @@ class RayDedup:
 
         ds = ray.data.from_arrow(pa.table({"row": np.arange(len(texts), dtype=np.int64), "text": texts}))
         ds = ds.repartition(self.blocks)
-        out = ds.map_batches(_signature_batch, fn_kwargs={"spec": spec}, batch_format="numpy", batch_size=None,
-                             zero_copy_batch=True)  # fmt: skip
+        out = ds.map_batches(
+            _signature_batch, fn_kwargs={"spec": spec}, batch_format="numpy", batch_size=None, zero_copy_batch=True
+        )
         parts = list(out.iter_batches(batch_format="numpy", batch_size=None))
         rows = np.concatenate([p["row"] for p in parts]) if parts else np.zeros(0, np.int64)
         sig = np.concatenate([np.asarray(p["sig"]) for p in parts]) if parts else np.zeros((0, spec.num_perm))
@@ -170,9 +174,15 @@ class RayDedup:
         if n == 0 or bands == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         keys = band_keys(sig, bands, rows)  # (n, bands): a few vector passes; the pairs are the heavy part
-        entries = ray.data.from_arrow(pa.table({
-            "band": np.repeat(np.arange(bands, dtype=np.int32), n), "key": keys.T.reshape(-1),
-            "row": np.tile(np.arange(n, dtype=np.int64), bands)}))  # fmt: skip
+        entries = ray.data.from_arrow(
+            pa.table(
+                {
+                    "band": np.repeat(np.arange(bands, dtype=np.int32), n),
+                    "key": keys.T.reshape(-1),
+                    "row": np.tile(np.arange(n, dtype=np.int64), bands),
+                }
+            )
+        )
         # Ray's hash shuffle: every (band, key) bucket lands whole in one block, where its pairs are made.
         shuffled = entries.repartition(self.blocks, keys=["band", "key"])
         found = shuffled.map_batches(_bucket_pairs, batch_format="numpy", batch_size=None)
@@ -189,8 +199,10 @@ class RayDedup:
             return np.zeros(0)
         sig_ref = ray.put(sig)  # one copy in the object store, read zero-copy by every task on a node
         confirm = ray.remote(_confirm)
-        refs = [confirm.remote(sig_ref, left[lo : lo + _PAIRS_PER_TASK], right[lo : lo + _PAIRS_PER_TASK])
-                for lo in range(0, left.size, _PAIRS_PER_TASK)]  # fmt: skip
+        refs = [
+            confirm.remote(sig_ref, left[lo : lo + _PAIRS_PER_TASK], right[lo : lo + _PAIRS_PER_TASK])
+            for lo in range(0, left.size, _PAIRS_PER_TASK)
+        ]
         self.counts["confirm_tasks"] = len(refs)
         return np.concatenate(ray.get(refs))
 
@@ -222,8 +234,11 @@ def ray_decontaminate(records: Any, benchmarks: list, params: Any, blocks: int |
     removed = pl.concat([r[1] for r in results], how="diagonal_relaxed")
     stats = _merge_stats([r[2] for r in results])
     # items hit: a set, not a sum
-    hit = {(row[0], row[1]) for row in removed.select("contaminated_benchmark", "contaminated_item").iter_rows()} \
-        if removed.height else set()  # fmt: skip
+    hit = (
+        {(row[0], row[1]) for row in removed.select("contaminated_benchmark", "contaminated_item").iter_rows()}
+        if removed.height
+        else set()
+    )
     stats["benchmark_items_hit"] = len(hit)
     stats["blocks"] = len(results)
     return DecontamResult(kept, removed, stats)
@@ -354,8 +369,9 @@ class Replicas:
     def _start(self) -> int:
         rid = self.next_id
         self.next_id += 1
-        self.replicas[rid] = self.actor_class.options(name=f"{self.name}-{os.getpid()}-{rid}", namespace="r1data",
-                                                      lifetime=None).remote(self.load_engine, self.judge)  # fmt: skip
+        self.replicas[rid] = self.actor_class.options(
+            name=f"{self.name}-{os.getpid()}-{rid}", namespace="r1data", lifetime=None
+        ).remote(self.load_engine, self.judge)
         self.chunks_done[f"replica-{rid}"] = 0
         return rid
 
@@ -396,8 +412,12 @@ class Replicas:
         self.replicas = {}
 
     def facts(self) -> dict:
-        return {"replicas": len(self.chunks_done), "per_replica_chunks": self.chunks_done, "lost": self.lost,
-                "replica_resources": self.options}  # fmt: skip
+        return {
+            "replicas": len(self.chunks_done),
+            "per_replica_chunks": self.chunks_done,
+            "lost": self.lost,
+            "replica_resources": self.options,
+        }
 
 
 class LocalChunks:
@@ -491,8 +511,9 @@ class Local:
         with Judge(workers=2) as judge:  # started only if a pair of answers takes math-verify to compare
             return decontaminate(records, benchmarks, params, answers_equivalent(judge))
 
-    def chunks(self, load_engine: Callable[[], Any] | None, judge: dict, engine: Any = None,
-               replicas: int | None = None) -> LocalChunks:  # fmt: skip
+    def chunks(
+        self, load_engine: Callable[[], Any] | None, judge: dict, engine: Any = None, replicas: int | None = None
+    ) -> LocalChunks:
         return LocalChunks(load_engine, judge, engine)
 
 
@@ -520,8 +541,9 @@ class OnRay:
         result.stats["executor"] = {"blocks": result.stats.pop("blocks")}
         return result
 
-    def chunks(self, load_engine: Callable[[], Any] | None, judge: dict, engine: Any = None,
-               replicas: int | None = None) -> RayChunks:  # fmt: skip
+    def chunks(
+        self, load_engine: Callable[[], Any] | None, judge: dict, engine: Any = None, replicas: int | None = None
+    ) -> RayChunks:
         """Engine replicas: `replicas`, else one per GPU of the cluster, else one (an engine given here is this
         process's: replicas load their own)."""
         gpus = (self.cluster or facts())["resources"].get("GPU", 0)

@@ -107,9 +107,14 @@ class OpenAIEngine:
 
     def _one(self, request: Request, sampling: Sampling) -> list[Generation] | Failure:
         body = {
-            "model": self.model, "messages": request.messages, "n": request.n, "seed": request.seed,
-            "temperature": sampling.temperature, "top_p": sampling.top_p, "max_tokens": sampling.max_tokens,
-        }  # fmt: skip
+            "model": self.model,
+            "messages": request.messages,
+            "n": request.n,
+            "seed": request.seed,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_tokens,
+        }
         reply = self._post(body)
         if isinstance(reply, Failure):  # retries spent: this row fails, the others go on
             return reply

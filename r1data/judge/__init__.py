@@ -62,9 +62,15 @@ class Judge:
     itself, and the pools stay usable. How a completion is read (a prefilled think block, the program's
     language) is given per call, so one judge serves every caller."""
 
-    def __init__(self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 memory_mb: int = DEFAULT_MEMORY_MB, code_workers: int | None = None,
-                 lenient: bool = False, fast: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        code_workers: int | None = None,
+        lenient: bool = False,
+        fast: bool = True,
+    ) -> None:
         self.timeout = timeout
         self.lenient = lenient  # a match without a final answer counts as correct
         self.fast = fast  # plain numbers and letters compared without sympy (judge/fast.py): the same verdicts
@@ -119,17 +125,31 @@ class Judge:
         code_at = [i for i, g in enumerate(golds) if isinstance(g, TestSuite)]
         math_at = [i for i, g in enumerate(golds) if not isinstance(g, TestSuite)]
         if code_at:
-            verdicts = self.code.verify([golds[i] for i in code_at], [completions[i] for i in code_at],
-                                        stop_on_failure, think_prefilled, language, think_format)  # fmt: skip
+            verdicts = self.code.verify(
+                [golds[i] for i in code_at],
+                [completions[i] for i in code_at],
+                stop_on_failure,
+                think_prefilled,
+                language,
+                think_format,
+            )
             for i, v in zip(code_at, verdicts, strict=True):
                 out[i] = v
         if math_at:
             self._verify_math(out, math_at, golds, completions, think_prefilled, think_format, problems, truncated)
         return out
 
-    def _verify_math(self, out: list, at: list[int], golds: Sequence[Any], completions: Sequence[Any],
-                     think_prefilled: bool, think_format: str, problems: Sequence[str | None] | None,
-                     truncated: Sequence[bool] | None) -> None:  # fmt: skip
+    def _verify_math(
+        self,
+        out: list,
+        at: list[int],
+        golds: Sequence[Any],
+        completions: Sequence[Any],
+        think_prefilled: bool,
+        think_format: str,
+        problems: Sequence[str | None] | None,
+        truncated: Sequence[bool] | None,
+    ) -> None:
         pending, pairs, evidence, cut, problem_of = [], [], {}, {}, {}
         verdicts: list[Verdict | None] = []
         for i in at:
@@ -198,11 +218,16 @@ class Judge:
         """A match without a committed final answer, a match on arithmetic left undone, and a mismatch against a
         suspect gold, say so."""
         if v.status == CORRECT and not self.lenient and (undone := unevaluated_arithmetic(gold, pred, problem)):
-            return Verdict(INCORRECT, v.pred_answer, v.seconds,
-                           f"arithmetic left undone ({undone}): the number is never written")  # fmt: skip
+            return Verdict(
+                INCORRECT, v.pred_answer, v.seconds, f"arithmetic left undone ({undone}): the number is never written"
+            )
         if v.status == CORRECT and not committed and not self.lenient:
-            return Verdict(CORRECT_WITHOUT_FINAL, v.pred_answer, v.seconds,
-                           "no final answer (no box, answer phrase or concluding sentence), or cut off")  # fmt: skip
+            return Verdict(
+                CORRECT_WITHOUT_FINAL,
+                v.pred_answer,
+                v.seconds,
+                "no final answer (no box, answer phrase or concluding sentence), or cut off",
+            )
         if v.status in (CORRECT, INCORRECT, PRED_UNPARSEABLE, GOLD_UNPARSEABLE) and (why := gold_suspect(gold)):
             # Even a match: what math-verify made of a garbled gold is a guess, so the row is listed, not trusted.
             seen = "matches" if v.status == CORRECT else "does not match"
@@ -230,7 +255,7 @@ class Judge:
         if letter is None:
             return None
         opts = options(problem or "")
-        if (not opts and not re.fullmatch(r"\s*\(?[A-E]\)?\s*|.*\\text\{\s*\([A-E]\).*", gold)):
+        if not opts and not re.fullmatch(r"\s*\(?[A-E]\)?\s*|.*\\text\{\s*\([A-E]\).*", gold):
             return None
         said = answer_choice(answer)
         first = re.split(r"(?<=[.!?])\s|\n", (said or "").strip(), maxsplit=1)[0]

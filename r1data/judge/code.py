@@ -138,8 +138,13 @@ def _failure(run: RunResult, asserts: bool = False) -> tuple[str, str] | None:
 class CodeJudge:
     """Judges (tests, completion) pairs; `verify` keeps the input order."""
 
-    def __init__(self, workers: int | None = None, limits: Limits | None = None, block: str = "last",
-                 isolated: bool | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        workers: int | None = None,
+        limits: Limits | None = None,
+        block: str = "last",
+        isolated: bool | None = None,
+    ) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.limits = limits or Limits()
         self.block = block
@@ -170,9 +175,15 @@ class CodeJudge:
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(one, items))
 
-    def judge_one(self, suite: TestSuite | None, completion: Any, stop_on_failure: bool = False,
-                  think_prefilled: bool = False, language: str = "python",
-                  think_format: str = "auto") -> CodeVerdict:  # fmt: skip
+    def judge_one(
+        self,
+        suite: TestSuite | None,
+        completion: Any,
+        stop_on_failure: bool = False,
+        think_prefilled: bool = False,
+        language: str = "python",
+        think_format: str = "auto",
+    ) -> CodeVerdict:
         started = time.perf_counter()
         if suite is None or not suite.cases:
             return CodeVerdict(SANDBOX_ERROR, detail="the problem has no readable tests")

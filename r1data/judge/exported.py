@@ -48,12 +48,19 @@ class Scorer:
             self._judge = Judge(lenient=self.reading.lenient, **kwargs)
         return self._judge
 
-    def verdicts(self, completions: Sequence[str], truths: Sequence[Any], problems: Sequence[str | None] | None = None,
-                 tests: Sequence[Any] | None = None) -> list:  # fmt: skip
+    def verdicts(
+        self,
+        completions: Sequence[str],
+        truths: Sequence[Any],
+        problems: Sequence[str | None] | None = None,
+        tests: Sequence[Any] | None = None,
+    ) -> list:
         """Verdicts of completions against their ground truths (a list of acceptable answers is one gold)."""
         n = len(completions)
-        columns = {"answer": [t[0] if isinstance(t, list | tuple) and t else t for t in truths],
-                   "answers": [list(t) if isinstance(t, list | tuple) else None for t in truths]}  # fmt: skip
+        columns = {
+            "answer": [t[0] if isinstance(t, list | tuple) and t else t for t in truths],
+            "answers": [list(t) if isinstance(t, list | tuple) else None for t in truths],
+        }
         if tests is None:  # a code row's ground truth is its tests (JSON, as export writes them)
             tests = [t if _is_tests(t) else None for t in truths]
         if any(t is not None for t in tests):
@@ -68,12 +75,17 @@ class Scorer:
         self.judged += len(verdicts)
         self.errors += len(failed)
         if failed:
-            print(f"r1data reward: {len(failed)} of {len(verdicts)} completion(s) could not be judged "
-                  f"({failed[0].status}: {failed[0].detail or 'no detail'}); {self.errors} so far", file=sys.stderr)
+            print(
+                f"r1data reward: {len(failed)} of {len(verdicts)} completion(s) could not be judged "
+                f"({failed[0].status}: {failed[0].detail or 'no detail'}); {self.errors} so far",
+                file=sys.stderr,
+            )
         self._failing = self._failing + len(failed) if len(failed) == len(verdicts) else 0
         if verdicts and len(failed) == len(verdicts) and (len(verdicts) > 1 or self._failing >= STOP_AFTER):
-            raise JudgeFailing(f"r1data reward: the last {self._failing} completion(s) all failed to be judged "
-                               f"({failed[0].status}); stopping rather than training on rewards of 0")  # fmt: skip
+            raise JudgeFailing(
+                f"r1data reward: the last {self._failing} completion(s) all failed to be judged "
+                f"({failed[0].status}); stopping rather than training on rewards of 0"
+            )
 
     # --- verl ------------------------------------------------------------------------------------------------------
     def verl(self, solution_str: str, ground_truth: Any, extra_info: dict | None = None) -> dict:
@@ -82,27 +94,42 @@ class Scorer:
             problem = extra_info.get("question") or extra_info.get("problem")
         v = self.verdicts([solution_str], [_truth(ground_truth)], [problem])[0]
         error = v.status in ERRORS
-        return {"score": float(v.score or 0.0), "acc": float(bool(v.correct)), "judge_error": float(error),
-                "unjudgeable": float(v.score is None and not error)}  # fmt: skip
+        return {
+            "score": float(v.score or 0.0),
+            "acc": float(bool(v.correct)),
+            "judge_error": float(error),
+            "unjudgeable": float(v.score is None and not error),
+        }
 
     # --- OpenRLHF --------------------------------------------------------------------------------------------------
     def openrlhf(self, queries: Sequence[str], prompts: Sequence[str], labels: Sequence[Any]) -> dict:
-        responses = [q[len(p):] if q.startswith(p) else q for q, p in zip(queries, prompts, strict=True)]
+        responses = [q[len(p) :] if q.startswith(p) else q for q, p in zip(queries, prompts, strict=True)]
         verdicts = self.verdicts(responses, [_truth(x) for x in labels], list(prompts))
         rewards = [float(v.score or 0.0) for v in verdicts]
-        logs = {"judge_errors": float(sum(v.status in ERRORS for v in verdicts)),
-                "unjudgeable": float(sum(v.score is None and v.status not in ERRORS for v in verdicts))}  # fmt: skip
+        logs = {
+            "judge_errors": float(sum(v.status in ERRORS for v in verdicts)),
+            "unjudgeable": float(sum(v.score is None and v.status not in ERRORS for v in verdicts)),
+        }
         try:
             import torch
 
-            return {"rewards": torch.tensor(rewards), "scores": torch.tensor(rewards),
-                    "extra_logs": {k: torch.tensor(v) for k, v in logs.items()}}  # fmt: skip
+            return {
+                "rewards": torch.tensor(rewards),
+                "scores": torch.tensor(rewards),
+                "extra_logs": {k: torch.tensor(v) for k, v in logs.items()},
+            }
         except ImportError:
             return {"rewards": rewards, "scores": rewards, "extra_logs": logs}
 
     # --- TRL -------------------------------------------------------------------------------------------------------
-    def trl(self, completions: Sequence[Any], answer: Sequence[Any], problem: Sequence[str] | None = None,
-            prompts: Sequence[Any] | None = None, tests: Sequence[Any] | None = None) -> list:  # fmt: skip
+    def trl(
+        self,
+        completions: Sequence[Any],
+        answer: Sequence[Any],
+        problem: Sequence[str] | None = None,
+        prompts: Sequence[Any] | None = None,
+        tests: Sequence[Any] | None = None,
+    ) -> list:
         from r1data.judge.inputs import problems_from_columns
         from r1data.ops.completions import completion_text
 
@@ -162,7 +189,7 @@ def reward_module(target: str, reading: Reading) -> str:
     """The text of the `reward.py` that `r1data export --to TARGET` writes beside the data."""
     return (
         f'"""r1data\'s judge as {target}\'s reward function, written by `r1data export --to {target}`: the same\n'
-        "verdicts as the curation steps (judge/exported.py). Needs r1data installed where the reward runs.\"\"\"\n\n"
+        'verdicts as the curation steps (judge/exported.py). Needs r1data installed where the reward runs."""\n\n'
         "from r1data.judge.exported import Scorer\n\n"
         f"READING = {reading.to_dict()!r}  # how the curation read the traces\n"
         "_scorer = Scorer(READING)\n" + TEMPLATES[target]

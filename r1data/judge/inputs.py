@@ -57,16 +57,24 @@ def golds_from_columns(n: int, columns: Mapping[str, Sequence[Any] | None]) -> l
 
     answers = column(schema.ANSWER) or [None] * n
     if (alternatives := column(schema.ANSWERS)) is not None:  # several acceptable answers: a match with any one
-        answers = [GoldSet(alts) if alts is not None and len(alts) > 1 else a
-                   for a, alts in zip(answers, alternatives, strict=True)]  # fmt: skip
+        answers = [
+            GoldSet(alts) if alts is not None and len(alts) > 1 else a
+            for a, alts in zip(answers, alternatives, strict=True)
+        ]
     if (kinds := column(schema.GOLD_KIND)) is not None:
-        answers = [Unjudgeable(str(a), "a structured gold (not an answer a rule-based judge can compare)")
-                   if kind == "structured" and a is not None else a
-                   for a, kind in zip(answers, kinds, strict=True)]  # fmt: skip
+        answers = [
+            Unjudgeable(str(a), "a structured gold (not an answer a rule-based judge can compare)")
+            if kind == "structured" and a is not None
+            else a
+            for a, kind in zip(answers, kinds, strict=True)
+        ]
     if (abilities := column("ability")) is not None:  # verl's ability: only math (and code, below) is judged by rule
-        answers = [Unjudgeable(str(a), f"ability '{ab}': r1data judges math and code only")
-                   if a is not None and ab and str(ab).lower() not in ("math", "code", "") else a
-                   for a, ab in zip(answers, abilities, strict=True)]  # fmt: skip
+        answers = [
+            Unjudgeable(str(a), f"ability '{ab}': r1data judges math and code only")
+            if a is not None and ab and str(ab).lower() not in ("math", "code", "")
+            else a
+            for a, ab in zip(answers, abilities, strict=True)
+        ]
     tests = column(schema.TESTS)
     if tests is None:
         return answers
@@ -101,14 +109,30 @@ def problems_from_columns(n: int, columns: Mapping[str, Sequence[Any] | None]) -
     return [None] * n
 
 
-def judge_completions(judge: Any, golds: Sequence[Any], completions: Sequence[Any], reading: Reading,
-                      problems: Sequence[str | None] | None = None, truncated: Sequence[bool] | None = None,
-                      stop_on_failure: bool = True, language: str = "python") -> list:  # fmt: skip
+def judge_completions(
+    judge: Any,
+    golds: Sequence[Any],
+    completions: Sequence[Any],
+    reading: Reading,
+    problems: Sequence[str | None] | None = None,
+    truncated: Sequence[bool] | None = None,
+    stop_on_failure: bool = True,
+    language: str = "python",
+) -> list:
     """The verdicts of completions[i] against golds[i], read as `reading` says: the call every step and reward
     makes. A judge built lenient (or not) must match the reading."""
     if bool(getattr(judge, "lenient", False)) != reading.lenient:
-        raise ValueError(f"a {'lenient' if reading.lenient else 'strict'} reading needs a judge built that way "
-                         f"(Judge(lenient={reading.lenient}))")  # fmt: skip
-    return judge.verify(golds, list(completions), think_prefilled=reading.think_prefilled,
-                        think_format=reading.think_format, problems=problems, truncated=truncated,
-                        stop_on_failure=stop_on_failure, language=language)  # fmt: skip
+        raise ValueError(
+            f"a {'lenient' if reading.lenient else 'strict'} reading needs a judge built that way "
+            f"(Judge(lenient={reading.lenient}))"
+        )
+    return judge.verify(
+        golds,
+        list(completions),
+        think_prefilled=reading.think_prefilled,
+        think_format=reading.think_format,
+        problems=problems,
+        truncated=truncated,
+        stop_on_failure=stop_on_failure,
+        language=language,
+    )

@@ -165,8 +165,12 @@ def build_root(settings: dict) -> None:
     for name in DEVICES:
         _touch(f"{r}/dev/{name}")
         _bind(f"/dev/{name}", f"{r}/dev/{name}", dev=True)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                         ("stderr", "/proc/self/fd/2")):  # fmt: skip
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"{r}/dev/{name}")
     os.chdir(r)
     pivot_root(".", "old-root")
@@ -358,9 +362,17 @@ def run_job(job: dict, parent: int) -> dict:
         else:
             code = os.WEXITSTATUS(status)
     error = None if timed_out or status is not None else result.get("error", "the execution ended without a report")
-    return {"exit_code": code, "signal": sig, "stdout": b64(out), "stderr": b64(err), "seconds": seconds,
-            "timed_out": timed_out, "output_truncated": cut, "error": error,
-            "collected": result.get("collected", {})}  # fmt: skip
+    return {
+        "exit_code": code,
+        "signal": sig,
+        "stdout": b64(out),
+        "stderr": b64(err),
+        "seconds": seconds,
+        "timed_out": timed_out,
+        "output_truncated": cut,
+        "error": error,
+        "collected": result.get("collected", {}),
+    }
 
 
 def main() -> None:

@@ -185,7 +185,7 @@ def _batches(pairs: Sequence[tuple[str, str]], at: list[int]) -> list[list[int]]
         if batches and len(batches[-1]) + len(group) <= BATCH:
             batches[-1].extend(group)
         else:
-            batches.extend(group[k:k + BATCH] for k in range(0, len(group), BATCH))
+            batches.extend(group[k : k + BATCH] for k in range(0, len(group), BATCH))
     return sorted(batches, key=lambda b: -sum(len(str(pairs[i][0])) + len(str(pairs[i][1])) for i in b))
 
 
@@ -231,8 +231,14 @@ class _QuietContext(multiprocessing.context.ForkServerContext):
 class MathPool:
     """Worker processes for math checks; started on the first check, stopped by `close()`."""
 
-    def __init__(self, workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 memory_mb: int = DEFAULT_MEMORY_MB, max_tasks: int = 2000, task: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        workers: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int = DEFAULT_MEMORY_MB,
+        max_tasks: int = 2000,
+        task: Any = None,
+    ) -> None:
         # One more worker than cores: while a worker waits on its pipe or the main process collects
         # results, the extra one keeps every core busy (5,000 MATH pairs on 2 cores: x1.72 with 2
         # workers, x1.83 with 3; benchmarks/bench_verify.py).
@@ -293,8 +299,10 @@ class MathPool:
         batches = _batches(pairs, [i for i, v in enumerate(out) if v is None])
         try:
             pool = self._started()
-            futures = [pool.schedule(_run_batch, (self.task, [pairs[i] for i in batch]),
-                                     timeout=self.timeout * len(batch)) for batch in batches]  # fmt: skip
+            futures = [
+                pool.schedule(_run_batch, (self.task, [pairs[i] for i in batch]), timeout=self.timeout * len(batch))
+                for batch in batches
+            ]
         except RuntimeError as exc:
             raise R1DataError(
                 f"the verification workers could not start ({exc}). They are fresh Python processes: "
@@ -325,10 +333,16 @@ class MathPool:
             again = [pool.schedule(self.task, pairs[i], timeout=budget) for i in late]
             for i, future in zip(late, again, strict=True):
                 v = self._outcome(future)
-                out[i] = replace(v, retried=True, detail=v.detail or (f"timed out after {self.timeout:g}s, then "
-                                                                     f"after {budget:g}s" if v.status == TIMEOUT
-                                                                     else f"timed out after {self.timeout:g}s; "
-                                                                     f"retried with {budget:g}s"))  # fmt: skip
+                out[i] = replace(
+                    v,
+                    retried=True,
+                    detail=v.detail
+                    or (
+                        f"timed out after {self.timeout:g}s, then after {budget:g}s"
+                        if v.status == TIMEOUT
+                        else f"timed out after {self.timeout:g}s; retried with {budget:g}s"
+                    ),
+                )
             report.count(retried=len(late), timeouts=sum(out[i].status == TIMEOUT for i in late))
         return out
 

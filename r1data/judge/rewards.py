@@ -43,29 +43,37 @@ def accuracy(completions: Sequence[Any], verdicts: Sequence[Any]) -> list[float 
     return [v.score for v in verdicts]
 
 
-def format_reward(completions: Sequence[Any], think_prefilled: bool = False, answer_tags: bool = False,
-                  think_format: str = "auto") -> list[float | None]:  # fmt: skip
+def format_reward(
+    completions: Sequence[Any], think_prefilled: bool = False, answer_tags: bool = False, think_format: str = "auto"
+) -> list[float | None]:
     """1.0 for `<think>…</think>` followed by a non-empty answer (or Bespoke's closed thought and solution blocks),
     else 0.0 (`think_prefilled` for R1-Distill templates, `answer_tags` for open-r1's `<answer>…</answer>`)."""
     return [float(format_ok(completion_text(c), think_prefilled, answer_tags, think_format)) for c in completions]
 
 
-def language_consistency(completions: Sequence[Any], language: str = "en", think_prefilled: bool = False,
-                         think_format: str = "auto") -> list[float | None]:  # fmt: skip
+def language_consistency(
+    completions: Sequence[Any], language: str = "en", think_prefilled: bool = False, think_format: str = "auto"
+) -> list[float | None]:
     """DeepSeek-R1's share of target-language words in the chain of thought (`language`: en, zh, ja, ko, ru, ...;
     by script). None when the thought has no words."""
     return [language_share(completion_text(c), language, think_prefilled, think_format) for c in completions]
 
 
-def overlong(completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None,
-             max_tokens: int = 4096, cache_tokens: int = 512) -> list[float | None]:  # fmt: skip
+def overlong(
+    completions: Sequence[Any],
+    completion_ids: Sequence[Sequence[int]] | None = None,
+    max_tokens: int = 4096,
+    cache_tokens: int = 512,
+) -> list[float | None]:
     """DAPO's soft overlong penalty: 0 up to max_tokens - cache_tokens, linear to -1 at max_tokens, -1 beyond
     (token counts from TRL's `completion_ids`, else words and punctuation)."""
     if not 0 < cache_tokens <= max_tokens:
         raise ValueError("overlong needs 0 < cache_tokens <= max_tokens")
     safe = max_tokens - cache_tokens
-    return [0.0 if n <= safe else -1.0 if n > max_tokens else (safe - n) / cache_tokens
-            for n in _lengths(completions, completion_ids)]  # fmt: skip
+    return [
+        0.0 if n <= safe else -1.0 if n > max_tokens else (safe - n) / cache_tokens
+        for n in _lengths(completions, completion_ids)
+    ]
 
 
 def repetition(completions: Sequence[Any], ngram: int = 3, max_penalty: float = 1.0) -> list[float | None]:
@@ -73,10 +81,16 @@ def repetition(completions: Sequence[Any], ngram: int = 3, max_penalty: float = 
     return [-max_penalty * repetition_share(completion_text(c), ngram) for c in completions]
 
 
-def cosine(completions: Sequence[Any], verdicts: Sequence[Any],
-           completion_ids: Sequence[Sequence[int]] | None = None, max_tokens: int = 4096,
-           min_value_correct: float = 0.5, max_value_correct: float = 1.0, min_value_wrong: float = -1.0,
-           max_value_wrong: float = -0.5) -> list[float | None]:  # fmt: skip
+def cosine(
+    completions: Sequence[Any],
+    verdicts: Sequence[Any],
+    completion_ids: Sequence[Sequence[int]] | None = None,
+    max_tokens: int = 4096,
+    min_value_correct: float = 0.5,
+    max_value_correct: float = 1.0,
+    min_value_wrong: float = -1.0,
+    max_value_wrong: float = -0.5,
+) -> list[float | None]:
     """Length-scaled accuracy (Yeo et al. 2025; as open-r1): correct answers go from max_value_correct (short) to
     min_value_correct (at max_tokens); wrong ones from min_value_wrong (short) to max_value_wrong, so a long
     wrong answer is penalised less than a short one. None where accuracy is None."""
@@ -91,8 +105,12 @@ def cosine(completions: Sequence[Any], verdicts: Sequence[Any],
     return out
 
 
-def length(completions: Sequence[Any], verdicts: Sequence[Any], prompts: Sequence[Any] | None = None,
-           completion_ids: Sequence[Sequence[int]] | None = None) -> list[float | None]:  # fmt: skip
+def length(
+    completions: Sequence[Any],
+    verdicts: Sequence[Any],
+    prompts: Sequence[Any] | None = None,
+    completion_ids: Sequence[Sequence[int]] | None = None,
+) -> list[float | None]:
     """Kimi 1.5's group length reward: lambda = 0.5 - (L - min L) / (max L - min L) within each prompt's group;
     lambda if correct, min(0, lambda) if not. Groups come from `prompts` (TRL passes them), else one group."""
     lengths = _lengths(completions, completion_ids)
@@ -121,8 +139,13 @@ def binary_code(completions: Sequence[Any], verdicts: Sequence[Any]) -> list[flo
     return [v.score if isinstance(v, CodeVerdict) else None for v in verdicts]
 
 
-def code_format(completions: Sequence[Any], think_prefilled: bool = False, language: str = "python",
-                require_think: bool = True, think_format: str = "auto") -> list[float | None]:  # fmt: skip
+def code_format(
+    completions: Sequence[Any],
+    think_prefilled: bool = False,
+    language: str = "python",
+    require_think: bool = True,
+    think_format: str = "auto",
+) -> list[float | None]:
     """1.0 for a closed think block (unless require_think is off) then a fenced ```language block that, for
     Python, parses; else 0.0."""
     import ast
@@ -220,9 +243,11 @@ def _stop_if_all_failed(name: str, verdicts: Sequence[Any]) -> None:
 
     failed = [v for v in verdicts if getattr(v, "status", None) in ERRORS]
     if len(verdicts) > 1 and len(failed) == len(verdicts):
-        raise JudgeFailing(f"reward {name}: all {len(verdicts)} completions of the batch failed to be judged "
-                           f"({failed[0].status}: {failed[0].detail or 'no detail'}); stopping rather than training "
-                           "on nothing")  # fmt: skip
+        raise JudgeFailing(
+            f"reward {name}: all {len(verdicts)} completions of the batch failed to be judged "
+            f"({failed[0].status}: {failed[0].detail or 'no detail'}); stopping rather than training "
+            "on nothing"
+        )
 
 
 def _verdicts(spec: RewardSpec, completions: Sequence[Any], columns: dict, options: dict, judge: Any) -> list:
@@ -240,8 +265,17 @@ def _verdicts(spec: RewardSpec, completions: Sequence[Any], columns: dict, optio
 
         judge = default_judge(lenient=bool(options.get("lenient", False)))
     n = len(completions)
-    reading = Reading(think_prefilled=bool(options.get("think_prefilled", False)),
-                      think_format=options.get("think_format", "auto"), lenient=bool(getattr(judge, "lenient", False)))
-    return judge_completions(judge, golds_from_columns(n, columns), completions, reading,
-                             problems=problems_from_columns(n, columns), stop_on_failure=spec.judged == PASS_FAIL,
-                             language=options.get("language", "python"))  # fmt: skip
+    reading = Reading(
+        think_prefilled=bool(options.get("think_prefilled", False)),
+        think_format=options.get("think_format", "auto"),
+        lenient=bool(getattr(judge, "lenient", False)),
+    )
+    return judge_completions(
+        judge,
+        golds_from_columns(n, columns),
+        completions,
+        reading,
+        problems=problems_from_columns(n, columns),
+        stop_on_failure=spec.judged == PASS_FAIL,
+        language=options.get("language", "python"),
+    )

@@ -222,8 +222,12 @@ class _Host:
 
         self.uid, self.limits, self.isolate = uid, limits, isolate
         python, binds = _isolated_python() or (sys.executable, [])
-        self.proc = subprocess.Popen([sys.executable, "-I", "-S", str(HOST_SCRIPT)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(HOST_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self.lock = threading.Lock()
         isolate.send(self.proc.stdin.fileno(), {"uid": uid, "binds": binds})
         ready = isolate.receive(self.proc.stdout.fileno())
@@ -235,13 +239,25 @@ class _Host:
         lim = self.limits
         job = job | {
             "uid": self.uid,
-            "env": {"PATH": SANDBOX_PATH, "HOME": "/work", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
-                    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
-            "limits": {"cpu_seconds": lim.cpu_seconds, "memory_mb": lim.memory_mb,
-                       "fsize": max(lim.file_size_mb << 20, lim.output_bytes + 4096), "open_files": lim.open_files,
-                       "processes": lim.processes, "output_bytes": lim.output_bytes, "tmp_mb": lim.tmp_mb,
-                       "work_mb": lim.file_size_mb + 16},
-        }  # fmt: skip
+            "env": {
+                "PATH": SANDBOX_PATH,
+                "HOME": "/work",
+                "TMPDIR": "/tmp",
+                "LANG": "C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONHASHSEED": "0",
+            },
+            "limits": {
+                "cpu_seconds": lim.cpu_seconds,
+                "memory_mb": lim.memory_mb,
+                "fsize": max(lim.file_size_mb << 20, lim.output_bytes + 4096),
+                "open_files": lim.open_files,
+                "processes": lim.processes,
+                "output_bytes": lim.output_bytes,
+                "tmp_mb": lim.tmp_mb,
+                "work_mb": lim.file_size_mb + 16,
+            },
+        }
         with self.lock:
             try:
                 self.isolate.send(self.proc.stdin.fileno(), job)
@@ -252,8 +268,17 @@ class _Host:
             else:
                 error = "the isolated host stopped"
         if reply is None:
-            return {"exit_code": None, "signal": None, "stdout": "", "stderr": "", "seconds": 0.0,
-                    "timed_out": False, "output_truncated": False, "error": error, "collected": {}}  # fmt: skip
+            return {
+                "exit_code": None,
+                "signal": None,
+                "stdout": "",
+                "stderr": "",
+                "seconds": 0.0,
+                "timed_out": False,
+                "output_truncated": False,
+                "error": error,
+                "collected": {},
+            }
         return reply
 
     def alive(self) -> bool:
@@ -281,8 +306,9 @@ class Sandbox:
         self.isolated = is_isolated() if isolated is None else isolated
         self.namespaces = not self.isolated and _unshare_works()
         self.drop_uid = self.root and (self.isolated or _python_for(True) is not None)
-        self.python = (_isolated_python() or ("", []))[0] if self.isolated else (_python_for(self.drop_uid)
-                                                                                 or sys.executable)  # fmt: skip
+        self.python = (
+            (_isolated_python() or ("", []))[0] if self.isolated else (_python_for(self.drop_uid) or sys.executable)
+        )
         self._slots: queue.Queue[int] = queue.Queue()
         self._locks: list[int] = []  # open lock files: a uid stays this process's while its lock is held
         self._hosts: dict[int, _Host] = {}
@@ -399,8 +425,9 @@ class IsolatedSession:
     def write(self, name: str, content: str | bytes, mode: int = 0o644) -> None:
         self.files[name] = (content.encode() if isinstance(content, str) else content, mode)
 
-    def run(self, argv: list[str], stdin: str = "", wall_seconds: float | None = None,
-            collect: tuple[str, ...] = ()) -> RunResult:  # fmt: skip
+    def run(
+        self, argv: list[str], stdin: str = "", wall_seconds: float | None = None, collect: tuple[str, ...] = ()
+    ) -> RunResult:
         job = {
             "argv": argv,
             "stdin": base64.b64encode(stdin.encode()).decode(),
@@ -413,9 +440,17 @@ class IsolatedSession:
         except OSError as exc:
             return RunResult(None, None, "", "", 0.0, error=f"sandbox: {exc}")
         decode = lambda s: base64.b64decode(s).decode("utf-8", errors="replace")  # noqa: E731
-        return RunResult(r["exit_code"], r["signal"], decode(r["stdout"]), decode(r["stderr"]), r["seconds"],
-                         r["timed_out"], r["output_truncated"], r["error"],
-                         {k: base64.b64decode(v) for k, v in r.get("collected", {}).items()})  # fmt: skip
+        return RunResult(
+            r["exit_code"],
+            r["signal"],
+            decode(r["stdout"]),
+            decode(r["stderr"]),
+            r["seconds"],
+            r["timed_out"],
+            r["output_truncated"],
+            r["error"],
+            {k: base64.b64decode(v) for k, v in r.get("collected", {}).items()},
+        )
 
 
 class Session:
@@ -451,31 +486,57 @@ class Session:
             os.setgid(self.uid)
             os.setuid(self.uid)
 
-    def run(self, argv: list[str], stdin: str = "", wall_seconds: float | None = None,
-            collect: tuple[str, ...] = ()) -> RunResult:  # fmt: skip
+    def run(
+        self, argv: list[str], stdin: str = "", wall_seconds: float | None = None, collect: tuple[str, ...] = ()
+    ) -> RunResult:
         """Run argv in the working folder with stdin; output beyond the cap is cut and flagged."""
         lim = self.sandbox.limits
         wall = wall_seconds or lim.wall_seconds
         tag = f"{time.monotonic_ns()}"
         stdin_path = self.write(f".stdin-{tag}", stdin, 0o444)
         out_path, err_path = self.workdir / f".stdout-{tag}", self.workdir / f".stderr-{tag}"
-        env = {"PATH": SANDBOX_PATH, "HOME": str(self.workdir), "TMPDIR": str(self.workdir), "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}  # fmt: skip
+        env = {
+            "PATH": SANDBOX_PATH,
+            "HOME": str(self.workdir),
+            "TMPDIR": str(self.workdir),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+        }
         cmd = list(argv)
         if self.sandbox.namespaces:
             # sh is PID 1 of the new namespace: when it exits every process the program left dies with it. It
             # exits with the program's status (128 + signal when killed); unshare passes that on.
             ids = ["--setuid", str(self.uid), "--setgid", str(self.uid)] if self.uid is not None else []
             script = '"$@"; exit $?'
-            cmd = ["unshare", "--net", "--pid", "--fork", "--kill-child", *ids, "--",
-                   "/bin/sh", "-c", script, "sh", *argv]  # fmt: skip
+            cmd = [
+                "unshare",
+                "--net",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                *ids,
+                "--",
+                "/bin/sh",
+                "-c",
+                script,
+                "sh",
+                *argv,
+            ]
         started = time.perf_counter()
         try:
             with open(stdin_path, "rb") as fin, open(out_path, "wb") as fout, open(err_path, "wb") as ferr:
                 proc = subprocess.Popen(
-                    cmd, cwd=self.workdir, stdin=fin, stdout=fout, stderr=ferr, env=env,
-                    start_new_session=True, preexec_fn=self._limits, close_fds=True,
-                )  # fmt: skip
+                    cmd,
+                    cwd=self.workdir,
+                    stdin=fin,
+                    stdout=fout,
+                    stderr=ferr,
+                    env=env,
+                    start_new_session=True,
+                    preexec_fn=self._limits,
+                    close_fds=True,
+                )
         except OSError as exc:
             return RunResult(None, None, "", "", 0.0, error=f"could not start {argv[0]}: {exc}")
         timed_out = False

@@ -27,8 +27,19 @@ NOT_JUDGEABLE = "not_judgeable"
 NO_GOLD = "no_gold"  # the row has no gold answer at all (nothing to parse, nothing wrong with it)
 # No sample can be judged against these golds.
 GOLD_BAD_STATUSES = (GOLD_UNPARSEABLE, GOLD_SUSPECT, NOT_JUDGEABLE, NO_GOLD)
-STATUSES = (CORRECT, CORRECT_WITHOUT_FINAL, INCORRECT, GOLD_UNPARSEABLE, GOLD_SUSPECT, PRED_UNPARSEABLE, TIMEOUT,
-            CRASH, JUDGE_ERROR, NOT_JUDGEABLE, NO_GOLD)  # fmt: skip
+STATUSES = (
+    CORRECT,
+    CORRECT_WITHOUT_FINAL,
+    INCORRECT,
+    GOLD_UNPARSEABLE,
+    GOLD_SUSPECT,
+    PRED_UNPARSEABLE,
+    TIMEOUT,
+    CRASH,
+    JUDGE_ERROR,
+    NOT_JUDGEABLE,
+    NO_GOLD,
+)
 
 # Code statuses
 PASSED, FAILED, NO_CODE = "passed", "failed", "no_code"

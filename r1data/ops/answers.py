@@ -199,9 +199,20 @@ def as_number(normalized: str):  # noqa: ANN201 - a Fraction or None
 # products (2x, 3\sqrt{2}), single-letter variables (compared at random points), and tuples/intervals of those.
 # Anything else raises, and the judge (math-verify) decides.
 
-_FUNCTIONS = {"\\sin": "sin", "\\cos": "cos", "\\tan": "tan", "\\sec": "sec", "\\csc": "csc", "\\cot": "cot",
-              "\\ln": "log", "\\log": "log10", "\\exp": "exp", "\\sinh": "sinh", "\\cosh": "cosh",
-              "\\tanh": "tanh"}  # fmt: skip
+_FUNCTIONS = {
+    "\\sin": "sin",
+    "\\cos": "cos",
+    "\\tan": "tan",
+    "\\sec": "sec",
+    "\\csc": "csc",
+    "\\cot": "cot",
+    "\\ln": "log",
+    "\\log": "log10",
+    "\\exp": "exp",
+    "\\sinh": "sinh",
+    "\\cosh": "cosh",
+    "\\tanh": "tanh",
+}
 _TOKENS = re.compile(
     r"\\(?:frac|sqrt|pi|cdot|times|infty|sinh|cosh|tanh|sin|cos|tan|sec|csc|cot|ln|log|exp)|\d+\.?\d*|\.\d+|[a-z]"
     r"|[-+*/^(){}\[\],]"
@@ -238,8 +249,13 @@ class _Expr:
             if tok in ("*", "/", "\\cdot", "\\times"):
                 self.take()
                 value = value / self.power() if tok == "/" else value * self.power()
-            elif tok is not None and (tok[0].isdigit() or tok[0] in ".({" or tok.isalpha()
-                                      or tok in ("\\frac", "\\sqrt", "\\pi") or tok in _FUNCTIONS):  # fmt: skip
+            elif tok is not None and (
+                tok[0].isdigit()
+                or tok[0] in ".({"
+                or tok.isalpha()
+                or tok in ("\\frac", "\\sqrt", "\\pi")
+                or tok in _FUNCTIONS
+            ):
                 value *= self.power()  # an implicit product: 2x, 3\sqrt{2}
             else:
                 return value

@@ -11,13 +11,31 @@ from typing import Any
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 # Role names of every convention, as the role r1data writes. Tool turns keep their own roles.
-ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
-         "model": "assistant", "bot": "assistant", "chatgpt": "assistant", "function_call": "function_call",
-         "tool_call": "function_call", "observation": "tool", "tool": "tool", "function": "tool",
-         "ipython": "tool", "developer": "system"}  # fmt: skip
+ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "system": "system",
+    "model": "assistant",
+    "bot": "assistant",
+    "chatgpt": "assistant",
+    "function_call": "function_call",
+    "tool_call": "function_call",
+    "observation": "tool",
+    "tool": "tool",
+    "function": "tool",
+    "ipython": "tool",
+    "developer": "system",
+}
 # Back to ShareGPT's names (LLaMA-Factory's `tags`: human, gpt, observation, function_call, system).
-SHAREGPT_ROLES = {"user": "human", "assistant": "gpt", "system": "system", "function_call": "function_call",
-                  "tool": "observation"}  # fmt: skip
+SHAREGPT_ROLES = {
+    "user": "human",
+    "assistant": "gpt",
+    "system": "system",
+    "function_call": "function_call",
+    "tool": "observation",
+}
 TEXT_PART_TYPES = ("text", "input_text", "output_text")
 REASONING_PART_TYPES = ("reasoning", "thinking", "reasoning_content")
 
@@ -36,8 +54,9 @@ def part_text(part: Any) -> tuple[str, str]:
     kind = str(part.get("type") or "text").lower()
     value = part.get(kind) if isinstance(part.get(kind), str) else None
     if value is None:
-        value = next((part[k] for k in ("text", "value", "content", "reasoning", "thinking") if
-                      isinstance(part.get(k), str)), "")  # fmt: skip
+        value = next(
+            (part[k] for k in ("text", "value", "content", "reasoning", "thinking") if isinstance(part.get(k), str)), ""
+        )
     if kind in REASONING_PART_TYPES:
         return "", value
     if kind in TEXT_PART_TYPES or kind not in ("image", "image_url", "audio", "video", "input_image", "file"):
@@ -121,19 +140,27 @@ def last(chat: list[dict], role: str) -> str | None:
 # (name, user turn opens, user turn ends): the user's text is what lies between, in the last user turn.
 _TEMPLATES = (
     ("chatml", re.compile(r"<\|im_start\|>\s*user\s*\n?"), re.compile(r"<\|im_end\|>|<\|im_start\|>")),
-    ("llama3", re.compile(r"<\|start_header_id\|>\s*user\s*<\|end_header_id\|>\s*"),
-     re.compile(r"<\|eot_id\|>|<\|start_header_id\|>")),
+    (
+        "llama3",
+        re.compile(r"<\|start_header_id\|>\s*user\s*<\|end_header_id\|>\s*"),
+        re.compile(r"<\|eot_id\|>|<\|start_header_id\|>"),
+    ),
     ("deepseek", re.compile(r"<[|｜]\s*User\s*[|｜]>\s*"), re.compile(r"<[|｜]\s*Assistant\s*[|｜]>|<[|｜]\s*end")),
     ("zephyr", re.compile(r"<\|user\|>\s*"), re.compile(r"<\|end\|>|</s>|<\|assistant\|>|<\|system\|>")),
     ("gemma", re.compile(r"<start_of_turn>\s*user\s*\n?"), re.compile(r"<end_of_turn>|<start_of_turn>")),
     ("llama2", re.compile(r"\[INST\]\s*(?:<<SYS>>.*?<</SYS>>\s*)?", re.DOTALL), re.compile(r"\[/INST\]")),
     # DeepSeek-R1-Zero's prompt ("A conversation between User and Assistant. ... User: {q} Assistant: <think>")
-    ("r1-zero", re.compile(r"A conversation between User and Assistant\..*?\bUser:\s*", re.DOTALL),
-     re.compile(r"\s*\n?\s*Assistant:\s*(?:<think>)?\s*$")),
-)  # fmt: skip
-_ANY_MARKER = re.compile(r"<\|im_start\|>|<\|start_header_id\|>|<[|｜]\s*(?:User|Assistant)\s*[|｜]>|<\|user\|>|"
-                         r"<start_of_turn>|\[INST\]|A conversation between User and Assistant\.|"
-                         r"<\|begin▁of▁sentence\|>|<｜begin▁of▁sentence｜>")  # fmt: skip
+    (
+        "r1-zero",
+        re.compile(r"A conversation between User and Assistant\..*?\bUser:\s*", re.DOTALL),
+        re.compile(r"\s*\n?\s*Assistant:\s*(?:<think>)?\s*$"),
+    ),
+)
+_ANY_MARKER = re.compile(
+    r"<\|im_start\|>|<\|start_header_id\|>|<[|｜]\s*(?:User|Assistant)\s*[|｜]>|<\|user\|>|"
+    r"<start_of_turn>|\[INST\]|A conversation between User and Assistant\.|"
+    r"<\|begin▁of▁sentence\|>|<｜begin▁of▁sentence｜>"
+)
 
 
 def has_template(text: Any) -> bool:

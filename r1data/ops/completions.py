@@ -7,8 +7,15 @@ from typing import Any
 
 from r1data.ops.traces import THINK_CLOSE, THINK_OPEN, split
 
-__all__ = ["THINK_CLOSE", "THINK_OPEN", "completion_text", "final_answer_text", "gold_text", "is_truncated",
-           "split_think"]  # fmt: skip
+__all__ = [
+    "THINK_CLOSE",
+    "THINK_OPEN",
+    "completion_text",
+    "final_answer_text",
+    "gold_text",
+    "is_truncated",
+    "split_think",
+]
 # How much of a long answer the parser sees: the final answer is at the end, and the LaTeX
 # extraction regexes get slow on megabytes of text.
 ANSWER_TAIL_CHARS = 8000

@@ -158,10 +158,12 @@ def decontaminate(
         item_answers = [a for b in benchmarks for a in (b.answers or [None] * len(b.problems))]
         item_texts = [t for b in benchmarks for t in b.problems]
         matches = find_paraphrases(
-            [problems[r] for r in open_rows], item_texts,
-            [row_answers[r] for r in open_rows] if row_answers else None, item_answers,
+            [problems[r] for r in open_rows],
+            item_texts,
+            [row_answers[r] for r in open_rows] if row_answers else None,
+            item_answers,
             answers_equivalent=answers_equivalent,
-        )  # fmt: skip
+        )
         for m in matches:
             row = int(open_rows[m.row])
             hit_item[row], how[row], overlap[row] = m.item, "paraphrase", m.content

@@ -20,12 +20,11 @@ duplicate (templated siblings such as "A bus travels at 33 mph for 3 hours..." v
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -40,7 +39,7 @@ from r1data.ops.normalize import normalize_series
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
 SIMILARITY = "similarity"
-_LARGE_BUCKET = 64
+LARGE_BUCKET = 64
 _PAIR_CHUNK = 200_000
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")  # buckets above this size are linked as a chain + star, not all pairs
 
@@ -120,12 +119,12 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 def bucket_pairs(band: np.ndarray, key: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs of any set of (band, key, row) entries that holds whole buckets: within a bucket, rows
-    in index order, each row paired with the next `_LARGE_BUCKET - 1` (exactly what `candidate_pairs` makes of
+    in index order, each row paired with the next `LARGE_BUCKET - 1` (exactly what `candidate_pairs` makes of
     the same buckets). Unordered and possibly repeated across bands: (lo, hi) with lo < hi."""
     order = np.lexsort((row, key, band))
     b, k, r = band[order], key[order], row[order]
     lefts, rights = [], []
-    for off in range(1, min(_LARGE_BUCKET, r.size)):
+    for off in range(1, min(LARGE_BUCKET, r.size)):
         same = np.flatnonzero((k[off:] == k[:-off]) & (b[off:] == b[:-off]))
         if same.size == 0:
             break
@@ -149,12 +148,15 @@ class Kernels:
     the same arrays: signatures of normalised texts, candidate pairs from the signatures, and estimated Jaccard of
     pairs. Everything after them (rules, clusters, the keep rule) runs here, deterministically."""
 
-    signatures: Callable[[list[str], ShingleSpec, int], np.ndarray] = lambda texts, spec, workers: \
-        compute_signatures(texts, spec, workers)  # fmt: skip
-    pairs: Callable[[np.ndarray, int, int], tuple[np.ndarray, np.ndarray]] = lambda sig, bands, rows: \
-        candidate_pairs(sig, bands, rows)  # fmt: skip
-    jaccard: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = lambda sig, left, right: \
-        estimated_jaccard(sig, left, right)  # fmt: skip
+    signatures: Callable[[list[str], ShingleSpec, int], np.ndarray] = lambda texts, spec, workers: compute_signatures(
+        texts, spec, workers
+    )
+    pairs: Callable[[np.ndarray, int, int], tuple[np.ndarray, np.ndarray]] = lambda sig, bands, rows: candidate_pairs(
+        sig, bands, rows
+    )
+    jaccard: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = lambda sig, left, right: estimated_jaccard(
+        sig, left, right
+    )
 
 
 def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +164,7 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray,
 
     Per band the keys are sorted; positions p and p+k hold the same bucket exactly when their keys
     are equal, so all pairs come from one vectorised comparison per offset k. Buckets larger than
-    `_LARGE_BUCKET` (boilerplate shared by many rows) are linked within that window only.
+    `LARGE_BUCKET` (boilerplate shared by many rows) are linked within that window only.
     """
     n = sig.shape[0]
     lefts, rights = [], []
@@ -170,7 +172,7 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray,
         key = _band_keys(sig, band, rows)
         order = np.argsort(key, kind="stable")
         sorted_keys = key[order]
-        for k in range(1, min(_LARGE_BUCKET, n)):
+        for k in range(1, min(LARGE_BUCKET, n)):
             same = np.flatnonzero(sorted_keys[k:] == sorted_keys[:-k])
             if same.size == 0:
                 break  # no bucket holds more than k rows
@@ -232,15 +234,28 @@ def greedy_keep(
     return dup_of, dup_sim
 
 
-def sweep(better: np.ndarray, worse: np.ndarray, sim: np.ndarray, kept: np.ndarray, dup_of: np.ndarray,
-          dup_sim: np.ndarray, compiled: bool | None = None) -> None:  # fmt: skip
+def sweep(
+    better: np.ndarray,
+    worse: np.ndarray,
+    sim: np.ndarray,
+    kept: np.ndarray,
+    dup_of: np.ndarray,
+    dup_sim: np.ndarray,
+    compiled: bool | None = None,
+) -> None:
     """The greedy pass over pairs already in visiting order, updating kept (uint8), dup_of and dup_sim in place.
     Every pair of b's as the worse row came earlier, so b's fate is settled when b is met as the better row.
     The C loop (r1data/_minhash.c) and this Python loop give the same result."""
     kernel = compiled_kernel() if compiled is not False else None
     if kernel is not None:
-        kernel.greedy(np.ascontiguousarray(better, np.int64), np.ascontiguousarray(worse, np.int64),
-                      np.ascontiguousarray(sim, np.float64), kept, dup_of, dup_sim)  # fmt: skip
+        kernel.greedy(
+            np.ascontiguousarray(better, np.int64),
+            np.ascontiguousarray(worse, np.int64),
+            np.ascontiguousarray(sim, np.float64),
+            kept,
+            dup_of,
+            dup_sim,
+        )
         return
     for b, w, s in zip(better.tolist(), worse.tolist(), sim.tolist(), strict=True):
         if kept[w] and kept[b]:
@@ -325,10 +340,15 @@ def answer_keys(df: pl.DataFrame) -> pl.Series:
     if schema.TESTS not in df.columns:
         return answers
     tests = df.get_column(schema.TESTS).cast(pl.String)
-    keyed = pl.Series([None if t is None else TESTS_KEY + xxhash.xxh3_64_hexdigest(t.encode()) for t in
-                       tests.to_list()], dtype=pl.String)  # fmt: skip
-    return pl.select(pl.when(answers.is_null() | (answers.str.strip_chars() == "")).then(keyed)
-                     .otherwise(answers)).to_series().alias(schema.ANSWER)  # fmt: skip
+    keyed = pl.Series(
+        [None if t is None else TESTS_KEY + xxhash.xxh3_64_hexdigest(t.encode()) for t in tests.to_list()],
+        dtype=pl.String,
+    )
+    return (
+        pl.select(pl.when(answers.is_null() | (answers.str.strip_chars() == "")).then(keyed).otherwise(answers))
+        .to_series()
+        .alias(schema.ANSWER)
+    )
 
 
 def _differ(a: str, b: str) -> bool | None:
@@ -388,8 +408,9 @@ class Rules:
     changed in at most `max_number_changes` places, gold answers not different. Counts what they reject; keeps
     the first 1,000 templated siblings (in pair order) as examples."""
 
-    def __init__(self, params: DedupParams, texts: pl.Series, answers: pl.Series,
-                 equivalent: AnswersEquivalent | None) -> None:  # fmt: skip
+    def __init__(
+        self, params: DedupParams, texts: pl.Series, answers: pl.Series, equivalent: AnswersEquivalent | None
+    ) -> None:
         self.params, self.texts, self.answers, self.equivalent = params, texts, answers, equivalent
         self.templated = 0
         self.siblings = 0
@@ -403,8 +424,9 @@ class Rules:
             return pair_number_changes(self.texts, left, right)
         rows = np.unique(np.concatenate((left, right)))  # index only the rows these pairs name
         out = np.empty(left.size, dtype=np.int64)
-        kernel.number_changes(*number_index(self.texts.gather(rows)), np.searchsorted(rows, left),
-                              np.searchsorted(rows, right), out)  # fmt: skip
+        kernel.number_changes(
+            *number_index(self.texts.gather(rows)), np.searchsorted(rows, left), np.searchsorted(rows, right), out
+        )
         return out
 
     def confirm(self, left: np.ndarray, right: np.ndarray, est: np.ndarray) -> np.ndarray:
@@ -421,8 +443,14 @@ class Rules:
             self.siblings += siblings.size
             room = 1000 - len(self.examples)
             if room > 0:
-                self.examples += list(zip(left[siblings][:room].tolist(), right[siblings][:room].tolist(),
-                                          est[siblings][:room].tolist(), strict=True))  # fmt: skip
+                self.examples += list(
+                    zip(
+                        left[siblings][:room].tolist(),
+                        right[siblings][:room].tolist(),
+                        est[siblings][:room].tolist(),
+                        strict=True,
+                    )
+                )
         return ok
 
 
@@ -436,8 +464,15 @@ class Near:
     spill: dict | None = None
 
 
-def _near_in_memory(texts: pl.Series, params: DedupParams, shape: tuple[int, int], kernels: Kernels, rules: Rules,
-                    rank: np.ndarray, stage: Callable[[str], None]) -> Near:  # fmt: skip
+def _near_in_memory(
+    texts: pl.Series,
+    params: DedupParams,
+    shape: tuple[int, int],
+    kernels: Kernels,
+    rules: Rules,
+    rank: np.ndarray,
+    stage: Callable[[str], None],
+) -> Near:
     m = texts.len()
     stage(f"MinHash signatures of {m:,} problems")
     sig = kernels.signatures(texts.to_list(), params.spec, params.workers)
@@ -452,186 +487,20 @@ def _near_in_memory(texts: pl.Series, params: DedupParams, shape: tuple[int, int
     return Near(dup_of, dup_sim, int(left.size), int(ok.sum()), int(np.unique(cluster[dup_of >= 0]).size))
 
 
-@dataclass(frozen=True)
-class Spill:
-    """Out-of-core near-dup: the working state (signature blocks, band buckets, pair partitions) stays within
-    about `memory_bytes`; the rest lives in sorted runs under `folder` (a scratch folder on OUT's disk)."""
+class OutOfCore(Protocol):
+    """Near-dup out of core (`r1data.spill.Spill`): the same `Near` as the in-memory search, its working state within
+    a memory budget. ops holds no paths: where the working files live is the caller's."""
 
-    folder: Path
-    memory_bytes: int
-
-
-_PAIR_BYTES = 96  # working bytes per candidate pair while a partition is checked (codes, ends, Jaccard, rules)
-_GREEDY = np.dtype([("better", "<i8"), ("worse", "<i8"), ("sim", "<f8")])
-
-
-def _band_run(key_path: Path | np.ndarray, run_path: Path, m: int) -> int:
-    """One band's candidate pairs as a sorted run of unique codes lo * m + hi on disk; returns their count.
-    The same pairs `candidate_pairs` finds in that band (stable order inside a bucket, `_LARGE_BUCKET` window).
-    `key_path`: the band's keys on disk (consumed), or in memory."""
-    key = np.fromfile(key_path, dtype=np.uint64) if isinstance(key_path, Path) else np.ascontiguousarray(key_path)
-    order = np.argsort(key, kind="stable")
-    sorted_keys = key[order]
-    del key
-    codes = []
-    for k in range(1, min(_LARGE_BUCKET, m)):
-        same = np.flatnonzero(sorted_keys[k:] == sorted_keys[:-k])
-        if same.size == 0:
-            break
-        a, b = order[same], order[same + k]
-        codes.append(np.minimum(a, b) * np.int64(m) + np.maximum(a, b))
-    run = np.unique(np.concatenate(codes)) if codes else np.zeros(0, np.int64)
-    run.astype(np.int64).tofile(run_path)
-    if isinstance(key_path, Path):
-        key_path.unlink()
-    return int(run.size)
-
-
-def _near_spilled(texts: pl.Series, params: DedupParams, shape: tuple[int, int], kernels: Kernels, rules: Rules,
-                  rank: np.ndarray, stage: Callable[[str], None], spill: Spill) -> Near:  # fmt: skip
-    """The same result as `_near_in_memory`, out of core:
-
-    1. signatures by blocks of documents, appended to one file; each block's LSH keys appended per band;
-    2. per band (bands in parallel threads), its bucket pairs as a sorted run of unique pair codes;
-    3. the runs cut at the same code boundaries into partitions that fit the budget; each partition's pairs are the
-       union of the runs' slices, in code order, checked (Jaccard from the signature file, the rules) and its
-       confirmed pairs joined by union-find and spilled by the worse row's rank;
-    4. the greedy keep sweeps those spills in rank order (the order `greedy_keep` visits)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    bands, rows = shape
-    m, perm, folder, budget = texts.len(), params.num_perm, spill.folder, spill.memory_bytes
-    workers = max(1, params.workers)
-    # 1. signatures and band keys, a block of documents at a time
-    block = max(256, budget // 8 // (perm * 4 + 64 * 16))  # a block's signatures, tokens and keys: < budget / 8
-    # when signatures and keys fit half the budget they stay in memory; else they go to disk a block at a time
-    in_memory = m * (perm * 4 + bands * 8) <= budget // 2
-    sig_path = folder / "signatures.u32"
-    key_paths: list = [folder / f"band-{b:03d}.keys" for b in range(bands)]
-    resident = np.empty((m, perm), dtype=np.uint32) if in_memory else None
-    all_keys = np.empty((m, bands), dtype=np.uint64) if in_memory else None
-    with contextlib.ExitStack() as files:
-        sig_file = None if in_memory else files.enter_context(open(sig_path, "wb"))
-        key_files = [] if in_memory else [files.enter_context(open(path, "wb")) for path in key_paths]
-        for lo in range(0, m, block):
-            stage(f"MinHash signatures: {min(lo + block, m):,} of {m:,} problems")
-            sig = kernels.signatures(texts.slice(lo, block), params.spec, params.workers).astype(np.uint32, copy=False)
-            keys = band_keys(sig, bands, rows)
-            if in_memory:
-                resident[lo : lo + block] = sig  # type: ignore[index]
-                all_keys[lo : lo + block] = keys  # type: ignore[index]
-                continue
-            sig.tofile(sig_file)
-            for b, f in enumerate(key_files):
-                np.ascontiguousarray(keys[:, b]).tofile(f)
-    if in_memory:
-        key_paths = [all_keys[:, b] for b in range(bands)]  # type: ignore[index]
-    # 2. one sorted run of pair codes per band
-    stage(f"LSH candidate pairs: {bands} bands")
-    run_paths = [folder / f"band-{b:03d}.pairs" for b in range(bands)]
-    with ThreadPoolExecutor(min(workers, max(1, budget // max(1, m * 48)))) as pool:
-        sizes = list(pool.map(lambda b: _band_run(key_paths[b], run_paths[b], m), range(bands)))
-    key_paths, all_keys = [], None  # the keys are spent
-    total = sum(sizes)
-    # 3. partitions at common code boundaries (quantiles of a sample of every run)
-    per_part = max(1024, budget // 2 // _PAIR_BYTES)
-    parts = max(1, -(-total // per_part))
-    runs = [np.memmap(p, dtype=np.int64, mode="r") if n else np.zeros(0, np.int64)
-            for p, n in zip(run_paths, sizes, strict=True)]  # fmt: skip
-    if parts > 1:
-        step = max(1, total // (parts * 64))
-        sample = np.sort(np.concatenate([r[::step] for r in runs]))
-        cuts = sample[np.linspace(0, sample.size, parts + 1).astype(np.int64)[1:-1]]
-        bounds = np.concatenate(([np.iinfo(np.int64).min], cuts, [np.iinfo(np.int64).max]))
-    else:
-        bounds = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max])
-    slices = [np.searchsorted(r, bounds) for r in runs]
-    del runs  # the runs are read back a slice at a time (mapped pages would count against the budget)
-    position = np.empty(m, dtype=np.int64)
-    position[rank] = np.arange(m)
-    # the greedy spills: by the worse row's rank, in equal ranges of rank
-    spills = max(1, parts)
-    greedy_paths = [folder / f"greedy-{q:05d}.pairs" for q in range(spills)]
-    greedy_files = [open(path, "wb") for path in greedy_paths]  # noqa: SIM115 - closed below
-    # the signatures for the Jaccard estimates: in memory, or mapped a chunk of pairs at a time (each pair touches two
-    # pages of the file; the mapping is dropped after every chunk)
-    jaccard_chunk = 1 << 20 if resident is not None else max(1024, budget // 8 // 8192)
-    kernel = compiled_kernel()
-    parent = np.arange(m, dtype=np.int64)
-    held_left, held_right = [], []  # without the C kernel: components() at the end
-    confirmed = candidates = 0
-    try:
-        for i in range(len(bounds) - 1):
-            stage(f"checking candidate pairs: partition {i + 1} of {len(bounds) - 1} ({total:,} band pairs)")
-            pieces = [np.fromfile(path, dtype=np.int64, count=int(s[i + 1] - s[i]), offset=int(s[i]) * 8)
-                      for path, s in zip(run_paths, slices, strict=True) if s[i + 1] > s[i]]  # fmt: skip
-            codes = np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, np.int64)
-            del pieces
-            candidates += codes.size
-            if codes.size == 0:
-                continue
-            left, right = codes // m, codes % m
-            del codes
-            est = np.empty(left.size, dtype=np.float64)
-            for lo in range(0, left.size, jaccard_chunk):
-                sl = slice(lo, lo + jaccard_chunk)
-                sig = resident if resident is not None else \
-                    np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(m, perm))  # fmt: skip
-                est[sl] = kernels.jaccard(sig, left[sl], right[sl])
-                del sig  # a mapping is dropped after each chunk: its pages leave this process
-            rules_ok = rules.confirm(left, right, est)
-            left, right, est = left[rules_ok], right[rules_ok], est[rules_ok]
-            confirmed += left.size
-            if kernel is not None:
-                kernel.union(parent, left, right)
-            else:
-                held_left.append(left)
-                held_right.append(right)
-            first_better = position[left] < position[right]
-            pairs = np.empty(left.size, dtype=_GREEDY)
-            pairs["better"] = np.where(first_better, left, right)
-            pairs["worse"] = np.where(first_better, right, left)
-            pairs["sim"] = est
-            target = position[pairs["worse"]] * spills // m
-            order = np.argsort(target, kind="stable")
-            pairs, target = pairs[order], target[order]
-            cuts = np.searchsorted(target, np.arange(spills + 1))
-            for q in np.flatnonzero(np.diff(cuts)).tolist():
-                pairs[cuts[q] : cuts[q + 1]].tofile(greedy_files[q])
-    finally:
-        for f in greedy_files:
-            f.close()
-    del resident
-    for path in [*run_paths, sig_path]:
-        path.unlink(missing_ok=True)
-    # 4. the greedy keep, spill by spill in rank order
-    stage(f"keeping one row per cluster ({confirmed:,} confirmed pairs)")
-    dup_of = np.full(m, -1, dtype=np.int64)
-    dup_sim = np.full(m, np.nan)
-    kept = np.ones(m, dtype=np.uint8)
-    for path in greedy_paths:
-        pairs = np.fromfile(path, dtype=_GREEDY)
-        path.unlink()
-        if pairs.size:
-            order = np.lexsort((position[pairs["better"]], -pairs["sim"], position[pairs["worse"]]))
-            pairs = pairs[order]
-            sweep(pairs["better"], pairs["worse"], pairs["sim"], kept, dup_of, dup_sim)
-    if kernel is not None:
-        while True:  # every link points to a smaller index: jumping converges to the roots
-            jumped = parent[parent]
-            if np.array_equal(jumped, parent):
-                break
-            parent = jumped
-    else:
-        parent = components(m, np.concatenate(held_left or [np.zeros(0, np.int64)]),
-                            np.concatenate(held_right or [np.zeros(0, np.int64)]))  # fmt: skip
-    clusters = int(np.unique(parent[dup_of >= 0]).size)
-    info = {"memory_budget_mib": round(spill.memory_bytes / 2**20), "signature_blocks": -(-m // block),
-            "signatures_in_memory": in_memory,
-            "band_pairs_on_disk": total, "partitions": len(bounds) - 1,
-            "spilled_mib": round(((0 if in_memory else m * (perm * 4 + bands * 8)) + total * 8
-                                  + confirmed * _GREEDY.itemsize) / 2**20)}  # fmt: skip
-    return Near(dup_of, dup_sim, candidates, confirmed, clusters, info)
+    def __call__(
+        self,
+        texts: pl.Series,
+        params: DedupParams,
+        shape: tuple[int, int],
+        kernels: Kernels,
+        rules: Rules,
+        rank: np.ndarray,
+        stage: Callable[[str], None],
+    ) -> Near: ...
 
 
 @dataclass
@@ -648,15 +517,16 @@ def dedup(
     answers_equivalent: AnswersEquivalent | None = None,
     stage: Callable[[str], None] = lambda name: None,
     kernels: Kernels = Kernels(),
-    spill: Spill | None = None,
+    spill: OutOfCore | None = None,
 ) -> DedupResult:
     """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity).
 
     `normalized`: the problems already normalised (row-aligned), when the caller has them.
     `answers_equivalent`: decides whether two gold answers whose text differs are the same answer (the judge);
     with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart. `stage` is told the name of
-    each stage as it begins (live progress). `spill`: run near-dup out of core (signatures, band buckets and pairs
-    in sorted runs on disk, the working state within its memory budget); the result is the same."""
+    each stage as it begins (live progress). `spill`: run near-dup out of core (`r1data.spill.Spill`: signatures,
+    band buckets and pairs in sorted runs on disk, the working state within its memory budget); the result is the
+    same."""
     n = df.height
     norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
     keys = answer_keys(df)
@@ -701,7 +571,7 @@ def dedup(
         if spill is None:
             near = _near_in_memory(texts, params, (bands, rows), kernels, rules, rank, stage)
         else:
-            near = _near_spilled(texts, params, (bands, rows), kernels, rules, rank, stage, spill)
+            near = spill(texts, params, (bands, rows), kernels, rules, rank, stage)
         is_near = near.dup_of >= 0
         rows_near = survivors[is_near]
         drop_reason[rows_near] = NEAR
@@ -721,7 +591,7 @@ def dedup(
             "templated_siblings": rules.siblings,
             "sibling_examples": [
                 (str(ids[int(survivors[i])]), str(ids[int(survivors[j])]), round(e, 4)) for i, j, e in rules.examples
-            ],  # fmt: skip
+            ],
             "near_duplicates": int(is_near.sum()) + orphans.size,
             "near_clusters": near.clusters,
         }

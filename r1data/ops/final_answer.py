@@ -71,8 +71,11 @@ _TRAILER = re.compile(
 )
 _TEMPLATE_TOKENS = re.compile(r"(?:\s*(?:<\|[A-Za-z_]+\|>|</s>)\s*(?:user|assistant|system)?\s*)+$")
 # A last line "Answer: 33" / "Final answer: 33", or "A: 18" (GSM8K's original model solutions), holding the value.
-_ANSWER_LINE = re.compile(r"(?:^|\n)[ \t]*(?:\*\*)?(?:(?-i:A)|(?:final[ \t]+)?answer)[ \t]*(?:\*\*)?[ \t]*[:：]"
-                          r"[ \t]*(?:\*\*)?[ \t]*([^\n]{1,80}?)[ \t]*(?:\*\*)?[ \t]*\.?[ \t]*$", re.IGNORECASE)
+_ANSWER_LINE = re.compile(
+    r"(?:^|\n)[ \t]*(?:\*\*)?(?:(?-i:A)|(?:final[ \t]+)?answer)[ \t]*(?:\*\*)?[ \t]*[:：]"
+    r"[ \t]*(?:\*\*)?[ \t]*([^\n]{1,80}?)[ \t]*(?:\*\*)?[ \t]*\.?[ \t]*$",
+    re.IGNORECASE,
+)
 _PROSE = re.compile(r"\\text\s*\{[^{}]*\}|\\(?:begin|end)\s*\{[^{}]*\}|\\[A-Za-z]+|\$|\\\[|\\\]")
 
 
@@ -92,8 +95,11 @@ _ANSWER_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNOREC
 _CLOSED_TAG = re.compile(r"(?:^|[>\n])([^<>\n]+)</answer>\s*$", re.IGNORECASE)
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 # PRM800K's generator and others end on an answer heading, then the value alone on the last line.
-_ANSWER_HEADING = re.compile(r"(?:^|\n)[ \t]*(?:#+[ \t]*|\*\*)?(?:final[ \t]+)?answer[ \t]*:?[ \t]*(?:\*\*)?[ \t]*\n+"
-                             r"[ \t]*([^\n]+?)[ \t]*$", re.IGNORECASE)
+_ANSWER_HEADING = re.compile(
+    r"(?:^|\n)[ \t]*(?:#+[ \t]*|\*\*)?(?:final[ \t]+)?answer[ \t]*:?[ \t]*(?:\*\*)?[ \t]*\n+"
+    r"[ \t]*([^\n]+?)[ \t]*$",
+    re.IGNORECASE,
+)
 
 
 _LITERAL = r"\d+(?:\.\d+)?"
@@ -165,8 +171,9 @@ _BOLD_END = re.compile(r"\*\*\s*\$?([^*\n]{1,60}?)\$?\s*\*\*\s*\.?\s*$")
 _MENTION = re.compile(r"\b(?:in|of|to|with|for|from|about|into|on)\s+(?:the|my|our|your|this|that)\s+$", re.IGNORECASE)
 
 # "$\\boxed{12}$ is the final answer", "194 is the answer": the value stands right before the answer phrase.
-_VALUE_FIRST = re.compile(r"(?:[\d$})]|\*\*)\s*(?:is|was|would be|will be|as)\s+(?:(?:the|our|my)\s+)?(?:final\s+)?$",
-                          re.IGNORECASE)
+_VALUE_FIRST = re.compile(
+    r"(?:[\d$})]|\*\*)\s*(?:is|was|would be|will be|as)\s+(?:(?:the|our|my)\s+)?(?:final\s+)?$", re.IGNORECASE
+)
 
 
 _JSON_ANSWER = re.compile(r'"(?:final_)?answer"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d[\d.,]*)\s*(?=[,}])')
@@ -292,7 +299,7 @@ def final_answer_evidence(answer: str) -> tuple[bool, str]:
         # A bare value is boxed so that LaTeX extraction reads all of it ("(3, -1)", "5 + 3i"), as golds are.
         return True, gold_text(said) if _value_alone(said) or not _prose(said) else said
     phrases = [m for m in _PHRASE.finditer(bare) if not _MENTION.search(bare[: m.start()][-40:])]
-    if phrases and phrases[-1].group(0).lower() != "\\boxed" and (chain := _chain_end(bare[phrases[-1].end():])):
+    if phrases and phrases[-1].group(0).lower() != "\\boxed" and (chain := _chain_end(bare[phrases[-1].end() :])):
         return True, gold_text(chain)  # "The final answer is 8! / 24 = 40,320 / 24 = 1680.": the chain's last value
     if phrases:  # the last "the answer is" / box must say something: an empty one is a promise left unkept
         after = re.sub(r"^[\s*:]*(?:is|was|=)?\b", "", bare[phrases[-1].end() :][:300])

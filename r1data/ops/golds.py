@@ -71,14 +71,19 @@ def read_gold(value: Any) -> Gold:
             if len(items) == 1:
                 return Gold(items[0], kind=LIST, note="one-item list golds read as their item")
             return Gold(items[0], items, LIST, "list golds: every item is an acceptable answer")
-        return Gold(json.dumps(value, ensure_ascii=False, default=str), kind=STRUCTURED,
-                    note="structured golds (nested lists): no rule-based judge compares them")  # fmt: skip
+        return Gold(
+            json.dumps(value, ensure_ascii=False, default=str),
+            kind=STRUCTURED,
+            note="structured golds (nested lists): no rule-based judge compares them",
+        )
     if isinstance(value, dict):
         if set(value) <= {"value", "answer", "ground_truth"} and len(value) == 1:  # {"value": "..."} wrappers
             return read_gold(next(iter(value.values())))
-        return Gold(json.dumps(value, ensure_ascii=False, default=str), kind=STRUCTURED,
-                    note=f"structured golds ({', '.join(sorted(map(str, value)))}): no rule-based judge compares "
-                    "them")  # fmt: skip
+        return Gold(
+            json.dumps(value, ensure_ascii=False, default=str),
+            kind=STRUCTURED,
+            note=f"structured golds ({', '.join(sorted(map(str, value)))}): no rule-based judge compares them",
+        )
     return Gold(str(value))
 
 

@@ -29,7 +29,11 @@ def kernel() -> Any | None:
         return None
     found = getattr(_minhash, "VERSION", None)
     if found != KERNEL_VERSION:
-        log.warning("r1data's compiled kernel is version %s, this r1data needs %s: it is not used (same results, "
-                    "slower). Rebuild it: pip install -e . (or reinstall r1data).", found, KERNEL_VERSION)  # fmt: skip
+        log.warning(
+            "r1data's compiled kernel is version %s, this r1data needs %s: it is not used (same results, "
+            "slower). Rebuild it: pip install -e . (or reinstall r1data).",
+            found,
+            KERNEL_VERSION,
+        )
         return None
     return _minhash

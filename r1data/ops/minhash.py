@@ -201,8 +201,12 @@ def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray, chun
             kernel.jaccard(sig, sig.shape[1], left, right, out)
             return out
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda s: kernel.jaccard(sig, sig.shape[1], left[s], right[s], out[s]),
-                          (slice(0, half), slice(half, None))))  # fmt: skip
+            list(
+                pool.map(
+                    lambda s: kernel.jaccard(sig, sig.shape[1], left[s], right[s], out[s]),
+                    (slice(0, half), slice(half, None)),
+                )
+            )
         return out
     for i in range(0, left.size, chunk):
         sl = slice(i, i + chunk)

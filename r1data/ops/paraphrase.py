@@ -29,8 +29,18 @@ _UNITS = (  # noqa: SIM905 - a sentence of words reads better than a list of str
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 NUMBER_WORDS = {w: i for i, w in enumerate(_UNITS)} | _TENS
 SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "dozen": 12}
-MULTIPLES = {"twice": 2, "double": 2, "doubles": 2, "doubled": 2, "triple": 3, "tripled": 3, "thrice": 3,
-             "half": 0.5, "halves": 0.5, "quarter": 0.25}  # fmt: skip
+MULTIPLES = {
+    "twice": 2,
+    "double": 2,
+    "doubles": 2,
+    "doubled": 2,
+    "triple": 3,
+    "tripled": 3,
+    "thrice": 3,
+    "half": 0.5,
+    "halves": 0.5,
+    "quarter": 0.25,
+}
 STOP = set(
     (  # noqa: SIM905
         "a an the of to in on at for from by with and or but if then than as is are was were be been being it "
@@ -129,8 +139,9 @@ def _number_table(counters: list[Counter]) -> pl.DataFrame:
                 docs.append(d)
                 nums.append(num)
                 occs.append(k)
-    return pl.DataFrame({"doc": docs, "num": nums, "occ": occs}, schema={"doc": pl.Int64, "num": pl.String,
-                                                                       "occ": pl.Int64})  # fmt: skip
+    return pl.DataFrame(
+        {"doc": docs, "num": nums, "occ": occs}, schema={"doc": pl.Int64, "num": pl.String, "occ": pl.Int64}
+    )
 
 
 def find_paraphrases(
@@ -223,8 +234,9 @@ def _idf(docs: list[set]) -> dict:
     return {t: math.log((n + 1) / (k + 1)) + 1e-3 for t, k in df.items()}
 
 
-def _keep(found: dict, r: int, i: int, shared: int, content: float, same_answer: bool,
-          params: ParaphraseParams) -> None:  # fmt: skip
+def _keep(
+    found: dict, r: int, i: int, shared: int, content: float, same_answer: bool, params: ParaphraseParams
+) -> None:
     threshold = params.min_content_same_answer if same_answer else params.min_content
     if content < threshold or math.isnan(content):
         return

@@ -78,9 +78,12 @@ def keep_probability(correct: int, judged: int, k: int, band: Band, a: float, b:
     total = 0.0
     for r in range(remaining + 1):
         log_p = (
-            math.lgamma(remaining + 1) - math.lgamma(r + 1) - math.lgamma(remaining - r + 1)
-            + _log_beta(post_a + r, post_b + remaining - r) - _log_beta(post_a, post_b)
-        )  # fmt: skip
+            math.lgamma(remaining + 1)
+            - math.lgamma(r + 1)
+            - math.lgamma(remaining - r + 1)
+            + _log_beta(post_a + r, post_b + remaining - r)
+            - _log_beta(post_a, post_b)
+        )
         if band.keep((correct + r) / k):
             total += math.exp(log_p)
     return total

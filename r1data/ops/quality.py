@@ -23,10 +23,21 @@ _SCRIPTS = {
     "greek": r"[\u0370-\u03FF]+",
 }
 LANGUAGE_SCRIPTS = {
-    "en": ("latin",), "fr": ("latin",), "de": ("latin",), "es": ("latin",), "it": ("latin",), "pt": ("latin",),
-    "zh": ("han",), "ja": ("han", "kana"), "ko": ("hangul",), "ru": ("cyrillic",), "uk": ("cyrillic",),
-    "ar": ("arabic",), "hi": ("devanagari",), "el": ("greek",),
-}  # fmt: skip
+    "en": ("latin",),
+    "fr": ("latin",),
+    "de": ("latin",),
+    "es": ("latin",),
+    "it": ("latin",),
+    "pt": ("latin",),
+    "zh": ("han",),
+    "ja": ("han", "kana"),
+    "ko": ("hangul",),
+    "ru": ("cyrillic",),
+    "uk": ("cyrillic",),
+    "ar": ("arabic",),
+    "hi": ("devanagari",),
+    "el": ("greek",),
+}
 _SCRIPT_RE = re.compile("|".join(f"(?P<{k}>{v})" for k, v in _SCRIPTS.items()))
 # LaTeX commands and single letters (variables) are not words of any language.
 _LATEX = re.compile(r"\\[A-Za-z]+|\$[^$]*\$")

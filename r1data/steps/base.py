@@ -38,8 +38,9 @@ DEFAULT_SHARD_ROWS = 100_000
 class IOConfig:
     """How inputs are read and outputs written; every step takes these."""
 
-    overwrite: bool = setting(False, "Replace OUT if it exists (only once the new output is complete).",
-                              resume_safe=True)  # fmt: skip
+    overwrite: bool = setting(
+        False, "Replace OUT if it exists (only once the new output is complete).", resume_safe=True
+    )
     problem_field: str | None = setting(None, "Input column holding the problem text [default: recognised].")
     answer_field: str | None = setting(None, "Input column holding the gold final answer [default: recognised].")
     solution_field: str | None = setting(None, "Input column holding a worked solution [default: recognised].")
@@ -50,12 +51,21 @@ class IOConfig:
         "tests, test_cases, input_output, verification_info, test_list, ...].",
     )
     on_error: str = setting("fail", "fail: stop at the first unreadable line; skip: quarantine it in removed/.")
-    layout: str = setting("auto", "The inputs' layout (sharegpt, openr1-math, verl, ...; `r1data layouts` lists them) "
-                          "[default: recognised from the columns].")  # fmt: skip
-    think_format: str = setting("auto", "Where a trace's reasoning ends: think (<think>...</think>), bespoke "
-                                "(<|begin_of_thought|>...), none [default: recognised per trace].")  # fmt: skip
-    trace_source: str = setting("deepseek", "s1K-1.1: whose traces to read, deepseek (deepseek_thinking_trajectory "
-                                "+ deepseek_attempt) or gemini (gemini_*).")  # fmt: skip
+    layout: str = setting(
+        "auto",
+        "The inputs' layout (sharegpt, openr1-math, verl, ...; `r1data layouts` lists them) "
+        "[default: recognised from the columns].",
+    )
+    think_format: str = setting(
+        "auto",
+        "Where a trace's reasoning ends: think (<think>...</think>), bespoke "
+        "(<|begin_of_thought|>...), none [default: recognised per trace].",
+    )
+    trace_source: str = setting(
+        "deepseek",
+        "s1K-1.1: whose traces to read, deepseek (deepseek_thinking_trajectory "
+        "+ deepseek_attempt) or gemini (gemini_*).",
+    )
     limit: int | None = setting(None, "Read only the first N rows (a trial run on a slice).")
     executor: str = setting(
         "local",
@@ -63,8 +73,12 @@ class IOConfig:
         "dedup, decontaminate, judging and generation; the same results).",
         resume_safe=True,
     )
-    ray_address: str = setting("auto", "--executor ray: the cluster to join (auto: the running one, else a local "
-                               "Ray started for this run; or HOST:PORT, ray://...).", resume_safe=True)  # fmt: skip
+    ray_address: str = setting(
+        "auto",
+        "--executor ray: the cluster to join (auto: the running one, else a local "
+        "Ray started for this run; or HOST:PORT, ray://...).",
+        resume_safe=True,
+    )
     shard_rows: int = setting(DEFAULT_SHARD_ROWS, "Rows per Parquet shard.", resume_safe=True)
 
     def __post_init__(self) -> None:
@@ -72,18 +86,25 @@ class IOConfig:
         check(self.shard_rows >= 1, "shard_rows", f"must be at least 1 (got {self.shard_rows})")
         check(self.limit is None or self.limit >= 1, "limit", f"must be at least 1 (got {self.limit})")
         check(self.executor in ("local", "ray"), "executor", f"must be local or ray (got '{self.executor}')")
-        check(self.trace_source in ("deepseek", "gemini"), "trace_source",
-              f"must be deepseek or gemini (got '{self.trace_source}')")  # fmt: skip
+        check(
+            self.trace_source in ("deepseek", "gemini"),
+            "trace_source",
+            f"must be deepseek or gemini (got '{self.trace_source}')",
+        )
         from r1data.layouts import NAMES
         from r1data.ops.traces import FORMATS
 
         check(self.layout in NAMES, "layout", f"must be one of {', '.join(NAMES)} (got '{self.layout}')")
-        check(self.think_format in FORMATS, "think_format",
-              f"must be one of {', '.join(FORMATS)} (got '{self.think_format}')")  # fmt: skip
+        check(
+            self.think_format in FORMATS,
+            "think_format",
+            f"must be one of {', '.join(FORMATS)} (got '{self.think_format}')",
+        )
 
     def fields(self, reserved: tuple[str, ...] = ()) -> schema.FieldMap:
-        return schema.FieldMap(self.problem_field, self.answer_field, self.solution_field, self.id_field,
-                               self.tests_field, reserved)  # fmt: skip
+        return schema.FieldMap(
+            self.problem_field, self.answer_field, self.solution_field, self.id_field, self.tests_field, reserved
+        )
 
     def read(self, inputs: list[str | Path], reserved: tuple[str, ...] = ()) -> ReadResult:
         on_error: OnError = "skip" if self.on_error == "skip" else "fail"
@@ -126,8 +147,16 @@ def get_step(name: str) -> StepDef:
     return StepDef(name, module.Config, module.run, module.KIND, (module.__doc__ or "").strip())
 
 
-def run_step(name: str, inputs: list[str | Path], out: str | Path | None, cfg: Any, io: IOConfig | None = None,
-             *, engine: Any = None, argv: list[str] | None = None) -> StepResult:  # fmt: skip
+def run_step(
+    name: str,
+    inputs: list[str | Path],
+    out: str | Path | None,
+    cfg: Any,
+    io: IOConfig | None = None,
+    *,
+    engine: Any = None,
+    argv: list[str] | None = None,
+) -> StepResult:
     """Run a registered step by name (what the CLI, `r1data run` and the demo call). Its manifest records `argv` as
     the step's command line (the CLI passes its own; without one, the command is written from the configs)."""
     step = get_step(name)
@@ -181,8 +210,14 @@ def write_shards(df: pl.DataFrame, folder: Path, rows_per_shard: int) -> list[di
     return written
 
 
-def publish_output(out: Path, manifest: dict, kept: pl.DataFrame, removed: pl.DataFrame, shard_rows: int,
-                   fill: Callable[[Path], None] | None = None) -> dict:  # fmt: skip
+def publish_output(
+    out: Path,
+    manifest: dict,
+    kept: pl.DataFrame,
+    removed: pl.DataFrame,
+    shard_rows: int,
+    fill: Callable[[Path], None] | None = None,
+) -> dict:
     """Write shards, audit, card and manifest into a staging folder beside OUT, then swap it in. `fill` may add
     more to the staging folder first (a chunked run's chunks). Returns the manifest as written."""
     kept, removed = strip_internal(kept), strip_internal(removed)
@@ -195,8 +230,9 @@ def publish_output(out: Path, manifest: dict, kept: pl.DataFrame, removed: pl.Da
         manifest.setdefault("status", COMPLETE)
         if manifest["status"] == "running":
             manifest["status"] = COMPLETE
-        manifest.update(rows_out=kept.height, rows_removed=removed.height, drops=drops, shards=shards,
-                        removed_shards=removed_shards)  # fmt: skip
+        manifest.update(
+            rows_out=kept.height, rows_removed=removed.height, drops=drops, shards=shards, removed_shards=removed_shards
+        )
         publish.write_text(stage / "README.md", dataset_card(manifest))
         publish.write_json(stage / MANIFEST, manifest)  # last: a staging folder with a manifest is complete
         publish.fault_point("staged")

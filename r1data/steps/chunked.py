@@ -75,8 +75,11 @@ class ChunkStore:
             state = json.loads(self.state_path.read_text())
         except (OSError, ValueError):
             return None
-        return {k: state.get(k) for k in ("command", "config_hash", "input_fingerprint")} if isinstance(state, dict) \
-            else None  # fmt: skip
+        return (
+            {k: state.get(k) for k in ("command", "config_hash", "input_fingerprint")}
+            if isinstance(state, dict)
+            else None
+        )
 
     def exists(self) -> bool:
         return self.folder.is_dir() and any(self.folder.iterdir())
@@ -186,12 +189,21 @@ def _chunk_done(store: ChunkStore, index: int, rows: pl.DataFrame, report: Any) 
         rows = pl.concat([previous.filter(pl.col(OUTCOME) != FAILED), rows], how="diagonal_relaxed")
     store.write(index, rows.sort(schema.ROW, maintain_order=True))
     outcomes = rows.get_column(OUTCOME)
-    report.count(kept=int((outcomes == KEPT).sum()), dropped=int((outcomes == DROPPED).sum()),
-                 failed=int((outcomes == FAILED).sum()))  # fmt: skip
+    report.count(
+        kept=int((outcomes == KEPT).sum()),
+        dropped=int((outcomes == DROPPED).sum()),
+        failed=int((outcomes == FAILED).sum()),
+    )
 
 
-def _process(store: ChunkStore, records: pl.DataFrame, step: ChunkedStep, todo: list[int], runner: Any,
-             on_chunk: Callable[[int, int], None] | None) -> None:  # fmt: skip
+def _process(
+    store: ChunkStore,
+    records: pl.DataFrame,
+    step: ChunkedStep,
+    todo: list[int],
+    runner: Any,
+    on_chunk: Callable[[int, int], None] | None,
+) -> None:
     """The chunks left, on the executor's chunk runner (this process, or engine replicas on a cluster): each chunk's
     rows written as it finishes, so a killed run resumes from the chunks it wrote."""
     report = progress.current()
@@ -211,8 +223,11 @@ def _split(frames: list[pl.DataFrame], records: pl.DataFrame) -> tuple[pl.DataFr
     kept_rows = set(kept.get_column(schema.ROW).to_list()) if kept.height else set()
     removed_rows = removed.get_column(schema.ROW).to_list() if removed.height else []
     expected = set(records.get_column(schema.ROW).to_list())
-    if kept_rows & set(removed_rows) or len(removed_rows) != len(set(removed_rows)) or \
-            kept_rows | set(removed_rows) != expected:  # fmt: skip
+    if (
+        kept_rows & set(removed_rows)
+        or len(removed_rows) != len(set(removed_rows))
+        or kept_rows | set(removed_rows) != expected
+    ):
         raise AssertionError(
             f"accounting broken: {len(kept_rows)} inputs kept + {len(removed_rows)} removed != {len(expected)}"
         )
@@ -256,15 +271,18 @@ def run_chunked(
                 try:
                     runner.open()
                     # The clock starts after the engines load: rates and the ETA are of the work itself.
-                    report.start(todo_rows, "problems",
-                                 stage=f"{len(todo)} chunks to do, {n_chunks - len(todo)} done before")  # fmt: skip
+                    report.start(
+                        todo_rows, "problems", stage=f"{len(todo)} chunks to do, {n_chunks - len(todo)} done before"
+                    )
                     _process(store, records, step, todo, runner, on_chunk)
                 finally:
                     executor |= runner.facts()
                     runner.close()
             if log is not None and (said := progress.notable(log)):
-                store.notes.append(f"the engines logged {len(said)} notable line(s), e.g. '{said[0]}' "
-                                   f"(all in {target.path / 'logs' / 'engine.log'})")  # fmt: skip
+                store.notes.append(
+                    f"the engines logged {len(said)} notable line(s), e.g. '{said[0]}' "
+                    f"(all in {target.path / 'logs' / 'engine.log'})"
+                )
         frames = store.frames()
         kept, removed, inputs_kept = _split(frames, records)
         if read.quarantined.height:

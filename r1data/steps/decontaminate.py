@@ -39,8 +39,9 @@ class Config:
         check(0 <= self.min_overlap <= 1, "min_overlap", f"must be in [0, 1] (got {self.min_overlap})")
 
     def params(self) -> DecontamParams:
-        return DecontamParams(ngram=self.ngram, min_overlap=self.min_overlap, digits_exact=self.digits_exact,
-                              paraphrase=self.paraphrase)  # fmt: skip
+        return DecontamParams(
+            ngram=self.ngram, min_overlap=self.min_overlap, digits_exact=self.digits_exact, paraphrase=self.paraphrase
+        )
 
 
 def read_benchmarks(specs: list[str]) -> list[Benchmark]:

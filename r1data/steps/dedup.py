@@ -13,7 +13,8 @@ from typing import Any
 from r1data import progress, publish
 from r1data.config import check, setting
 from r1data.errors import OutputError
-from r1data.ops.dedup import DedupParams, Kernels, Spill, dedup
+from r1data.ops.dedup import DedupParams, Kernels, dedup
+from r1data.spill import Spill
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
 
 KIND = "one-shot"
@@ -53,23 +54,35 @@ class Config:
         f"[default: {DEFAULT_MEMORY_SHARE:.1%} of this machine's memory]",
         resume_safe=True,
     )
-    in_memory: bool = setting(False, "Keep near-dup's working state in memory, unbounded (the path before "
-                              "--memory-gb; same result).", resume_safe=True)  # fmt: skip
+    in_memory: bool = setting(
+        False,
+        "Keep near-dup's working state in memory, unbounded (the path before --memory-gb; same result).",
+        resume_safe=True,
+    )
     seed: int = setting(_D.seed, "Seed of the MinHash permutations.")
 
     def __post_init__(self) -> None:
         check(0 < self.threshold <= 1, "threshold", f"must be in (0, 1] (got {self.threshold})")
         check(self.ngram >= 1, "ngram", f"must be at least 1 (got {self.ngram})")
         check(self.num_perm >= 8, "num_perm", f"must be at least 8 (got {self.num_perm})")
-        check((self.bands is None) == (self.rows is None), "bands",
-              "--bands and --rows go together: give both, or neither to choose them from --threshold")  # fmt: skip
+        check(
+            (self.bands is None) == (self.rows is None),
+            "bands",
+            "--bands and --rows go together: give both, or neither to choose them from --threshold",
+        )
         if self.bands is not None and self.rows is not None:
             check(self.bands >= 1 and self.rows >= 1, "bands", "bands and rows must be at least 1")
-            check(self.bands * self.rows <= self.num_perm, "bands",
-                  f"bands x rows ({self.bands * self.rows}) exceeds --num-perm ({self.num_perm})")  # fmt: skip
+            check(
+                self.bands * self.rows <= self.num_perm,
+                "bands",
+                f"bands x rows ({self.bands * self.rows}) exceeds --num-perm ({self.num_perm})",
+            )
         check(self.workers is None or self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
-        check(self.memory_gb is None or self.memory_gb >= 0.05, "memory_gb",
-              f"must be at least 0.05 (got {self.memory_gb}); most machines run well with the default")  # fmt: skip
+        check(
+            self.memory_gb is None or self.memory_gb >= 0.05,
+            "memory_gb",
+            f"must be at least 0.05 (got {self.memory_gb}); most machines run well with the default",
+        )
 
     def memory_bytes(self) -> int:
         if self.memory_gb is not None:
@@ -78,12 +91,18 @@ class Config:
 
     def params(self) -> DedupParams:
         return DedupParams(
-            ngram=self.ngram, ngram_kind="char" if self.char else "word", num_perm=self.num_perm,
-            threshold=self.threshold, bands=self.bands, rows=self.rows, seed=self.seed,
-            workers=self.workers or os.cpu_count() or 1, near=not self.exact_only,
+            ngram=self.ngram,
+            ngram_kind="char" if self.char else "word",
+            num_perm=self.num_perm,
+            threshold=self.threshold,
+            bands=self.bands,
+            rows=self.rows,
+            seed=self.seed,
+            workers=self.workers or os.cpu_count() or 1,
+            near=not self.exact_only,
             max_number_changes=None if self.max_number_changes < 0 else self.max_number_changes,
             answer_aware=self.answer_aware,
-        )  # fmt: skip
+        )
 
 
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
@@ -97,13 +116,22 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
         if remote is not None:  # the cluster holds the working state (Ray's object store spills on its own)
             kernels = Kernels(signatures=remote.signatures, pairs=remote.pairs, jaccard=remote.jaccard)
         out_of_core = remote is None and not cfg.in_memory and not cfg.exact_only
-        with Judge(workers=2) as judge, \
-                (publish.scratch(Path(out)) if out_of_core else contextlib.nullcontext()) as folder:  # fmt: skip
+        with (
+            Judge(workers=2) as judge,
+            publish.scratch(Path(out)) if out_of_core else contextlib.nullcontext() as folder,
+        ):
             # the judge's workers start only if a pair's answers take math-verify to compare
             spill = Spill(folder, cfg.memory_bytes()) if folder is not None else None
             try:
-                result = dedup(read.records, params, read.normalized, answers_equivalent(judge),
-                               progress.current().stage, kernels, spill)  # fmt: skip
+                result = dedup(
+                    read.records,
+                    params,
+                    read.normalized,
+                    answers_equivalent(judge),
+                    progress.current().stage,
+                    kernels,
+                    spill,
+                )
             except OSError as exc:
                 if spill is None:
                     raise

@@ -32,16 +32,21 @@ class Config:
     to: str = setting(help="The layout to write: verl, openrlhf, sharegpt or messages.")
     user_template: str = setting("{problem}", "The user turn, with {problem} (e.g. add an instruction for RL).")
     system: str | None = setting(None, "A system turn to add (sharegpt and messages: its `system`).")
-    ability: str | None = setting(None, "verl: the `ability` [default: the input's, else code for rows with tests, "
-                                  "else math].")  # fmt: skip
-    keep_columns: list[str] = setting([], "Input columns to carry into every written row as they are, "
-                                      "comma-separated (e.g. level,subject).", sep=",")  # fmt: skip
+    ability: str | None = setting(
+        None, "verl: the `ability` [default: the input's, else code for rows with tests, else math]."
+    )
+    keep_columns: list[str] = setting(
+        [], "Input columns to carry into every written row as they are, comma-separated (e.g. level,subject).", sep=","
+    )
 
     def __post_init__(self) -> None:
         check(self.to in TARGETS, "to", f"must be one of {', '.join(TARGETS)} (got '{self.to}')")
-        written = {"verl": VERL_COLUMNS, "openrlhf": ("input", "label", "datasource", "id"),
-                   "sharegpt": ("system", "conversations", "id", "tools"),
-                   "messages": ("messages", "id", "answer", "tests", "tools")}[self.to]  # fmt: skip
+        written = {
+            "verl": VERL_COLUMNS,
+            "openrlhf": ("input", "label", "datasource", "id"),
+            "sharegpt": ("system", "conversations", "id", "tools"),
+            "messages": ("messages", "id", "answer", "tests", "tools"),
+        }[self.to]
         clash = [c for c in self.keep_columns if c in written]
         check(not clash, "keep_columns", f"{', '.join(clash)} is written by --to {self.to} itself")
         check("{problem}" in self.user_template, "user_template", "must contain {problem}")
@@ -90,8 +95,13 @@ def _verl_row(row: dict, i: int, user: str, truth: Any, cfg: Config) -> dict:
     original = row.get("prompt_chat")
     turns = [t for t in (original or []) if isinstance(t, dict)]
     user_turns = [t for t in turns if t.get("role") == "user"]
-    untouched = (turns and len(user_turns) == 1 and not has_template(user_turns[0].get("content"))
-                 and user == row[schema.PROBLEM] and user_turns[0].get("content", "").strip() != "")  # fmt: skip
+    untouched = (
+        turns
+        and len(user_turns) == 1
+        and not has_template(user_turns[0].get("content"))
+        and user == row[schema.PROBLEM]
+        and user_turns[0].get("content", "").strip() != ""
+    )
     if untouched:
         prompt = [{"role": t.get("role"), "content": t.get("content")} for t in turns]
     else:
@@ -167,8 +177,10 @@ def convert(df: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
     reasons: list[str] = []
     missing = [c for c in cfg.keep_columns if c not in df.columns]
     if missing:
-        raise SchemaError(f"--keep-columns {', '.join(missing)}: no such column. Columns present: "
-                          f"{', '.join(c for c in df.columns if c != schema.ROW)}")  # fmt: skip
+        raise SchemaError(
+            f"--keep-columns {', '.join(missing)}: no such column. Columns present: "
+            f"{', '.join(c for c in df.columns if c != schema.ROW)}"
+        )
     for i, row in enumerate(df.iter_rows(named=True)):
         user = cfg.user_template.format(problem=row[schema.PROBLEM])
         kept = {c: row[c] for c in cfg.keep_columns}
@@ -183,8 +195,15 @@ def convert(df: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
                 out.append(_verl_row(row, i, user, truth, cfg) | kept)
             else:
                 label = truth if isinstance(truth, str) else json.dumps(truth, ensure_ascii=False)
-                out.append({"input": user, "label": label, "datasource": row.get(schema.SOURCE) or "r1data",
-                            "id": str(row[schema.ID])} | kept)  # fmt: skip
+                out.append(
+                    {
+                        "input": user,
+                        "label": label,
+                        "datasource": row.get(schema.SOURCE) or "r1data",
+                        "id": str(row[schema.ID]),
+                    }
+                    | kept
+                )
             continue
         completion = _completion(row)
         if completion is None:
@@ -194,13 +213,20 @@ def convert(df: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
         turns = _chat(row, user, completion, cfg.system)
         if cfg.to == "sharegpt":
             system = "\n\n".join(t["content"] for t in turns if t["role"] == "system")
-            conv = [{"from": SHAREGPT_ROLES.get(t["role"], t["role"]), "value": t["content"]} for t in turns
-                    if t["role"] != "system"]  # fmt: skip
+            conv = [
+                {"from": SHAREGPT_ROLES.get(t["role"], t["role"]), "value": t["content"]}
+                for t in turns
+                if t["role"] != "system"
+            ]
             out.append({"system": system, "conversations": conv, "id": str(row[schema.ID])} | _tools(row) | kept)
         else:
             tests = {schema.TESTS: row[schema.TESTS]} if row.get(schema.TESTS) else {}  # the TRL reward runs them
-            out.append({"messages": turns, "id": str(row[schema.ID]), "answer": None if gold is None else str(gold)}
-                       | tests | _tools(row) | kept)
+            out.append(
+                {"messages": turns, "id": str(row[schema.ID]), "answer": None if gold is None else str(gold)}
+                | tests
+                | _tools(row)
+                | kept
+            )
     removed = df[dropped].with_columns(pl.Series(schema.DROP_REASON, reasons, dtype=pl.String))
     return _frame(out) if out else pl.DataFrame(), removed
 
@@ -219,8 +245,9 @@ def curation_reading(inputs: list[str | Path], io: IOConfig) -> Reading:
             except ValueError:
                 continue
             if any(k in config for k in ("think_prefilled", "lenient")):
-                return Reading.from_dict({**config, "think_format": (config.get("io") or {}).get("think_format",
-                                                                                                  io.think_format)})
+                return Reading.from_dict(
+                    {**config, "think_format": (config.get("io") or {}).get("think_format", io.think_format)}
+                )
     return Reading(think_format=io.think_format)
 
 
@@ -232,13 +259,20 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
         kept, removed = convert(read.records, cfg)
         if kept.height == 0:
             kept = read.records.clear().select(schema.ID)
-        stats = {"to": cfg.to, "rows_written": kept.height, "example": json.loads(
-            kept.head(1).write_json())[0] if kept.height else None}  # fmt: skip
+        stats = {
+            "to": cfg.to,
+            "rows_written": kept.height,
+            "example": json.loads(kept.head(1).write_json())[0] if kept.height else None,
+        }
         if (target := REWARD_FOR.get(cfg.to)) is not None:
             reading = curation_reading(inputs, io)
             stats["files"] = {"reward.py": reward_module(target, reading)}
-            stats["reward"] = {"file": "reward.py", "for": target, "reading": reading.to_dict(),
-                               "use": USAGE[target].format(path=Path(out).resolve() / "reward.py")}  # fmt: skip
+            stats["reward"] = {
+                "file": "reward.py",
+                "for": target,
+                "reading": reading.to_dict(),
+                "use": USAGE[target].format(path=Path(out).resolve() / "reward.py"),
+            }
         return kept, removed, stats
 
     return run_one_shot("export", inputs, out, cfg, io, op)

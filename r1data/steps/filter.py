@@ -93,8 +93,14 @@ def filter_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config, readin
             flat_keys += [key] * len(gens)
             flat_texts += [g.text for g in gens]
             flat_cut += [g.finish_reason == "length" for g in gens]
-        verdicts = judge_completions(judge, [golds[k] for k in flat_keys], flat_texts, reading,
-                                     problems=[problems[k] for k in flat_keys], truncated=flat_cut)  # fmt: skip
+        verdicts = judge_completions(
+            judge,
+            [golds[k] for k in flat_keys],
+            flat_texts,
+            reading,
+            problems=[problems[k] for k in flat_keys],
+            truncated=flat_cut,
+        )
         outcomes: dict[int, list[bool | None]] = {}
         for key, text, verdict in zip(flat_keys, flat_texts, verdicts, strict=True):
             texts[key].append(text)

@@ -19,8 +19,9 @@ from r1data.judge.math import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 class JudgeConfig:
     """How the judge runs: worker processes, the limit per verification, memory per worker."""
 
-    timeout: float = setting(DEFAULT_TIMEOUT, "Judge: seconds per verification (per test, for code) before it is "
-                             "killed (timeout).")  # fmt: skip
+    timeout: float = setting(
+        DEFAULT_TIMEOUT, "Judge: seconds per verification (per test, for code) before it is killed (timeout)."
+    )
     workers: int | None = setting(None, "Judge: verification processes [default: CPU count + 1].", resume_safe=True)
     memory_mb: int = setting(DEFAULT_MEMORY_MB, "Judge: address-space limit per verification process (MiB).")
     lenient: bool = setting(
@@ -28,8 +29,9 @@ class JudgeConfig:
         "Judge: count a match as correct even without a final answer (no box, answer phrase or concluding "
         "sentence) or when the completion was cut off [default: strict, as curation should be].",
     )
-    think_prefilled: bool = setting(False, "Completions start inside <think> (the chat template opened it, as "
-                                    "R1-Distill's).")  # fmt: skip
+    think_prefilled: bool = setting(
+        False, "Completions start inside <think> (the chat template opened it, as R1-Distill's)."
+    )
 
     def __post_init__(self) -> None:
         check(self.timeout > 0, "timeout", f"must be positive (got {self.timeout})")
@@ -79,21 +81,31 @@ class GenerationConfig(JudgeConfig):
     concurrency: int = setting(8, "openai: requests in flight.", resume_safe=True)
     request_timeout: float = setting(600.0, "openai: seconds per request.", resume_safe=True)
     retries: int = setting(4, "openai: retries on 408/409/425/429/5xx and connection errors.", resume_safe=True)
-    replicas: int | None = setting(None, "--executor ray: engine replicas, each loading its own model (a GPU each "
-                                   "where the cluster has GPUs) [default: the cluster's GPUs, else 1].",
-                                   resume_safe=True)  # fmt: skip
-    restart: bool = setting(False, "Discard an unfinished run of other settings (or another input), and replace "
-                            "OUT once the new run is complete.", resume_safe=True)  # fmt: skip
+    replicas: int | None = setting(
+        None,
+        "--executor ray: engine replicas, each loading its own model (a GPU each "
+        "where the cluster has GPUs) [default: the cluster's GPUs, else 1].",
+        resume_safe=True,
+    )
+    restart: bool = setting(
+        False,
+        "Discard an unfinished run of other settings (or another input), and replace OUT once the new run is complete.",
+        resume_safe=True,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         from r1data.prompts import BUILTIN, template_error
 
-        check(self.engine is None or self.engine in ENGINE_KINDS, "engine",
-              f"must be one of {', '.join(ENGINE_KINDS)} (got '{self.engine}')")  # fmt: skip
+        check(
+            self.engine is None or self.engine in ENGINE_KINDS,
+            "engine",
+            f"must be one of {', '.join(ENGINE_KINDS)} (got '{self.engine}')",
+        )
         check(self.prompt in BUILTIN, "prompt", f"must be one of {', '.join(BUILTIN)} (got '{self.prompt}')")
-        check(self.user_template is None or "{problem}" in self.user_template, "user_template",
-              "must contain {problem}")  # fmt: skip
+        check(
+            self.user_template is None or "{problem}" in self.user_template, "user_template", "must contain {problem}"
+        )
         why = template_error(self.user_template) if self.user_template else None
         check(why is None, "user_template", why or "")  # now, not after the model has loaded
         check(self.temperature >= 0, "temperature", f"must be 0 or more (got {self.temperature})")
@@ -105,8 +117,11 @@ class GenerationConfig(JudgeConfig):
         check(self.retries >= 0, "retries", f"must be 0 or more (got {self.retries})")
         check(self.replicas is None or self.replicas >= 1, "replicas", f"must be at least 1 (got {self.replicas})")
         self._check_engine_options()
-        check(self.engine != "openai" or bool(self.base_url), "base_url",
-              "--engine openai needs the server's address, e.g. --base-url http://127.0.0.1:8000/v1")  # fmt: skip
+        check(
+            self.engine != "openai" or bool(self.base_url),
+            "base_url",
+            "--engine openai needs the server's address, e.g. --base-url http://127.0.0.1:8000/v1",
+        )
 
     @property
     def sampling(self) -> Any:
@@ -138,8 +153,12 @@ class GenerationConfig(JudgeConfig):
         for other, names in ENGINE_OPTIONS.items():
             for name in names:
                 if other != kind and getattr(self, name) != defaults[name]:
-                    check(False, name, f"is an option of --engine {other}; the engine here is {kind}, which does not "
-                          f"use it: drop the option, or pass --engine {other}")  # fmt: skip
+                    check(
+                        False,
+                        name,
+                        f"is an option of --engine {other}; the engine here is {kind}, which does not "
+                        f"use it: drop the option, or pass --engine {other}",
+                    )
 
     def engine_options(self) -> dict:
         """The options of the chosen engine only."""
@@ -160,10 +179,16 @@ class GenerationConfig(JudgeConfig):
         from r1data.steps.chunked import ChunkedStep
 
         reading = self.reading(think_format)
-        return ChunkedStep(command=command, chunk_rows=self.chunk_rows, load_engine=self.load_engine,
-                           work=lambda rows, engine, judge: work(rows, engine, judge, self, reading),
-                           judge=self.judge_settings(), restart=self.restart, replicas=self.replicas,
-                           **extra)  # fmt: skip
+        return ChunkedStep(
+            command=command,
+            chunk_rows=self.chunk_rows,
+            load_engine=self.load_engine,
+            work=lambda rows, engine, judge: work(rows, engine, judge, self, reading),
+            judge=self.judge_settings(),
+            restart=self.restart,
+            replicas=self.replicas,
+            **extra,
+        )
 
 
 def sample_seed(seed: int, row_id: str, round_: int) -> int:

@@ -19,5 +19,8 @@ STEPS: dict[str, str] = {
 def step_commands() -> dict[str, tuple[str, str]]:
     """Each one-shot or chunked step's command: `r1data NAME` in r1data/cli/NAME.py as NAME_command (the train
     steps are `r1data train sft|grpo`, in r1data/cli/train.py)."""
-    return {name: (f"r1data.cli.{name.replace('-', '_')}", f"{name.replace('-', '_')}_command")
-            for name in STEPS if not name.startswith("train-")}  # fmt: skip
+    return {
+        name: (f"r1data.cli.{name.replace('-', '_')}", f"{name.replace('-', '_')}_command")
+        for name in STEPS
+        if not name.startswith("train-")
+    }

@@ -47,14 +47,18 @@ class Config(GenerationConfig):
         check(self.samples >= 1, "samples", f"must be at least 1 (got {self.samples})")
         check(self.keep >= 1, "keep", f"must be at least 1 (got {self.keep})")
         check(self.select in ("shortest", "distinct"), "select", f"must be shortest or distinct (got '{self.select}')")
-        check(self.language is None or self.language in LANGUAGE_SCRIPTS, "language",
-              f"must be one of {', '.join(sorted(LANGUAGE_SCRIPTS))} or none (got '{self.language}')")  # fmt: skip
+        check(
+            self.language is None or self.language in LANGUAGE_SCRIPTS,
+            "language",
+            f"must be one of {', '.join(sorted(LANGUAGE_SCRIPTS))} or none (got '{self.language}')",
+        )
         check(0 <= self.min_language <= 1, "min_language", f"must be in [0, 1] (got {self.min_language})")
         check(0 <= self.max_repetition <= 1, "max_repetition", f"must be in [0, 1] (got {self.max_repetition})")
 
 
-def quality(text: str, finish: str | None, cfg: Config, reading: Reading | None = None
-            ) -> tuple[dict[str, float | None], str | None]:  # fmt: skip
+def quality(
+    text: str, finish: str | None, cfg: Config, reading: Reading | None = None
+) -> tuple[dict[str, float | None], str | None]:
     """DeepSeek-R1's filters on one correct candidate: scores, and the first failed filter (or None). The trace is
     split where `reading` says its reasoning ends, as the judge split it."""
     reading = reading or cfg.reading()
@@ -87,14 +91,25 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config, rea
     else:
         requests = [Request(m, cfg.samples, sample_seed(cfg.seed, i, 0)) for m, i in zip(prompts, ids, strict=True)]
         outputs = generate(engine, requests, cfg.sampling)
-        candidates = [g if isinstance(g, Failure) else Failure("no output") if g is None
-                      else [(x.text, x.finish_reason) for x in g] for g in outputs]  # fmt: skip
-    flat = [(r, j, text) for r, c in enumerate(candidates) if not isinstance(c, Failure) for j, (text, _) in
-            enumerate(c)]  # fmt: skip
+        candidates = [
+            g
+            if isinstance(g, Failure)
+            else Failure("no output")
+            if g is None
+            else [(x.text, x.finish_reason) for x in g]
+            for g in outputs
+        ]
+    flat = [
+        (r, j, text) for r, c in enumerate(candidates) if not isinstance(c, Failure) for j, (text, _) in enumerate(c)
+    ]
     verdicts = judge_completions(
-        judge, [golds[r] for r, _, _ in flat], [t for _, _, t in flat], reading,
-        problems=[problems[r] for r, _, _ in flat], truncated=[candidates[r][j][1] == "length" for r, j, _ in flat],
-    )  # fmt: skip
+        judge,
+        [golds[r] for r, _, _ in flat],
+        [t for _, _, t in flat],
+        reading,
+        problems=[problems[r] for r, _, _ in flat],
+        truncated=[candidates[r][j][1] == "length" for r, j, _ in flat],
+    )
     by_row: dict[int, list] = {}
     for (r, j, text), v in zip(flat, verdicts, strict=True):
         by_row.setdefault(r, []).append((j, text, candidates[r][j][1], v))
@@ -125,8 +140,15 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config, rea
                 accepted.append((j, text, v, scores))
         if not accepted:
             reason = FILTERED if rejected else NO_CORRECT
-            out.append(rec | {OUTCOME: DROPPED, schema.DROP_REASON: reason, "candidates": len(judged),
-                              "rejected_by": json.dumps(rejected) if rejected else None})  # fmt: skip
+            out.append(
+                rec
+                | {
+                    OUTCOME: DROPPED,
+                    schema.DROP_REASON: reason,
+                    "candidates": len(judged),
+                    "rejected_by": json.dumps(rejected) if rejected else None,
+                }
+            )
             continue
         if cfg.select == "shortest":
             accepted.sort(key=lambda a: (count_tokens(a[1]), a[0]))
@@ -139,18 +161,31 @@ def rejection_rows(rows: pl.DataFrame, engine: Any, judge: Any, cfg: Config, rea
             accepted = unique
         user = prompts[r][-1]["content"]
         for j, text, v, scores in accepted[: cfg.keep]:
-            out.append(rec | {
-                OUTCOME: KEPT, schema.DROP_REASON: None, "prompt": user, "completion": text,
-                "messages": [*prompts[r], {"role": "assistant", "content": text}],
-                "candidate_index": j, "candidates": len(judged), "pred_answer": v.pred_answer,
-                "reward_accuracy": 1.0, "tokens": count_tokens(text), **scores, "candidate_status": v.status,
-                "model": model, "sampling": sampling,
-            })  # fmt: skip
+            out.append(
+                rec
+                | {
+                    OUTCOME: KEPT,
+                    schema.DROP_REASON: None,
+                    "prompt": user,
+                    "completion": text,
+                    "messages": [*prompts[r], {"role": "assistant", "content": text}],
+                    "candidate_index": j,
+                    "candidates": len(judged),
+                    "pred_answer": v.pred_answer,
+                    "reward_accuracy": 1.0,
+                    "tokens": count_tokens(text),
+                    **scores,
+                    "candidate_status": v.status,
+                    "model": model,
+                    "sampling": sampling,
+                }
+            )
     return pl.from_dicts(out, infer_schema_length=None)
 
 
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
     """`r1data rejection-sample`: verified, filtered traces ready for SFT."""
-    step = cfg.chunked("rejection-sample", rejection_rows, io.think_format,
-                       needs_engine=lambda records: STORED not in records.columns)
+    step = cfg.chunked(
+        "rejection-sample", rejection_rows, io.think_format, needs_engine=lambda records: STORED not in records.columns
+    )
     return run_chunked(step, inputs, out, cfg, io, engine=engine)

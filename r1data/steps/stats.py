@@ -71,8 +71,9 @@ def _names(inputs: list[str | Path]) -> list[str]:
     return names
 
 
-def run(inputs: list[str | Path], out: str | Path | None, cfg: Config, io: IOConfig, *,
-        engine: Any = None) -> StepResult:  # fmt: skip
+def run(
+    inputs: list[str | Path], out: str | Path | None, cfg: Config, io: IOConfig, *, engine: Any = None
+) -> StepResult:
     """`r1data stats`: the report (manifest["stats"]); rows with their lengths when published."""
     started = time.perf_counter()
     count, counted_by = load_counter(cfg.tokenizer)
@@ -83,8 +84,14 @@ def run(inputs: list[str | Path], out: str | Path | None, cfg: Config, io: IOCon
         read = io.read([spec], reserved)
         df = read.records
         try:
-            col = schema.find_column(df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field",
-                                     str(spec), "completion or solution")  # fmt: skip
+            col = schema.find_column(
+                df,
+                cfg.completion_field,
+                schema.TEXT_CANDIDATES,
+                "--completion-field",
+                str(spec),
+                "completion or solution",
+            )
         except SchemaError as exc:
             if len(inputs) == 1:
                 raise
@@ -98,14 +105,21 @@ def run(inputs: list[str | Path], out: str | Path | None, cfg: Config, io: IOCon
         t = traces(df, col, count, cfg.think_prefilled, io.think_format)
         rates = df.get_column("pass_rate").to_list() if "pass_rate" in df.columns else None
         report["datasets"][name] = {"path": str(spec), "field": col, "rows": df.height, **summarize(t, rates)}
-        lengths = {"think_tokens": t.think.tolist(), "answer_tokens": t.answer.tolist(),
-                   "truncated": t.truncated.tolist()}  # fmt: skip
+        lengths = {
+            "think_tokens": t.think.tolist(),
+            "answer_tokens": t.answer.tolist(),
+            "truncated": t.truncated.tolist(),
+        }
         dtypes = {"think_tokens": pl.Int64, "answer_tokens": pl.Int64, "truncated": pl.Boolean}
-        frames.append(df.with_columns(
-            pl.lit(name).alias("dataset"),
-            *(pl.Series(k, regroup(v, t.sizes, t.is_list), dtype=pl.List(dtypes[k]) if t.is_list else dtypes[k])
-              for k, v in lengths.items()),
-        ))  # fmt: skip
+        frames.append(
+            df.with_columns(
+                pl.lit(name).alias("dataset"),
+                *(
+                    pl.Series(k, regroup(v, t.sizes, t.is_list), dtype=pl.List(dtypes[k]) if t.is_list else dtypes[k])
+                    for k, v in lengths.items()
+                ),
+            )
+        )
         sources += read.sources
         rows_in += read.rows_in
         if read.quarantined.height:

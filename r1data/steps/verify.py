@@ -37,8 +37,9 @@ CORRECT, PRED_ANSWER, STATUS, PASS_RATE, JUDGED = "correct", "pred_answer", "ver
 
 @dataclass(kw_only=True)
 class Config(JudgeConfig):
-    checks: list[str] = setting(["accuracy", "format"], "Checks to score, comma-separated: "
-                                + ", ".join(REWARDS) + ".", sep=",")  # fmt: skip
+    checks: list[str] = setting(
+        ["accuracy", "format"], "Checks to score, comma-separated: " + ", ".join(REWARDS) + ".", sep=","
+    )
     completion_field: str | None = setting(
         None, "Column with the completion (a string) or completions (a list) [default: generations, completion, ...]."
     )
@@ -92,8 +93,9 @@ def dataset_verdicts(df: pl.DataFrame, sizes: list[int], correct: list, truncate
     return out
 
 
-def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_format: str = "auto"
-                ) -> tuple[pl.DataFrame, dict]:  # fmt: skip
+def score_table(
+    df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_format: str = "auto"
+) -> tuple[pl.DataFrame, dict]:
     """Add verdict and check columns to df; return it with summary statistics."""
     from r1data.ops.completions import completion_text, is_truncated
 
@@ -105,8 +107,7 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_fo
         if flag in df.columns:
             values, counts, _ = flatten_column(df, flag)
             cut = [v == "length" for v in values] if counts == sizes else None
-    verdicts = judge_completions(judge, golds, flat, cfg.reading(think_format), problems=prompts,
-                                 truncated=cut)  # fmt: skip
+    verdicts = judge_completions(judge, golds, flat, cfg.reading(think_format), problems=prompts, truncated=cut)
     tests = [g if isinstance(g, TestSuite) else None for g in golds]
     answers = [None if isinstance(g, TestSuite) else g for g in golds]
     scores: dict[str, list] = {}
@@ -158,7 +159,7 @@ def score_table(df: pl.DataFrame, column: str, cfg: Config, judge: Any, think_fo
         "accuracy": sum(known) / len(known) if known else None,
         "accuracy_lenient": (sum(x for x in lenient if x is not None) / n)
         if (n := sum(x is not None for x in lenient))
-        else None,  # fmt: skip
+        else None,
         "statuses": {s: statuses.get(s, 0) for s in STATUSES}
         | {s: n for s, n in statuses.items() if s not in STATUSES},  # code: passed, failed, timeout...
         "check_means": {
@@ -183,8 +184,9 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
 
     def op(read: Any, executor: Any) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
         df = read.records
-        column = schema.find_column(df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field", where,
-                                    "completion or solution")  # fmt: skip
+        column = schema.find_column(
+            df, cfg.completion_field, schema.TEXT_CANDIDATES, "--completion-field", where, "completion or solution"
+        )
         with executor.judge(**cfg.judge_settings()) as judge:
             scored, stats = score_table(df, column, cfg, judge, io.think_format)
             if hasattr(judge, "facts"):

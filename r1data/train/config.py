@@ -20,8 +20,18 @@ LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo")
 SCALE_REWARDS = ("group", "batch", "none")
 RECIPE_ONLY_KEYS = ("task",)  # recipe keys that describe the file, not a setting
 # Settings a resumed run may change: how long it trains and what it logs, not what it learns from.
-RESUME_SAFE = {"max_steps", "num_train_epochs", "save_steps", "save_total_limit", "logging_steps", "report_to",
-               "log_completions", "save_completions", "resume", "allow_unisolated_code"}  # fmt: skip
+RESUME_SAFE = {
+    "max_steps",
+    "num_train_epochs",
+    "save_steps",
+    "save_total_limit",
+    "logging_steps",
+    "report_to",
+    "log_completions",
+    "save_completions",
+    "resume",
+    "allow_unisolated_code",
+}
 
 
 def _h(text: str) -> dict:
@@ -131,9 +141,11 @@ class GRPOTrainConfig(TrainConfig):
     )
     allow_unisolated_code: bool = field(
         default=False,
-        metadata=_h("Run code rewards even where the sandbox cannot isolate programs (no root or namespaces): "
-                    "the policy could learn to read the expected outputs. Off: such a run is refused."),
-    )  # fmt: skip
+        metadata=_h(
+            "Run code rewards even where the sandbox cannot isolate programs (no root or namespaces): "
+            "the policy could learn to read the expected outputs. Off: such a run is refused."
+        ),
+    )
 
 
 CONFIGS: dict[str, type[TrainConfig]] = {"sft": SFTTrainConfig, "grpo": GRPOTrainConfig}
@@ -158,8 +170,9 @@ def _choices(f: dataclasses.Field) -> tuple | None:
     help (trusted only when it names the default)."""
     if f.metadata.get("choices"):
         return tuple(f.metadata["choices"])
-    m = re.search(r"(?:Supported|Possible|Valid|Allowed) values are\b(.*?)(?:\.\s|\.$|$)", f.metadata.get("help") or "",
-                  re.DOTALL)  # fmt: skip
+    m = re.search(
+        r"(?:Supported|Possible|Valid|Allowed) values are\b(.*?)(?:\.\s|\.$|$)", f.metadata.get("help") or "", re.DOTALL
+    )
     if not m:
         return None
     values = tuple(re.findall(r"[`'\"]([\w\-]+)[`'\"]", m.group(1)))
@@ -255,8 +268,10 @@ def check_config(cfg: TrainConfig, num_processes: int | None = None) -> None:
         if value is not None and str(value) not in choices:
             import trl
 
-            raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))} in the installed TRL "
-                              f"{trl.__version__} (got '{value}')")  # fmt: skip
+            raise ConfigError(
+                f"{name} must be one of {', '.join(map(str, choices))} in the installed TRL "
+                f"{trl.__version__} (got '{value}')"
+            )
     if not isinstance(cfg, GRPOTrainConfig):
         return
     from r1data.judge.rewards import REWARDS

@@ -63,8 +63,9 @@ def sft_rows(data: list[str | Path], cfg: SFTTrainConfig, io: Any = None) -> Tra
     df, sources, fp = _read(data, io)
     col = cfg.messages_field
     if col != "messages" and col not in df.columns:
-        raise InputError(f"{', '.join(map(str, data))}: no '{col}' column (messages_field). Columns: "
-                         f"{', '.join(df.columns)}")  # fmt: skip
+        raise InputError(
+            f"{', '.join(map(str, data))}: no '{col}' column (messages_field). Columns: {', '.join(df.columns)}"
+        )
     rows, dropped = [], {}
     trace_col = trace_column(df)
     for i, row in enumerate(df.iter_rows(named=True)):
@@ -106,8 +107,11 @@ def template_facts(model_path: str, rows: list[dict]) -> dict:
         return {"template": f"not checked ({type(exc).__name__}: {exc})"}
     keeps = probe in rendered
     prefills = str(opening).rstrip().endswith("<think>")
-    with_think = sum("<think>" in (r["completion"][0]["content"] or "") or "<|begin_of_thought|>" in
-                     (r["completion"][0]["content"] or "") for r in rows)  # fmt: skip
+    with_think = sum(
+        "<think>" in (r["completion"][0]["content"] or "")
+        or "<|begin_of_thought|>" in (r["completion"][0]["content"] or "")
+        for r in rows
+    )
     facts = {"keeps_reasoning": keeps, "prefills_think": prefills, "rows_with_reasoning": with_think}
     if with_think and not keeps:
         facts["warning"] = (

@@ -83,8 +83,15 @@ def _is_main() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
 
-def run(inputs: list[str | Path], out: str | Path, cfg: TrainConfig, io: IOConfig | None = None, *,
-        engine: Any = None, quiet: bool = False) -> StepResult:  # fmt: skip
+def run(
+    inputs: list[str | Path],
+    out: str | Path,
+    cfg: TrainConfig,
+    io: IOConfig | None = None,
+    *,
+    engine: Any = None,
+    quiet: bool = False,
+) -> StepResult:
     """Read, check, train in the work folder, publish OUT."""
     from r1data.models import resolve_model
 
@@ -110,8 +117,17 @@ def run(inputs: list[str | Path], out: str | Path, cfg: TrainConfig, io: IOConfi
             target.__exit__(None, None, None)
 
 
-def _train(task: str, out: Path, cfg: TrainConfig, config: dict, rows: Any, model_path: str, lengths: dict,
-           io: IOConfig, quiet: bool) -> StepResult:  # fmt: skip
+def _train(
+    task: str,
+    out: Path,
+    cfg: TrainConfig,
+    config: dict,
+    rows: Any,
+    model_path: str,
+    lengths: dict,
+    io: IOConfig,
+    quiet: bool,
+) -> StepResult:
     """The engines' logs (TRL, transformers, torch, vLLM: from their import on) go to a file beside OUT while
     training runs, and into OUT/logs/engine.log when it is published."""
     log = out.with_name(f".{out.name}.r1data-engine.log")
@@ -121,8 +137,18 @@ def _train(task: str, out: Path, cfg: TrainConfig, config: dict, rows: Any, mode
     return result
 
 
-def _train_logged(task: str, out: Path, cfg: TrainConfig, config: dict, rows: Any, model_path: str, lengths: dict,
-                  io: IOConfig, quiet: bool, log: Path | None) -> StepResult:  # fmt: skip
+def _train_logged(
+    task: str,
+    out: Path,
+    cfg: TrainConfig,
+    config: dict,
+    rows: Any,
+    model_path: str,
+    lengths: dict,
+    io: IOConfig,
+    quiet: bool,
+    log: Path | None,
+) -> StepResult:
     from r1data.train import trl  # heavy: torch, transformers, trl
 
     trl.check_device(cfg)
@@ -160,8 +186,9 @@ def _train_logged(task: str, out: Path, cfg: TrainConfig, config: dict, rows: An
     from r1data.judge import Judge
 
     with Judge() as judge:
-        result = trl.run(task, rows.rows, work, cfg, model_path, manifest, quiet=quiet, judge=judge,
-                         think_format=io.think_format)
+        result = trl.run(
+            task, rows.rows, work, cfg, model_path, manifest, quiet=quiet, judge=judge, think_format=io.think_format
+        )
     manifest.update(result)
     manifest.update(model_dir=str(out / "model"), seconds=round(time.perf_counter() - started, 2), status=COMPLETE)
     if log is not None and (said := progress.notable(log)):

@@ -29,10 +29,21 @@ from r1data.train.dynamic_sampling import R1GRPOTrainer
 
 # r1data's GRPO settings that TRL's GRPOConfig takes under the same name, unchanged.
 GRPO_SAME_NAME = (
-    "use_vllm", "num_generations", "max_completion_length", "temperature", "top_p", "beta", "epsilon",
-    "epsilon_high", "loss_type", "scale_rewards", "mask_truncated_completions", "num_iterations",
-    "steps_per_generation", "log_completions",
-)  # fmt: skip
+    "use_vllm",
+    "num_generations",
+    "max_completion_length",
+    "temperature",
+    "top_p",
+    "beta",
+    "epsilon",
+    "epsilon_high",
+    "loss_type",
+    "scale_rewards",
+    "mask_truncated_completions",
+    "num_iterations",
+    "steps_per_generation",
+    "log_completions",
+)
 
 
 def check_device(cfg: Any) -> None:
@@ -209,8 +220,17 @@ def _json_safe(d: dict) -> dict:
     return out
 
 
-def run(task: str, rows: list[dict], out: Path, cfg: Any, model_path: str, manifest: dict, quiet: bool = False,
-        judge: Any = None, think_format: str = "auto") -> dict:  # fmt: skip
+def run(
+    task: str,
+    rows: list[dict],
+    out: Path,
+    cfg: Any,
+    model_path: str,
+    manifest: dict,
+    quiet: bool = False,
+    judge: Any = None,
+    think_format: str = "auto",
+) -> dict:
     """Train in `out` (the run's work folder); returns what the manifest adds: steps, checkpoints, metrics, TRL's
     resolved arguments."""
     from datasets import Dataset

@@ -21,8 +21,16 @@ def code_file(tmp_path) -> Path:
 
 def test_verify_reference_solutions_and_wrong_ones(code_file, tmp_path):
     out = tmp_path / "v"
-    r = run("verify", code_file, "-o", out, "--completion-field", "solution",
-            "--checks", "accuracy,code,binary_code,code_format")  # fmt: skip
+    r = run(
+        "verify",
+        code_file,
+        "-o",
+        out,
+        "--completion-field",
+        "solution",
+        "--checks",
+        "accuracy,code,binary_code,code_format",
+    )
     assert r.exit_code == 0, r.stderr
     df = pl.read_parquet(out / "data" / "*.parquet")
     assert df.get_column("correct").to_list() == [True] * 8
@@ -50,8 +58,10 @@ def test_verify_reference_solutions_and_wrong_ones(code_file, tmp_path):
 
 def test_math_and_code_rows_in_one_file_are_each_judged_their_way(code_file, tmp_path):
     rows = [json.loads(line) for line in code_file.read_text().splitlines()][:2]
-    rows += [{"id": "m1", "problem": "1+1?", "answer": "2", "solution": "So $\\boxed{2}$."},
-             {"id": "m2", "problem": "2+2?", "answer": "4", "solution": "So $\\boxed{5}$."}]  # fmt: skip
+    rows += [
+        {"id": "m1", "problem": "1+1?", "answer": "2", "solution": "So $\\boxed{2}$."},
+        {"id": "m2", "problem": "2+2?", "answer": "4", "solution": "So $\\boxed{5}$."},
+    ]
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_text("".join(json.dumps(r) + "\n" for r in rows))
     r = run("verify", mixed, "-o", tmp_path / "v", "--completion-field", "solution")
@@ -86,8 +96,25 @@ def test_rejection_sample_keeps_programs_that_pass(code_file, tmp_path):
 def test_filter_samples_code_with_the_built_in_model(code_file, tmp_path):
     pytest.importorskip("transformers")
     out = tmp_path / "f"
-    r = run("filter", code_file, "-o", out, "--pass-rate", "0:1", "--engine", "transformers", "--prompt", "code",
-            "--samples", "2", "--max-tokens", "64", "--keep-generations", "--timeout", "2")  # fmt: skip
+    r = run(
+        "filter",
+        code_file,
+        "-o",
+        out,
+        "--pass-rate",
+        "0:1",
+        "--engine",
+        "transformers",
+        "--prompt",
+        "code",
+        "--samples",
+        "2",
+        "--max-tokens",
+        "64",
+        "--keep-generations",
+        "--timeout",
+        "2",
+    )
     assert r.exit_code == 0, r.stderr
     parts = [pl.read_parquet(out / d / "*.parquet") for d in ("data", "removed") if (out / d).is_dir()]
     df = pl.concat(parts, how="diagonal_relaxed")
@@ -100,18 +127,51 @@ def test_filter_samples_code_with_the_built_in_model(code_file, tmp_path):
 def test_grpo_with_code_rewards(code_file, tmp_path, tiny_model):
     pytest.importorskip("trl")
     out = tmp_path / "g"
-    r = run("train", "grpo", "--data", code_file, "-o", out, "--model", tiny_model, "--max-steps", "1",
-            "--num-generations", "4", "--per-device-train-batch-size", "8", "--max-completion-length", "6",
-            "--reward-funcs", "code,binary_code,code_format", "--prompt", "code", "--save-completions",
-            "--logging-steps", "1", "--report-to", "none")  # fmt: skip
+    r = run(
+        "train",
+        "grpo",
+        "--data",
+        code_file,
+        "-o",
+        out,
+        "--model",
+        tiny_model,
+        "--max-steps",
+        "1",
+        "--num-generations",
+        "4",
+        "--per-device-train-batch-size",
+        "8",
+        "--max-completion-length",
+        "6",
+        "--reward-funcs",
+        "code,binary_code,code_format",
+        "--prompt",
+        "code",
+        "--save-completions",
+        "--logging-steps",
+        "1",
+        "--report-to",
+        "none",
+    )
     assert r.exit_code == 0, r.stderr
     logs = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     step = next(h for h in logs if "loss" in h)
     assert step["rewards/code/mean"] == 0.0 and step["rewards/code_format/mean"] == 0.0  # words, not programs
     rows = [json.loads(line) for line in (out / "completions.jsonl").read_text().splitlines()]
     assert len(rows) == 8 and {tuple(r_["rewards"]) for r_ in rows} == {("code", "binary_code", "code_format")}
-    r = run("train", "grpo", "--data", tmp_path / "nothing.jsonl", "-o", tmp_path / "x", "--model", tiny_model,
-            "--reward-funcs", "code")  # fmt: skip
+    r = run(
+        "train",
+        "grpo",
+        "--data",
+        tmp_path / "nothing.jsonl",
+        "-o",
+        tmp_path / "x",
+        "--model",
+        tiny_model,
+        "--reward-funcs",
+        "code",
+    )
     assert r.exit_code == 1
     no_tests = tmp_path / "math.jsonl"
     no_tests.write_text(json.dumps({"problem": "1+1?", "answer": "2"}) + "\n")
@@ -132,6 +192,17 @@ def test_grpo_refuses_code_rewards_without_isolation_unless_allowed(code_file, t
     missing = tmp_path / "no-model"
     r = run("train", "grpo", "--data", code_file, "-o", out, "--reward-funcs", "code", "--model", missing)
     assert r.exit_code == 1 and "--allow-unisolated-code" in r.stderr
-    r = run("train", "grpo", "--data", code_file, "-o", out, "--reward-funcs", "code", "--model", missing,
-            "--allow-unisolated-code")  # fmt: skip
+    r = run(
+        "train",
+        "grpo",
+        "--data",
+        code_file,
+        "-o",
+        out,
+        "--reward-funcs",
+        "code",
+        "--model",
+        missing,
+        "--allow-unisolated-code",
+    )
     assert r.exit_code == 1 and "not a local model folder" in r.stderr and "isolation" not in r.stderr

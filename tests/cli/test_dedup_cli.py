@@ -135,8 +135,10 @@ def test_out_of_core_and_in_memory_write_the_same_output_and_leave_no_scratch(de
         frames = [pl.read_parquet(p / folder / "*.parquet") for p in (ooc, mem)]
         assert frames[0].equals(frames[1])
     manifest = json.loads((ooc / "manifest.json").read_text())
-    assert manifest["stats"]["spill"]["memory_budget_mib"] == 51 and "spill" not in json.loads(
-        (mem / "manifest.json").read_text())["stats"]  # fmt: skip
+    assert (
+        manifest["stats"]["spill"]["memory_budget_mib"] == 51
+        and "spill" not in json.loads((mem / "manifest.json").read_text())["stats"]
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mem", "ooc"]  # scratch gone, the stale one too
     r = run("dedup", *inputs, "-o", tmp_path / "x", "--memory-gb", "0")
     assert r.exit_code != 0 and "memory" in r.stderr and "Traceback" not in r.stderr
@@ -153,7 +155,7 @@ def test_a_full_disk_while_spilling_is_one_line_and_keeps_the_old_output(demo_di
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("r1data.ops.dedup._band_run", full)
+    monkeypatch.setattr("r1data.spill._band_run", full)
     r = run("dedup", *inputs, "-o", out, "--overwrite", "--memory-gb", "0.05")
     assert r.exit_code == 1 and "r1data-scratch" in r.stderr and "--memory-gb" in r.stderr
     assert "Traceback" not in r.stderr

@@ -57,8 +57,9 @@ def test_the_demo_keeps_verified_traces_and_trains_on_them(tmp_path):
     if not engine_installed():
         pytest.skip("needs vllm or transformers and the built-in model (bash scripts/install.sh)")
     # Its own process: what reaches the real stderr is what a user sees (engines write to the file descriptors).
-    r = subprocess.run([sys.executable, "-m", "r1data", "demo", str(tmp_path / "demo")], capture_output=True,
-                       text=True, timeout=1200)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "r1data", "demo", str(tmp_path / "demo")], capture_output=True, text=True, timeout=1200
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     demo = tmp_path / "demo"
     filtered = json.loads((demo / "06-filter" / "manifest.json").read_text())

@@ -14,9 +14,13 @@ def generations(tmp_path_factory):
     rows = [
         {"problem": "2+3?", "answer": "5", "source": "easy", "generations": [GOOD, "<think>hm</think> \\boxed{6}"]},
         {"problem": "x?", "answer": "@@oops@@", "source": "easy", "generations": [GOOD]},
-        {"problem": "1/2?", "answer": "\\frac12", "source": "hard",
-         "generations": ["<think>half</think> $\\boxed{0.5}$", "<think>cut off", "\\boxed{2}"]},
-    ]  # fmt: skip
+        {
+            "problem": "1/2?",
+            "answer": "\\frac12",
+            "source": "hard",
+            "generations": ["<think>half</think> $\\boxed{0.5}$", "<think>cut off", "\\boxed{2}"],
+        },
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -90,14 +94,18 @@ def test_stats_counts_words_by_default_and_reads_solutions(shared_data):
 def test_verify_reads_the_completion_field_it_is_given_even_a_schema_candidate(tmp_path):
     """`response` is also a name datasets use for worked solutions: named as the completion, it stays one."""
     path = tmp_path / "r.jsonl"
-    rows = [{"problem": "2+3?", "answer": "5", "response": GOOD}, {"problem": "1+1?", "answer": "2",
-                                                                    "response": "\\boxed{3}"}]  # fmt: skip
+    rows = [
+        {"problem": "2+3?", "answer": "5", "response": GOOD},
+        {"problem": "1+1?", "answer": "2", "response": "\\boxed{3}"},
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     r = run("verify", path, "-o", tmp_path / "o", "--completion-field", "response", "-q")
     assert r.exit_code == 0, r.stderr
     df = pl.read_parquet(tmp_path / "o" / "data" / "*.parquet")
     assert df.get_column("response").to_list() == [GOOD, "\\boxed{3}"] and df.get_column("correct").to_list() == [
-        True, False]  # fmt: skip
+        True,
+        False,
+    ]
 
 
 def test_ctrl_c_while_the_judge_starts_is_one_line(tmp_path):
@@ -113,9 +121,19 @@ def test_ctrl_c_while_the_judge_starts_is_one_line(tmp_path):
     from r1data.lifetime import descendants
 
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"problem": f"p{i}", "answer": f"\\sqrt{{{i}}}+x",
-                                       "completion": f"So the answer is $\\boxed{{x + \\sqrt{{{i}}}}}$."}) + "\n"
-                           for i in range(2000)))  # fmt: skip
+    src.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "problem": f"p{i}",
+                    "answer": f"\\sqrt{{{i}}}+x",
+                    "completion": f"So the answer is $\\boxed{{x + \\sqrt{{{i}}}}}$.",
+                }
+            )
+            + "\n"
+            for i in range(2000)
+        )
+    )
     cmd = [sys.executable, "-m", "r1data", "verify", str(src), "-o", str(tmp_path / "out")]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -134,8 +152,9 @@ def test_a_parquet_column_of_bytes_is_read_as_text(tmp_path):
     import pyarrow.parquet as pq
 
     src = tmp_path / "bytes.parquet"
-    pq.write_table(pa.table({"problem": pa.array([b"What is 2+2?", b"caf\xe9 au lait?"], pa.binary()),
-                             "answer": ["4", "2"]}), src)  # fmt: skip
+    pq.write_table(
+        pa.table({"problem": pa.array([b"What is 2+2?", b"caf\xe9 au lait?"], pa.binary()), "answer": ["4", "2"]}), src
+    )
     r = run("dedup", src, "-o", tmp_path / "out")
     assert r.exit_code == 0, r.output
     assert "'problem' holds bytes" in r.output and "(1 rows)" in r.output
@@ -151,8 +170,11 @@ def test_a_library_error_at_the_edge_is_one_line(exc, capsys):
 
     from r1data.cli.common import handle_errors
 
-    raised = {"polars": pl.exceptions.ComputeError("invalid utf8\n\nThis error occurred in ..."),
-              "value": ValueError("could not convert string to float: 'x'"), "memory": MemoryError()}[exc]  # fmt: skip
+    raised = {
+        "polars": pl.exceptions.ComputeError("invalid utf8\n\nThis error occurred in ..."),
+        "value": ValueError("could not convert string to float: 'x'"),
+        "memory": MemoryError(),
+    }[exc]
 
     @handle_errors
     def step() -> None:

@@ -35,8 +35,13 @@ class Server:
                     payload = json.dumps({"error": {"message": f"scripted {code}"}}).encode()
                     self.send_response(code)
                 else:
-                    choices = [{"message": {"content": "<think>2+3</think> \\boxed{5}" if i % 2 else "\\boxed{4}"},
-                                "finish_reason": "stop"} for i in range(body["n"])]  # fmt: skip
+                    choices = [
+                        {
+                            "message": {"content": "<think>2+3</think> \\boxed{5}" if i % 2 else "\\boxed{4}"},
+                            "finish_reason": "stop",
+                        }
+                        for i in range(body["n"])
+                    ]
                     payload = json.dumps({"choices": choices}).encode()
                     self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -67,14 +72,31 @@ def server():
 @pytest.fixture()
 def problems(tmp_path) -> Path:
     path = tmp_path / "p.jsonl"
-    path.write_text("".join(json.dumps({"id": f"q{i}", "problem": f"{i}: 2+3?", "answer": "5"}) + "\n"
-                            for i in range(4)))  # fmt: skip
+    path.write_text(
+        "".join(json.dumps({"id": f"q{i}", "problem": f"{i}: 2+3?", "answer": "5"}) + "\n" for i in range(4))
+    )
     return path
 
 
 def args(problems: Path, out: Path, server: Server) -> list:
-    return ["filter", problems, "-o", out, "--pass-rate", "0:1", "--engine", "openai", "--model", "m",
-            "--base-url", server.url, "--samples", "2", "--retries", "0"]  # fmt: skip
+    return [
+        "filter",
+        problems,
+        "-o",
+        out,
+        "--pass-rate",
+        "0:1",
+        "--engine",
+        "openai",
+        "--model",
+        "m",
+        "--base-url",
+        server.url,
+        "--samples",
+        "2",
+        "--retries",
+        "0",
+    ]
 
 
 def test_a_wrong_key_stops_the_run_with_the_cause(problems, tmp_path, server):
@@ -91,11 +113,26 @@ def test_a_transient_error_fails_the_row_with_its_cause_and_a_pipeline_rerun_ret
     server.mode = "503"
     out = tmp_path / "pipe"
     recipe = tmp_path / "p.yaml"
-    recipe.write_text(yaml.safe_dump({
-        "input": [str(problems)], "output": str(out),
-        "steps": [{"filter": {"pass_rate": "0:1", "engine": "openai", "model": "m", "base_url": server.url,
-                              "samples": 2, "retries": 0}}],
-    }))  # fmt: skip
+    recipe.write_text(
+        yaml.safe_dump(
+            {
+                "input": [str(problems)],
+                "output": str(out),
+                "steps": [
+                    {
+                        "filter": {
+                            "pass_rate": "0:1",
+                            "engine": "openai",
+                            "model": "m",
+                            "base_url": server.url,
+                            "samples": 2,
+                            "retries": 0,
+                        }
+                    }
+                ],
+            }
+        )
+    )
     r = run("run", recipe)
     assert r.exit_code == 0, r.stderr
     m = json.loads((out / "01-filter" / "manifest.json").read_text())

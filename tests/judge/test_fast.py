@@ -16,33 +16,71 @@ from r1data.ops.completions import gold_text
 from r1data.ops.final_answer import clean
 
 HARD = [  # (gold, answer): equal and unequal forms that rounding, separators and notation make hard
-    ("18", "The answer is $\\boxed{18}$."), ("18", "$\\boxed{19}$"), ("0.5", "\\boxed{\\frac{1}{2}}"),
-    ("0.333333", "\\boxed{\\frac13}"), ("0.3333", "\\boxed{\\frac{1}{3}}"), ("1,000", "\\boxed{1000}"),
-    ("12", "\\boxed{012}"), ("3", "\\boxed{3.0}"), ("3", "\\boxed{3.0000001}"), ("50", "\\boxed{0.5}"),
-    ("10", "\\boxed{10}\\%"), ("0.1", "\\boxed{10\\%}"), ("B", "\\boxed{B}"), ("B", "\\boxed{C}"), ("B", "\\boxed{b}"),
-    ("-5", "\\boxed{5}"), ("\\frac{2}{4}", "\\boxed{\\frac{1}{2}}"), ("1/2", "\\boxed{0.5}"), ("2", "\\boxed{2.0001}"),
-    ("100", "\\boxed{99.99995}"), ("7", "so $\\boxed{7}$ and also $\\boxed{8}$"), ("-\\frac{3}{4}", "\\boxed{-0.75}"),
-    ("1000000", "\\boxed{1,000,000}"), ("E", "\\boxed{E}"), ("I", "\\boxed{1}"), ("0", "\\boxed{-0}"),
+    ("18", "The answer is $\\boxed{18}$."),
+    ("18", "$\\boxed{19}$"),
+    ("0.5", "\\boxed{\\frac{1}{2}}"),
+    ("0.333333", "\\boxed{\\frac13}"),
+    ("0.3333", "\\boxed{\\frac{1}{3}}"),
+    ("1,000", "\\boxed{1000}"),
+    ("12", "\\boxed{012}"),
+    ("3", "\\boxed{3.0}"),
+    ("3", "\\boxed{3.0000001}"),
+    ("50", "\\boxed{0.5}"),
+    ("10", "\\boxed{10}\\%"),
+    ("0.1", "\\boxed{10\\%}"),
+    ("B", "\\boxed{B}"),
+    ("B", "\\boxed{C}"),
+    ("B", "\\boxed{b}"),
+    ("-5", "\\boxed{5}"),
+    ("\\frac{2}{4}", "\\boxed{\\frac{1}{2}}"),
+    ("1/2", "\\boxed{0.5}"),
+    ("2", "\\boxed{2.0001}"),
+    ("100", "\\boxed{99.99995}"),
+    ("7", "so $\\boxed{7}$ and also $\\boxed{8}$"),
+    ("-\\frac{3}{4}", "\\boxed{-0.75}"),
+    ("1000000", "\\boxed{1,000,000}"),
+    ("E", "\\boxed{E}"),
+    ("I", "\\boxed{1}"),
+    ("0", "\\boxed{-0}"),
     # the same answer laid out differently (Open-Reasoner-Zero's MATH-500 answers against their golds)
     ("\\left( \\frac{3}{2}, -13 \\right)", "\\boxed{\\left(\\frac{3}{2}, -13\\right)}"),
     ("(15,-29)", "\\boxed{(15, -29)}"),
-    ("2k+2", "\\boxed{2k + 2}"), ("16 \\sqrt{3}", "\\boxed{16\\sqrt{3}}"), ("10,\\!080", "\\boxed{10,080}"),
-    ("\\pi r^2", "\\boxed{\\pir^2}"), ("12", "\\boxed{1 2}"), ("\\text{a b}", "\\boxed{\\text{ab}}"),
+    ("2k+2", "\\boxed{2k + 2}"),
+    ("16 \\sqrt{3}", "\\boxed{16\\sqrt{3}}"),
+    ("10,\\!080", "\\boxed{10,080}"),
+    ("\\pi r^2", "\\boxed{\\pir^2}"),
+    ("12", "\\boxed{1 2}"),
+    ("\\text{a b}", "\\boxed{\\text{ab}}"),
     # small expressions (Open-Reasoner-Zero's long chain-of-thought answers): shorthands, mixed numbers, roots, pi
-    ("\\frac43", "\\boxed{\\frac{4}{3}}"), ("\\frac 59", "\\boxed{\\frac{5}{9}}"),
+    ("\\frac43", "\\boxed{\\frac{4}{3}}"),
+    ("\\frac 59", "\\boxed{\\frac{5}{9}}"),
     ("\\frac9{19}", "\\boxed{\\dfrac{9}{19}}"),
-    ("1\\frac{4}{5}", "\\boxed{\\frac{9}{5}}"), ("1\\frac{4}{5}", "\\boxed{\\frac{4}{5}}"),
+    ("1\\frac{4}{5}", "\\boxed{\\frac{9}{5}}"),
+    ("1\\frac{4}{5}", "\\boxed{\\frac{4}{5}}"),
     ("1\\frac{4}{5}", "\\boxed{3}"),
-    ("11\\sqrt2", "\\boxed{11\\sqrt{2}}"), ("\\sqrt{51}", "\\boxed{10}"), ("\\sqrt23", "\\boxed{3\\sqrt{2}}"),
-    ("2\\sqrt{2}", "\\boxed{\\sqrt{8}}"), ("18+2\\pi", "\\boxed{36}"), ("18+2\\pi", "\\boxed{2\\pi+18}"),
-    ("30^\\circ", "\\boxed{30}"), ("46", "\\boxed{46^\\circ}"), ("120^\\circ", "\\boxed{45^\\circ}"),
-    ("11,\\! 111,\\! 111,\\! 100", "\\boxed{11111111100}"), ("32,\\!348", "\\boxed{32348}"),
+    ("11\\sqrt2", "\\boxed{11\\sqrt{2}}"),
+    ("\\sqrt{51}", "\\boxed{10}"),
+    ("\\sqrt23", "\\boxed{3\\sqrt{2}}"),
+    ("2\\sqrt{2}", "\\boxed{\\sqrt{8}}"),
+    ("18+2\\pi", "\\boxed{36}"),
+    ("18+2\\pi", "\\boxed{2\\pi+18}"),
+    ("30^\\circ", "\\boxed{30}"),
+    ("46", "\\boxed{46^\\circ}"),
+    ("120^\\circ", "\\boxed{45^\\circ}"),
+    ("11,\\! 111,\\! 111,\\! 100", "\\boxed{11111111100}"),
+    ("32,\\!348", "\\boxed{32348}"),
     ("(1,234)", "\\boxed{(1234)}"),
-    ("\\frac{\\sqrt{21}}{5}", "\\boxed{1}"), ("\\frac{1}{2}", "\\boxed{\\frac{2}{4}}"), ("2\\pi", "\\boxed{6.2832}"),
-    ("-\\frac{3}{2}", "\\boxed{-1\\frac{1}{2}}"), ("\\frac{1}{0}", "\\boxed{1}"), ("\\sqrt{-4}", "\\boxed{2}"),
+    ("\\frac{\\sqrt{21}}{5}", "\\boxed{1}"),
+    ("\\frac{1}{2}", "\\boxed{\\frac{2}{4}}"),
+    ("2\\pi", "\\boxed{6.2832}"),
+    ("-\\frac{3}{2}", "\\boxed{-1\\frac{1}{2}}"),
+    ("\\frac{1}{0}", "\\boxed{1}"),
+    ("\\sqrt{-4}", "\\boxed{2}"),
     # decimals in arithmetic: math-verify computes in floating point (a ZeroEval answer field, gold 12)
-    ("12", "\\boxed{12.48 - (0.03 * 16)}"), ("12", "\\boxed{12.5 - 0.5}"), ("0.3", "\\boxed{0.1 + 0.2}"),
-]  # fmt: skip
+    ("12", "\\boxed{12.48 - (0.03 * 16)}"),
+    ("12", "\\boxed{12.5 - 0.5}"),
+    ("0.3", "\\boxed{0.1 + 0.2}"),
+]
 
 
 def same_as_math_verify(pairs: list[tuple[str, str]]) -> int:
@@ -62,12 +100,19 @@ def test_hard_literal_cases_agree_with_math_verify():
     assert same_as_math_verify(HARD) >= 38
 
 
-@pytest.mark.parametrize(("gold", "answer", "status"), [
-    ("\\frac43", "\\boxed{\\frac{4}{3}}", "correct"), ("1\\frac{4}{5}", "\\boxed{\\frac{9}{5}}", "correct"),
-    ("11\\sqrt2", "\\boxed{11\\sqrt{2}}", "correct"), ("30^\\circ", "\\boxed{30}", "correct"),
-    ("11,\\! 111,\\! 100", "\\boxed{11111100}", "correct"), ("\\sqrt{51}", "\\boxed{10}", "incorrect"),
-    ("18+2\\pi", "\\boxed{36}", "incorrect"), ("\\frac{\\sqrt{21}}{5}", "\\boxed{1}", "incorrect"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("gold", "answer", "status"),
+    [
+        ("\\frac43", "\\boxed{\\frac{4}{3}}", "correct"),
+        ("1\\frac{4}{5}", "\\boxed{\\frac{9}{5}}", "correct"),
+        ("11\\sqrt2", "\\boxed{11\\sqrt{2}}", "correct"),
+        ("30^\\circ", "\\boxed{30}", "correct"),
+        ("11,\\! 111,\\! 100", "\\boxed{11111100}", "correct"),
+        ("\\sqrt{51}", "\\boxed{10}", "incorrect"),
+        ("18+2\\pi", "\\boxed{36}", "incorrect"),
+        ("\\frac{\\sqrt{21}}{5}", "\\boxed{1}", "incorrect"),
+    ],
+)
 def test_small_expressions_are_decided_without_sympy(gold, answer, status):
     verdict = fast_verdict(clean(gold_text(gold)), clean(answer))
     assert verdict is not None and verdict.status == status == check(clean(gold_text(gold)), clean(answer))[0]
@@ -82,8 +127,10 @@ def test_math_verifys_own_cases_agree(shared_data):
 
 def test_real_golds_agree(shared_data):
     rng = random.Random(0)
-    golds = [extract_answer(json.loads(line)["answer"]) for line in
-             (shared_data / "gsm8k_test.jsonl").read_text().splitlines()[:400]]  # fmt: skip
+    golds = [
+        extract_answer(json.loads(line)["answer"])
+        for line in (shared_data / "gsm8k_test.jsonl").read_text().splitlines()[:400]
+    ]
     golds += [json.loads(line)["answer"] for line in (shared_data / "math500_test.jsonl").read_text().splitlines()]
     pairs = []
     for gold in golds:
@@ -144,13 +191,20 @@ def test_the_real_judge_corpus_agrees():
     from r1data.judge import _with_parts
 
     root = Path(__file__).resolve().parents[2]
-    folder = next((Path(c) for c in (os.environ.get("R1DATA_REAL_FILES"), root.parent / "shared" / "real")
-                   if c and (Path(c) / "judge").is_dir()), None)  # fmt: skip
+    folder = next(
+        (
+            Path(c)
+            for c in (os.environ.get("R1DATA_REAL_FILES"), root.parent / "shared" / "real")
+            if c and (Path(c) / "judge").is_dir()
+        ),
+        None,
+    )
     if folder is None:
         pytest.skip("the real judge corpus is not here ($R1DATA_REAL_FILES/judge or ../shared/real/judge)")
     files = sorted([*(folder / "judge").glob("*.jsonl"), *(folder / "long").glob("*.jsonl")])
-    rows = [json.loads(line) for f in files if not f.name.startswith((".", "read_"))
-            for line in f.read_text().splitlines()]  # fmt: skip
+    rows = [
+        json.loads(line) for f in files if not f.name.startswith((".", "read_")) for line in f.read_text().splitlines()
+    ]
     pairs = []
     for r in rows:  # as the judge prepares them
         answer = final_answer_text(r["completion"])

@@ -196,9 +196,12 @@ def test_agreement_with_the_adjudicated_set(judge):
     """605 long chain-of-thought traces in 17 model styles plus multiple choice and answer forms, each labelled
     by hand (tests/judge/adjudicated.py says how). Target: at least 0.997."""
     adjudicated = cases()
-    verdicts = judge.verify([c.gold for c in adjudicated], [c.completion for c in adjudicated],
-                            problems=[c.problem for c in adjudicated],
-                            truncated=[c.finish_reason == "length" for c in adjudicated])  # fmt: skip
+    verdicts = judge.verify(
+        [c.gold for c in adjudicated],
+        [c.completion for c in adjudicated],
+        problems=[c.problem for c in adjudicated],
+        truncated=[c.finish_reason == "length" for c in adjudicated],
+    )
     wrong = [
         (c.style, c.truth, v.status)
         for c, v in zip(adjudicated, verdicts, strict=True)
@@ -249,19 +252,38 @@ def test_arithmetic_left_undone_is_not_an_answer(judge, gold, completion, expect
         ("12", "Therefore, $\\boxed{12}$ is the final answer."),  # a box, then "is the final answer."
         ("3", "**Conclusion:** The number of solutions is 3.\n\nThis problem demonstrates the pigeonhole principle."),
         ("194", "Adding them, m + n = 25 + 169 = **194**"),  # a bold final value
-        ("236", "#### Case 1: \\( n = 5 \\)\nThis case gives 120.\n\n#### Case 2: \\( n = 6 \\)\nThis gives 116, "
-                "so the total is $\\boxed{236}$."),  # markdown headings are not GSM8K answers
+        (
+            "236",
+            "#### Case 1: \\( n = 5 \\)\nThis case gives 120.\n\n#### Case 2: \\( n = 6 \\)\nThis gives 116, "
+            "so the total is $\\boxed{236}$.",
+        ),  # markdown headings are not GSM8K answers
         ("18", "She makes 9 * 2 = $18 every day.\nA: 18"),  # GSM8K's original solutions end on "A: N"
         ("(-2,18) and (8,38)", "The first point is $\\boxed{(-2,18)}$. The other one is $\\boxed{(8,38)}$."),
         ("-1", "so the power is \\(\\cos(3\\pi) = -1\\).\n\nThus, \n\\[\n<a> -1 </answer>"),  # a garbled opening tag
-        ("310", '```json\n{\n    "reasoning": "Each of 5 days brings 62, so 5 * 62 = 310.",\n'
-                '    "answer": "$310"\n}\n```'
-                "\n\nThis JSON structure provides a step-by-step reasoning, followed by the final answer."),
-        ("310", '{"reasoning": "5 * 62 = 310.", "answer": "310"}\n\nThe JSON object above gives the reasoning and '
-                "the final answer."),
+        (
+            "310",
+            '```json\n{\n    "reasoning": "Each of 5 days brings 62, so 5 * 62 = 310.",\n'
+            '    "answer": "$310"\n}\n```'
+            "\n\nThis JSON structure provides a step-by-step reasoning, followed by the final answer.",
+        ),
+        (
+            "310",
+            '{"reasoning": "5 * 62 = 310.", "answer": "310"}\n\nThe JSON object above gives the reasoning and '
+            "the final answer.",
+        ),
     ],
-    ids=["words-after", "box-then-text", "closing-remark", "bold", "heading", "a-line", "one-box-per-part",
-         "closing-tag-only", "json-then-format-remark", "json-then-object-remark"],
+    ids=[
+        "words-after",
+        "box-then-text",
+        "closing-remark",
+        "bold",
+        "heading",
+        "a-line",
+        "one-box-per-part",
+        "closing-tag-only",
+        "json-then-format-remark",
+        "json-then-object-remark",
+    ],
 )
 def test_real_endings_are_committed_answers(judge, gold, ending):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}") == CORRECT
@@ -281,43 +303,103 @@ def test_cut_off_endings_stay_uncommitted(judge, gold, ending):
     assert status(judge, gold, f"{REASONING}\n\n{ending}") in (CORRECT_WITHOUT_FINAL, INCORRECT)
 
 
+TEN_OPTIONS = "Which is largest?\nA. 0.98\nB. 0.96\nC. 0.95\nD. 0.89\nE. 0.90\nF. 0.94\nG. 0.93\nH. 0.92\nI. 0.99"
+TEN_OPTIONS += "\nJ. 0.97"
+
+
 @pytest.mark.parametrize(
     "problem,gold,ending,expected",
     [
-        ("Which is largest?\nA. 0.98\nB. 0.96\nC. 0.95\nD. 0.89\nE. 0.90\nF. 0.94\nG. 0.93\nH. 0.92\nI. 0.99\nJ. 0.97",
-         "I", "Comparing them, 0.99 is the largest. The answer is (I).", CORRECT),  # ten options, one per line
-        ("Which is largest?\nA. 0.98\nB. 0.96\nC. 0.95\nD. 0.89\nE. 0.90\nF. 0.94\nG. 0.93\nH. 0.92\nI. 0.99\nJ. 0.97",
-         "I", "The answer is (J).", INCORRECT),
+        (
+            TEN_OPTIONS,
+            "I",
+            "Comparing them, 0.99 is the largest. The answer is (I).",
+            CORRECT,
+        ),  # ten options, one per line
+        (
+            TEN_OPTIONS,
+            "I",
+            "The answer is (J).",
+            INCORRECT,
+        ),
         ("What is 2 * 8?", "16", '```json\n{\n  "reasoning": "2 * 8 = 16, not 18",\n  "answer": "16"\n}\n```', CORRECT),
         ("What is 2 * 8?", "16", '{"reasoning": "It is 16, I think, or 18.", "answer": "18"}', INCORRECT),
-        ("Find p(x).", "-x^2 - 4x - 13", "So $p(x) = -x^2 - 4x - 13$, since $a = -1$.\n\n# Answer\n\n-x^2 - 4x - 13",
-         CORRECT),  # an answer heading, then the value
-        ("Compute the cross product.", "\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}",
-         "<answer>\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}</answer>", CORRECT),  # a matrix in a tag
+        (
+            "Find p(x).",
+            "-x^2 - 4x - 13",
+            "So $p(x) = -x^2 - 4x - 13$, since $a = -1$.\n\n# Answer\n\n-x^2 - 4x - 13",
+            CORRECT,
+        ),  # an answer heading, then the value
+        (
+            "Compute the cross product.",
+            "\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}",
+            "<answer>\\begin{pmatrix} -18 \\\\ -49 \\\\ 96 \\end{pmatrix}</answer>",
+            CORRECT,
+        ),  # a matrix in a tag
         ("Find m + n.", "33", "### Final Answer\n\nAnswer: 33<|im_end|>", CORRECT),  # template token after it
-        ("Which?\nA. 2.1 eV\nB. 1.1 eV\nC. 0.5 eV\nD. 3 eV\nE. 4 eV\nF. 5 eV\nG. 6 eV\nH. 1.5 eV", "H",
-         "Therefore, the answer is $5.1eV - 3.6eV = 1.5eV$. The answer is (H).", CORRECT),  # the last "answer is"
-        ("Which?\nA. x\nB. y\nC. z\nD. w\nE. v\nF. u\nG. t\nH. s", "H",
-         "The correct answer is H, as it describes a cache.", CORRECT),
+        (
+            "Which?\nA. 2.1 eV\nB. 1.1 eV\nC. 0.5 eV\nD. 3 eV\nE. 4 eV\nF. 5 eV\nG. 6 eV\nH. 1.5 eV",
+            "H",
+            "Therefore, the answer is $5.1eV - 3.6eV = 1.5eV$. The answer is (H).",
+            CORRECT,
+        ),  # the last "answer is"
+        (
+            "Which?\nA. x\nB. y\nC. z\nD. w\nE. v\nF. u\nG. t\nH. s",
+            "H",
+            "The correct answer is H, as it describes a cache.",
+            CORRECT,
+        ),
         ("Which?\nA. -12.5°\nB. 20.1°\nC. 5°\nD. -39.02°", "D", "The answer is (D). The answer is -39.02°.", CORRECT),
-        ("Which?\nA. x\nB. y\nC. z\nD. w", "A", "The answer is (A)." + "\nThe answer is ..." * 5 + "\nThe answer",
-         CORRECT),  # a degenerate repetition names no other option
+        (
+            "Which?\nA. x\nB. y\nC. z\nD. w",
+            "A",
+            "The answer is (A)." + "\nThe answer is ..." * 5 + "\nThe answer",
+            CORRECT,
+        ),  # a degenerate repetition names no other option
         ("Which?\nA. x\nB. y\nC. z\nD. w", "A", "The answer is (A) or (C).", INCORRECT),  # a hedge
-        ("Which?\nA. x\nB. y\nC. z\nD. w\nE. v", "E", "So the correct answer is (E) P(R) = 7/16, P(B) = 1/4.",
-         CORRECT),  # letters in parentheses that are not options joined by "or"
-        ("What percent?", "60", "```python\nprint(3 / 5 * 100)\n```\n```output\n60.0\n```\n60% of the students "
-                                "enrolled in hip-hop.", CORRECT),  # tool output, then restated
+        (
+            "Which?\nA. x\nB. y\nC. z\nD. w\nE. v",
+            "E",
+            "So the correct answer is (E) P(R) = 7/16, P(B) = 1/4.",
+            CORRECT,
+        ),  # letters in parentheses that are not options joined by "or"
+        (
+            "What percent?",
+            "60",
+            "```python\nprint(3 / 5 * 100)\n```\n```output\n60.0\n```\n60% of the students enrolled in hip-hop.",
+            CORRECT,
+        ),  # tool output, then restated
         ("How many arrangements?", "1680", "The final answer is 8! / 24 = 40,320 / 24 = 1680.", CORRECT),  # a chain
         ("Find the plane.", "x-2y+z-1=0", "Final Answer: The final answer is $x-2y+z-1=0$.", CORRECT),  # not a chain
         # ZeroEval's JSON with the answer field left out: the reasoning's own ending (raw newlines, LaTeX)
-        ("How far apart?", "32", '```json\n{\n  "reasoning": "$d = \\sqrt{1600} = 40$, minus 8.\n\nTherefore, the '
-         'distance is 32."\n}\n```', CORRECT),
+        (
+            "How far apart?",
+            "32",
+            '```json\n{\n  "reasoning": "$d = \\sqrt{1600} = 40$, minus 8.\n\nTherefore, the distance is 32."\n}\n```',
+            CORRECT,
+        ),
         ("How far apart?", "32", '{"reasoning": "The distance is $40 - 8$, which gives"}', CORRECT_WITHOUT_FINAL),
     ],
-    ids=["ten-options", "ten-options-wrong", "json-answer", "json-answer-wrong", "answer-heading", "matrix-tag",
-         "answer-line-template-token", "last-answer-is", "letter-comma", "letter-then-value", "repeated-answer-is",
-         "hedge", "not-a-hedge", "tool-output", "equation-chain", "equation-answer", "json-reasoning-only",
-         "json-reasoning-unfinished"],
+    ids=[
+        "ten-options",
+        "ten-options-wrong",
+        "json-answer",
+        "json-answer-wrong",
+        "answer-heading",
+        "matrix-tag",
+        "answer-line-template-token",
+        "last-answer-is",
+        "letter-comma",
+        "letter-then-value",
+        "repeated-answer-is",
+        "hedge",
+        "not-a-hedge",
+        "tool-output",
+        "equation-chain",
+        "equation-answer",
+        "json-reasoning-only",
+        "json-reasoning-unfinished",
+    ],
 )
 def test_harness_answer_forms(judge, problem, gold, ending, expected):
     assert status(judge, gold, f"<think>{REASONING}</think>\n\n{ending}", problem) == expected
@@ -340,15 +422,42 @@ def test_harness_answer_forms(judge, problem, gold, ending, expected):
         ("Close the sequence: < [ ] (", ") >", "So the answer is ) >.", CORRECT),
         ("Close the sequence: < [ ] (", ") >", "So the answer is > ).", INCORRECT),
         ("Is 7 prime?", "Yes", "So the answer is $\\boxed{\\text{Yes}}$.", CORRECT),
-        ("Options:\n" + "\n".join(f"({c}) shape {c}" for c in "ABCDEFGHIJK"), "K",
-         "It is the only closed shape. So the answer is (K).", CORRECT),
-        ("Options:\n" + "\n".join(f"({c}) colour {c}" for c in "ABCDEFGHIJKLMNOPQR"), "Q",
-         "The mug is purple. So the answer is (Q).", CORRECT),
-        ("Options:\n" + "\n".join(f"({c}) colour {c}" for c in "ABCDEFGHIJKLMNOPQR"), "Q",
-         "The mug is red. So the answer is (R).", INCORRECT),
+        (
+            "Options:\n" + "\n".join(f"({c}) shape {c}" for c in "ABCDEFGHIJK"),
+            "K",
+            "It is the only closed shape. So the answer is (K).",
+            CORRECT,
+        ),
+        (
+            "Options:\n" + "\n".join(f"({c}) colour {c}" for c in "ABCDEFGHIJKLMNOPQR"),
+            "Q",
+            "The mug is purple. So the answer is (Q).",
+            CORRECT,
+        ),
+        (
+            "Options:\n" + "\n".join(f"({c}) colour {c}" for c in "ABCDEFGHIJKLMNOPQR"),
+            "Q",
+            "The mug is red. So the answer is (R).",
+            INCORRECT,
+        ),
     ],
-    ids=["false", "false-wrong", "invalid", "invalid-wrong", "yes", "yes-because", "word-list", "word-list-order",
-         "dyck", "dyck-short", "dyck-wrong", "boxed-text", "option-k", "option-q", "option-q-wrong"],
+    ids=[
+        "false",
+        "false-wrong",
+        "invalid",
+        "invalid-wrong",
+        "yes",
+        "yes-because",
+        "word-list",
+        "word-list-order",
+        "dyck",
+        "dyck-short",
+        "dyck-wrong",
+        "boxed-text",
+        "option-k",
+        "option-q",
+        "option-q-wrong",
+    ],
 )
 def test_golds_in_words_and_options_past_j(judge, problem, gold, ending, expected):
     assert status(judge, gold, f"Let's think step by step.\n{REASONING}\n{ending}", problem) == expected
@@ -384,8 +493,11 @@ def test_one_oversized_row_is_one_verdict_with_its_reason(judge, gold, completio
     "problem,completion,expected",
     [
         ("What is 14 + 5?", "The answer is \\boxed{14 + 5}.", INCORRECT),  # restates the problem: the reward hack
-        ("Write $(\\sqrt{2}+\\sqrt{3})^3$ as $a\\sqrt{2}+b\\sqrt{3}+c\\sqrt{6}$. Find $a+b+c$.",
-         '{"reasoning": "a = 11, b = 9 and c = 0.", "answer": "11+9+0"}', CORRECT),  # its own values (ZeroEval, Yi)
+        (
+            "Write $(\\sqrt{2}+\\sqrt{3})^3$ as $a\\sqrt{2}+b\\sqrt{3}+c\\sqrt{6}$. Find $a+b+c$.",
+            '{"reasoning": "a = 11, b = 9 and c = 0.", "answer": "11+9+0"}',
+            CORRECT,
+        ),  # its own values (ZeroEval, Yi)
         (None, "The answer is \\boxed{11+9+0}.", INCORRECT),  # no problem to tell: strict
     ],
     ids=["restated", "own-values", "no-problem"],
@@ -409,8 +521,11 @@ WORKED_AFTER_JSON = (
     [
         (WORKED_AFTER_JSON, CORRECT),  # ZeroEval's Yi: a JSON answer, then the worked prose ends on the value
         ('{"reasoning": "Multiply the weekly money by the weeks and add it.", "answer": "90 - 5 * 6"}', INCORRECT),
-        ('{"reasoning": "...", "answer": "90 - 5 * 6"}\n\nThe answer field holds the calculation; the actual result '
-         "is 60 dollars.", CORRECT),  # the note after the object writes the number
+        (
+            '{"reasoning": "...", "answer": "90 - 5 * 6"}\n\nThe answer field holds the calculation; the actual result '
+            "is 60 dollars.",
+            CORRECT,
+        ),  # the note after the object writes the number
     ],
     ids=["worked-after-json", "left-undone", "result-in-a-note"],
 )
@@ -423,8 +538,11 @@ def test_arithmetic_worked_out_later_in_the_answer_is_done(judge, completion, ex
 @pytest.mark.parametrize(
     "ending,expected",
     [
-        ("**Note:** The final answer is correct ($64), although one step above said otherwise. The slip was in the "
-         "middle step, not in the final answer.", CORRECT),
+        (
+            "**Note:** The final answer is correct ($64), although one step above said otherwise. The slip was in the "
+            "middle step, not in the final answer.",
+            CORRECT,
+        ),
         ("The slip was in the middle step, not in the final answer. The final answer is", CORRECT_WITHOUT_FINAL),
     ],
     ids=["mentioned-after-the-answer", "promise-unkept"],

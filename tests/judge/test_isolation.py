@@ -91,12 +91,25 @@ def test_a_program_cannot_read_the_expected_output_through_proc(isolated, fallba
 
     secret = f"answer-{os.urandom(6).hex()}"
     problems = public_dir / "problems.jsonl"
-    problems.write_text(json.dumps({"id": "p", "problem": "Print the secret.", "completion": CHEAT_VIA_PROC,
-                                    "tests": [{"input": "", "output": secret}]}) + "\n")  # fmt: skip
+    problems.write_text(
+        json.dumps(
+            {
+                "id": "p",
+                "problem": "Print the secret.",
+                "completion": CHEAT_VIA_PROC,
+                "tests": [{"input": "", "output": secret}],
+            }
+        )
+        + "\n"
+    )
     os.chmod(problems, 0o644)
     out = tmp_path / "v"
-    p = subprocess.run([sys.executable, "-m", "r1data", "verify", str(problems), "-o", str(out), "--checks",
-                        "binary_code"], capture_output=True, text=True, timeout=120)  # fmt: skip
+    p = subprocess.run(
+        [sys.executable, "-m", "r1data", "verify", str(problems), "-o", str(out), "--checks", "binary_code"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert pl.read_parquet(out / "data" / "*.parquet").row(0, named=True)["verify_status"] == "failed"
     # The same attack with r1data's host /proc in view (the fallback) finds the file and passes.
@@ -207,11 +220,26 @@ def test_programs_die_with_r1data(how, tmp_path):
                              start_new_session=True)
         time.sleep(600)""")
     problems = tmp_path / "p.jsonl"
-    problems.write_text(json.dumps({"id": "p", "problem": "Sleep.", "completion": code,
-                                    "tests": [{"input": "", "output": "x"}]}) + "\n")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "r1data", "verify", str(problems), "-o", str(tmp_path / "o"),
-                             "--checks", "binary_code", "--timeout", "300"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    problems.write_text(
+        json.dumps({"id": "p", "problem": "Sleep.", "completion": code, "tests": [{"input": "", "output": "x"}]}) + "\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "r1data",
+            "verify",
+            str(problems),
+            "-o",
+            str(tmp_path / "o"),
+            "--checks",
+            "binary_code",
+            "--timeout",
+            "300",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while len(_sandbox_processes(token)) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -70,9 +70,13 @@ def test_three_states_and_answers(judge):
     # "" is no gold at all; "30^\circ." math-verify reads only as text, so it is compared as text (for every
     # prediction alike: whether a gold can be judged never depends on what it is compared with)
     assert [v.status for v in verdicts] == [
-        mathcheck.CORRECT, mathcheck.INCORRECT, mathcheck.PRED_UNPARSEABLE,
-        NO_GOLD, mathcheck.CORRECT, mathcheck.CORRECT,
-    ]  # fmt: skip
+        mathcheck.CORRECT,
+        mathcheck.INCORRECT,
+        mathcheck.PRED_UNPARSEABLE,
+        NO_GOLD,
+        mathcheck.CORRECT,
+        mathcheck.CORRECT,
+    ]
     assert [v.correct for v in verdicts] == [True, False, False, None, True, True]
     assert verdicts[0].pred_answer == "5" and verdicts[1].pred_answer == "6"
 
@@ -110,15 +114,20 @@ def test_agreement_with_math_verify_test_cases(judge, shared_data):
     with Judge(workers=1, lenient=True) as lenient:
         for name, j in (("strict", judge), ("lenient", lenient)):
             verdicts = j.verify([c["gold"] for c in cases], [c["prediction"] for c in cases])
-            disagree = [(c, v) for c, v in zip(cases, verdicts, strict=True)
-                        if (v.status == mathcheck.CORRECT) != c["expected_bool"]]  # fmt: skip
+            disagree = [
+                (c, v)
+                for c, v in zip(cases, verdicts, strict=True)
+                if (v.status == mathcheck.CORRECT) != c["expected_bool"]
+            ]
             print(f"\n{name}: agreement with math-verify's test cases: {len(cases) - len(disagree)}/{len(cases)}")
             for case, verdict in disagree:
                 print(f"  differs ({case['test_function']}, {case['call_kwargs']}): {verdict.status}")
             # A gold that is itself truncated ("\\boxed{W(n) = 1 \\text{ and } W(n) = -1") is gold_suspect by design,
             # even where math-verify's reading of it matches.
-            assert all(not default_options(c) or (v.status == mathcheck.GOLD_SUSPECT and gold_suspect(c["gold"]))
-                       for c, v in disagree), name  # fmt: skip
+            assert all(
+                not default_options(c) or (v.status == mathcheck.GOLD_SUSPECT and gold_suspect(c["gold"]))
+                for c, v in disagree
+            ), name
             assert sum(v.status == mathcheck.GOLD_SUSPECT for _, v in disagree) <= 1, name
     suspect = sum(v.status == mathcheck.GOLD_SUSPECT for _, v in disagree)
     assert len(cases) - len(disagree) + suspect >= 262  # math-verify's own score, less the truncated gold
@@ -155,8 +164,9 @@ def test_a_worker_dying_in_a_batch_costs_only_its_own_pair():
 
     pool = MathPool(workers=1, timeout=5.0, task=dies_on_seven)
     try:
-        verdicts = pool.verify([("\\boxed{5}", "\\boxed{5}"), ("\\boxed{5}", "\\boxed{7}"),
-                                ("\\boxed{5}", "\\boxed{6}")])  # fmt: skip
+        verdicts = pool.verify(
+            [("\\boxed{5}", "\\boxed{5}"), ("\\boxed{5}", "\\boxed{7}"), ("\\boxed{5}", "\\boxed{6}")]
+        )
     finally:
         pool.close()
     assert [v.status for v in verdicts] == [mathcheck.CORRECT, mathcheck.CRASH, mathcheck.INCORRECT]

@@ -109,8 +109,9 @@ def test_huge_allocation_is_a_memory_error(judge):
 
 
 def test_huge_file_is_cut_off(judge, tmp_path):
-    v = judged_then_clean(judge, "with open('big.bin', 'wb') as f:\n    for _ in range(1000):\n"
-                                 "        f.write(b'x' * 1024 * 1024)")  # fmt: skip
+    v = judged_then_clean(
+        judge, "with open('big.bin', 'wb') as f:\n    for _ in range(1000):\n        f.write(b'x' * 1024 * 1024)"
+    )
     assert v.status == "runtime_error" and "file size" in v.detail
 
 

@@ -30,7 +30,7 @@ from r1data.ops.code import (
             {},
             STDIO,
             ("5\n", "25\n"),
-        ),  # fmt: skip
+        ),
         ([{"input": "1\n2", "output": "3", "testtype": "functional"}], {"fn_name": "add"}, CALL, ([1, 2], 3)),
         (["assert add(1, 2) == 3", "assert add(0, 0) == 0"], {}, ASSERT, "assert add(1, 2) == 3"),
         (
@@ -38,7 +38,7 @@ from r1data.ops.code import (
             {},
             ASSERT,
             "assert add(1, 2) == 3",  # check()'s asserts, one case each, on the entry point
-        ),  # fmt: skip
+        ),
         (
             {
                 "test": "def check(candidate):\n    for x in range(3):\n        assert candidate(x, 0) == x\n",
@@ -47,7 +47,7 @@ from r1data.ops.code import (
             {},
             ASSERT,
             "def check(candidate):\n    for x in range(3):\n        assert candidate(x, 0) == x\n\n\ncheck(add)\n",
-        ),  # fmt: skip  (a check with a loop runs whole, in the program's process)
+        ),  # a check with a loop runs whole, in the program's process
         ("import math\nassert f(4) == 2\nassert f(9) == 3\n", {}, ASSERT, "import math\nassert f(4) == 2"),
     ],
 )
@@ -68,8 +68,10 @@ def test_unknown_layout_says_what_it_reads():
 
 
 def test_extract_code_takes_the_last_python_block_after_thinking():
-    text = ("<think>try ```python\nprint('draft')\n```</think>Here:\n```py\nprint(1)\n```\nBetter:\n"
-            "```python\nprint(2)\n```\n```text\nout\n```")  # fmt: skip
+    text = (
+        "<think>try ```python\nprint('draft')\n```</think>Here:\n```py\nprint(1)\n```\nBetter:\n"
+        "```python\nprint(2)\n```\n```text\nout\n```"
+    )
     assert extract_code(text) == "print(2)\n"
     assert extract_code(text, block="first") == "print(1)\n"
     assert extract_code("<think>```python\nprint(1)\n```") is None  # cut off inside thinking: no answer

@@ -122,8 +122,12 @@ def test_planted_duplicates_in_demo_data_are_found(demo_dir):
     blind = dedup(df, DedupParams(answer_aware=False))
     kept_blind = pl.Series([normalize_text(t) for t in blind.kept.get_column("problem")]).value_counts()
     counts = dict(zip(kept_blind[:, 0].to_list(), kept_blind[:, 1].to_list(), strict=True))
-    merged = [p for p in plants if p["kind"] == "renumbered" and sum(counts.get(t, 0) for t in
-              {normalize_text(p["original"]), normalize_text(p["copy"])}) <= 1]  # fmt: skip
+    merged = [
+        p
+        for p in plants
+        if p["kind"] == "renumbered"
+        and sum(counts.get(t, 0) for t in {normalize_text(p["original"]), normalize_text(p["copy"])}) <= 1
+    ]
     assert len(merged) >= 70
     # Nearly everything removed is a planted copy or the original of one. (A renumbered plant can
     # also land within one number of a second original, which then is a duplicate by definition.)
@@ -168,8 +172,7 @@ def test_templated_siblings_with_different_answers_are_kept_apart():
     Same answers, or a missing one, merge as before."""
     base = "How many positive integers less than 1000 are multiples of 7 and leave remainder 2 when divided by 5?"
     sibling = base.replace("multiples of 7", "multiples of 3")
-    df = records(problem=[base, sibling, base + " ", sibling + "  Explain."],
-                 answer=["29", "67", "29", None])  # fmt: skip
+    df = records(problem=[base, sibling, base + " ", sibling + "  Explain."], answer=["29", "67", "29", None])
     r = dedup(df, DedupParams(max_number_changes=None))
     assert sorted(r.kept.get_column("id").to_list()) == ["0", "1"]  # the copies go, the sibling stays
     assert r.stats["templated_siblings"] == 1 and r.stats["sibling_examples"][0][:2] == ("0", "1")
@@ -179,8 +182,10 @@ def test_templated_siblings_with_different_answers_are_kept_apart():
 
 def test_answers_that_are_the_same_answer_merge(monkeypatch):
     base = "Compute the sum of the first few terms of the series described in the figure below carefully."
-    df = records(problem=[base, base.replace("carefully", "precisely"), base.replace("few", "several")],
-                 answer=["\\frac{1}{2}", "0.5", "x^2+7x+10"])  # fmt: skip
+    df = records(
+        problem=[base, base.replace("carefully", "precisely"), base.replace("few", "several")],
+        answer=["\\frac{1}{2}", "0.5", "x^2+7x+10"],
+    )
     asked = []
 
     def judge(pairs):  # what the step passes: the judge's math equivalence, asked only for undecided pairs

@@ -13,9 +13,10 @@ import pytest
 
 from r1data.io import read_inputs
 from r1data.ops import minhash
-from r1data.ops.dedup import DedupParams, Spill, components, dedup, sweep
+from r1data.ops.dedup import DedupParams, components, dedup, sweep
 from r1data.ops.kernel import kernel as compiled_kernel
 from r1data.ops.normalize import _tokens_ascii, _tokens_regex, normalize_series
+from r1data.spill import Spill
 
 _TEXT = """apple tree river number sum triangle circle prime digit count find value area angle side train speed
 hours miles bag coins sister brother garden ratio percent total each more less twice"""
@@ -54,8 +55,14 @@ def hostile_corpus(seed: int = 0) -> pl.DataFrame:
         answers.append(None if i % 4 else "7")
     order = list(range(len(problems)))
     rng.shuffle(order)
-    return pl.DataFrame({"id": [f"r{i}" for i in order], "problem": [problems[i] for i in order],
-                         "answer": [answers[i] for i in order]}, schema_overrides={"answer": pl.String})  # fmt: skip
+    return pl.DataFrame(
+        {
+            "id": [f"r{i}" for i in order],
+            "problem": [problems[i] for i in order],
+            "answer": [answers[i] for i in order],
+        },
+        schema_overrides={"answer": pl.String},
+    )
 
 
 def kernel_or_skip():

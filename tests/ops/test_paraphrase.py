@@ -11,41 +11,84 @@ from tests.conftest import records
 
 # (benchmark problem, its answer, a rephrasing)
 ITEMS = [
-    ("Nadia bakes 36 muffins and sells them in boxes of 4. She gives 2 boxes to her neighbours. How many boxes "
-     "does she sell?", "7", "Nadia made 36 muffins, which she packs 4 to a box. After giving her neighbours 2 of "
-     "the boxes, how many boxes are left for her to sell?"),
-    ("A farmer has 120 chickens. Each chicken lays 5 eggs a week, and he sells the eggs for $3 a dozen. How much "
-     "does he earn in a week?", "150", "Every week each of a farmer's 120 chickens lays 5 eggs. He charges $3 for "
-     "each dozen eggs. What are his weekly earnings?"),
-    ("Omar runs 3 miles every morning and 5 miles every Sunday evening. How many miles does he run in a week?",
-     "26", "Each morning Omar goes for a 3-mile run, and on Sunday evenings he adds a 5-mile run. What is his total "
-     "mileage over one week?"),
-    ("A library has 450 books on 9 shelves, the same number on each shelf. It buys 15 more books for each shelf. "
-     "How many books are on one shelf now?", "65", "There are 450 books spread evenly across 9 shelves in a "
-     "library. If 15 new books are added to every shelf, how many books does each shelf hold?"),
-    ("Lena saves $12 a week for 8 weeks and then spends $35 on a jacket. How much money does she have left?",
-     "61", "For 8 weeks Lena puts away $12 every week. She then buys a jacket for $35. What amount of money "
-     "remains?"),
-    ("A train travels at 80 kilometres per hour for 3 hours and then at 60 kilometres per hour for 2 hours. How "
-     "far does it travel?", "360", "Moving at 80 km per hour, a train goes for 3 hours, after which it slows to "
-     "60 km per hour for 2 more hours. What distance does the train cover?"),
-    ("Priya buys 6 notebooks at $2.50 each and 3 pens at $1.20 each. How much does she spend?", "18.6",
-     "What does Priya pay in total for 6 notebooks costing $2.50 apiece and 3 pens costing $1.20 apiece?"),
-    ("A garden is 14 metres long and 9 metres wide. Fencing costs $7 per metre. How much does it cost to fence "
-     "the whole garden?", "322", "It costs $7 per metre to put up fencing. How much will it cost to fence all "
-     "the way around a garden that measures 14 metres by 9 metres?"),
-    ("Tickets cost $15 for adults and $8 for children. A family of 2 adults and 3 children goes to the zoo. How "
-     "much do they pay?", "54", "At the zoo, adult tickets are $15 and child tickets are $8. What does a family "
-     "with two adults and three children pay?"),
-    ("Kofi reads 25 pages of his novel each day. The novel has 400 pages and he has already read 150. How many "
-     "more days does he need?", "10", "Kofi's novel is 400 pages long and he has finished 150 pages. Reading 25 "
-     "pages a day, how many days will it take him to finish?"),
-    ("A bakery makes 240 rolls a day and sells 85 percent of them. How many rolls are left over each day?",
-     "36", "Every day a bakery bakes 240 rolls, and 85% of them are sold. How many rolls go unsold daily?"),
-    ("Sam has twice as many stamps as Mia, and Mia has 45 stamps. They give away 30 stamps together. How many "
-     "stamps do they have now?", "105", "Mia owns 45 stamps while Sam owns two times as many. After the two of "
-     "them give 30 stamps away, how many stamps remain between them?"),
-]  # fmt: skip
+    (
+        "Nadia bakes 36 muffins and sells them in boxes of 4. She gives 2 boxes to her neighbours. How many boxes "
+        "does she sell?",
+        "7",
+        "Nadia made 36 muffins, which she packs 4 to a box. After giving her neighbours 2 of "
+        "the boxes, how many boxes are left for her to sell?",
+    ),
+    (
+        "A farmer has 120 chickens. Each chicken lays 5 eggs a week, and he sells the eggs for $3 a dozen. How much "
+        "does he earn in a week?",
+        "150",
+        "Every week each of a farmer's 120 chickens lays 5 eggs. He charges $3 for "
+        "each dozen eggs. What are his weekly earnings?",
+    ),
+    (
+        "Omar runs 3 miles every morning and 5 miles every Sunday evening. How many miles does he run in a week?",
+        "26",
+        "Each morning Omar goes for a 3-mile run, and on Sunday evenings he adds a 5-mile run. What is his total "
+        "mileage over one week?",
+    ),
+    (
+        "A library has 450 books on 9 shelves, the same number on each shelf. It buys 15 more books for each shelf. "
+        "How many books are on one shelf now?",
+        "65",
+        "There are 450 books spread evenly across 9 shelves in a "
+        "library. If 15 new books are added to every shelf, how many books does each shelf hold?",
+    ),
+    (
+        "Lena saves $12 a week for 8 weeks and then spends $35 on a jacket. How much money does she have left?",
+        "61",
+        "For 8 weeks Lena puts away $12 every week. She then buys a jacket for $35. What amount of money remains?",
+    ),
+    (
+        "A train travels at 80 kilometres per hour for 3 hours and then at 60 kilometres per hour for 2 hours. How "
+        "far does it travel?",
+        "360",
+        "Moving at 80 km per hour, a train goes for 3 hours, after which it slows to "
+        "60 km per hour for 2 more hours. What distance does the train cover?",
+    ),
+    (
+        "Priya buys 6 notebooks at $2.50 each and 3 pens at $1.20 each. How much does she spend?",
+        "18.6",
+        "What does Priya pay in total for 6 notebooks costing $2.50 apiece and 3 pens costing $1.20 apiece?",
+    ),
+    (
+        "A garden is 14 metres long and 9 metres wide. Fencing costs $7 per metre. How much does it cost to fence "
+        "the whole garden?",
+        "322",
+        "It costs $7 per metre to put up fencing. How much will it cost to fence all "
+        "the way around a garden that measures 14 metres by 9 metres?",
+    ),
+    (
+        "Tickets cost $15 for adults and $8 for children. A family of 2 adults and 3 children goes to the zoo. How "
+        "much do they pay?",
+        "54",
+        "At the zoo, adult tickets are $15 and child tickets are $8. What does a family "
+        "with two adults and three children pay?",
+    ),
+    (
+        "Kofi reads 25 pages of his novel each day. The novel has 400 pages and he has already read 150. How many "
+        "more days does he need?",
+        "10",
+        "Kofi's novel is 400 pages long and he has finished 150 pages. Reading 25 "
+        "pages a day, how many days will it take him to finish?",
+    ),
+    (
+        "A bakery makes 240 rolls a day and sells 85 percent of them. How many rolls are left over each day?",
+        "36",
+        "Every day a bakery bakes 240 rolls, and 85% of them are sold. How many rolls go unsold daily?",
+    ),
+    (
+        "Sam has twice as many stamps as Mia, and Mia has 45 stamps. They give away 30 stamps together. How many "
+        "stamps do they have now?",
+        "105",
+        "Mia owns 45 stamps while Sam owns two times as many. After the two of "
+        "them give 30 stamps away, how many stamps remain between them?",
+    ),
+]
 CLEAN = [
     "Maria buys 4 packs of stickers with 12 stickers in each pack and gives 9 to friends. How many are left?",
     "A bus travels at 45 miles per hour for 2 hours. How far does it go?",
@@ -95,7 +138,10 @@ def test_a_different_answer_is_a_different_problem():
 
 def test_quantities_are_read_in_words_and_digits():
     assert numbers("Twelve hundred apples, 1,200 pears and twenty-five plums; twice as many") == {
-        "1200": 2, "25": 1, "2": 1}  # fmt: skip
+        "1200": 2,
+        "25": 1,
+        "2": 1,
+    }
     assert numbers("It costs $2.50 or 2.5 dollars") == {"2.5": 2}
     assert "\\frac" not in content_words("Find $\\frac{a}{b}$ for the muffins") and "muffin" in content_words("muffins")
     # Items with fewer than two quantities are left to the n-gram test.

@@ -13,8 +13,9 @@ from tests.conftest import run
 from tests.ops.tag_cases import CASES, labelled_real
 
 
-@pytest.mark.parametrize("problem,gold,has_tests,tags", CASES, ids=[f"{i}-{'+'.join(sorted(c[3])) or 'none'}"
-                                                                   for i, c in enumerate(CASES)])  # fmt: skip
+@pytest.mark.parametrize(
+    "problem,gold,has_tests,tags", CASES, ids=[f"{i}-{'+'.join(sorted(c[3])) or 'none'}" for i, c in enumerate(CASES)]
+)
 def test_literal_cases(problem, gold, has_tests, tags):
     assert set(tag(problem, gold, has_tests)) == tags
 
@@ -64,8 +65,11 @@ def test_tag_adds_problem_tags_and_drops_the_named_ones(tmp_path, problems):
         k: [t for t in TAGS if t in v] for k, v in labels.items() if not v & {"proof", "needs_figure"}
     }
     reasons = dict(zip(removed["id"], removed["drop_reason"], strict=True))
-    assert reasons == {k: "tag:proof" if "proof" in v else "tag:needs_figure"
-                       for k, v in labels.items() if v & {"proof", "needs_figure"}}  # fmt: skip
+    assert reasons == {
+        k: "tag:proof" if "proof" in v else "tag:needs_figure"
+        for k, v in labels.items()
+        if v & {"proof", "needs_figure"}
+    }
     stats = json.loads((tmp_path / "out" / "manifest.json").read_text())["stats"]
     assert stats["dropped"] == {"proof": 5, "needs_figure": 4}
     assert stats["tagged"]["multiple_choice"] == sum("multiple_choice" in v for v in labels.values())
@@ -78,8 +82,11 @@ def test_an_unknown_tag_is_refused_with_the_vocabulary(tmp_path, problems):
 
 
 def test_tag_in_a_pipeline(tmp_path, problems):
-    recipe = {"input": [str(problems[0])], "output": str(tmp_path / "run"),
-              "steps": [{"dedup": {"workers": 1}}, {"tag": {"drop": ["proof", "multiple_choice"]}}]}  # fmt: skip
+    recipe = {
+        "input": [str(problems[0])],
+        "output": str(tmp_path / "run"),
+        "steps": [{"dedup": {"workers": 1}}, {"tag": {"drop": ["proof", "multiple_choice"]}}],
+    }
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(recipe))
     r = run("run", tmp_path / "p.yaml")
     assert r.exit_code == 0, r.stderr

@@ -46,14 +46,21 @@ def test_repeated_ids_across_inputs_are_accounted_by_position(merged, tmp_path):
     assert m["status"] == "complete" and m["rows_in"] == 8 and m["rows_out"] == 8
     assert m["repeated_ids"] == 4 and "repeat an id" in m["warnings"][0]
     rows = everything(out)
-    assert sorted(rows.get_column("problem").to_list()) == sorted([f"A{i}: 2+3?" for i in range(4)] +
-                                                                  [f"B{i}: 1+4?" for i in range(4)])  # fmt: skip
+    assert sorted(rows.get_column("problem").to_list()) == sorted(
+        [f"A{i}: 2+3?" for i in range(4)] + [f"B{i}: 1+4?" for i in range(4)]
+    )
     assert sorted(rows.get_column("id").to_list()) == ["0", "0", "1", "1", "2", "2", "3", "3"]  # kept as given
     assert "_row" not in rows.columns and (rows.get_column("pass_rate") == 0.5).all()
 
     rs = tmp_path / "rs"
-    result = run_step("rejection-sample", merged, rs, RSConfig(samples=2, keep=2, chunk_rows=3, language=None),
-                      IOConfig(), engine=ScriptedEngine(answers(RIGHT, RIGHT + " ")))  # fmt: skip
+    result = run_step(
+        "rejection-sample",
+        merged,
+        rs,
+        RSConfig(samples=2, keep=2, chunk_rows=3, language=None),
+        IOConfig(),
+        engine=ScriptedEngine(answers(RIGHT, RIGHT + " ")),
+    )
     assert result.manifest["inputs_kept"] == 8 and result.manifest["rows_out"] == 16
 
 
@@ -81,16 +88,25 @@ def test_overwrite_or_restart_never_removes_the_old_output_before_the_new_one_is
     bad.write_text('{"problem": oops}\n')
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
-    for inputs, cfg_, io in (([bad], cfg, IOConfig(overwrite=True)), ([empty], cfg, IOConfig(overwrite=True)),
-                             ([bad], FilterConfig(pass_rate="0:1", samples=3, restart=True), IOConfig())):  # fmt: skip
+    for inputs, cfg_, io in (
+        ([bad], cfg, IOConfig(overwrite=True)),
+        ([empty], cfg, IOConfig(overwrite=True)),
+        ([bad], FilterConfig(pass_rate="0:1", samples=3, restart=True), IOConfig()),
+    ):
         with pytest.raises((InputError, EmptyInputError)):
             run_step("filter", inputs, out, cfg_, io, engine=ScriptedEngine(answers(RIGHT)))
         after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
         assert after == before  # byte for byte: data/, removed/, chunks/, manifest
     # A changed configuration is refused without --restart, and OUT is still whole.
     with pytest.raises(OutputError, match="different configuration.*--restart"):
-        run_step("filter", merged, out, FilterConfig(pass_rate="0:1", samples=3), IOConfig(),
-                 engine=ScriptedEngine(answers(RIGHT)))  # fmt: skip
+        run_step(
+            "filter",
+            merged,
+            out,
+            FilterConfig(pass_rate="0:1", samples=3),
+            IOConfig(),
+            engine=ScriptedEngine(answers(RIGHT)),
+        )
     assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
 
 
@@ -143,15 +159,33 @@ def test_an_unfinished_run_of_other_settings_is_refused_not_deleted(tmp_path, me
     real = chunked.ChunkStore.write
     monkeypatch.setattr(chunked.ChunkStore, "write", lambda self, i, rows: (real(self, i, rows), interrupted(0, 0, 0)))
     with pytest.raises(KeyboardInterrupt):
-        run_step("filter", merged, out, FilterConfig(pass_rate="0:1", samples=2, chunk_rows=2), IOConfig(),
-                 engine=ScriptedEngine(answers(RIGHT)))  # fmt: skip
+        run_step(
+            "filter",
+            merged,
+            out,
+            FilterConfig(pass_rate="0:1", samples=2, chunk_rows=2),
+            IOConfig(),
+            engine=ScriptedEngine(answers(RIGHT)),
+        )
     monkeypatch.setattr(chunked.ChunkStore, "write", real)
     with pytest.raises(OutputError, match="unfinished run with other settings"):
-        run_step("filter", merged, out, FilterConfig(pass_rate="0:1", samples=3, chunk_rows=2), IOConfig(),
-                 engine=ScriptedEngine(answers(RIGHT)))  # fmt: skip
+        run_step(
+            "filter",
+            merged,
+            out,
+            FilterConfig(pass_rate="0:1", samples=3, chunk_rows=2),
+            IOConfig(),
+            engine=ScriptedEngine(answers(RIGHT)),
+        )
     assert (work_dir(out) / "chunk-00000.parquet").is_file()  # still there
-    m = run_step("filter", merged, out, FilterConfig(pass_rate="0:1", samples=3, chunk_rows=2, restart=True),
-                 IOConfig(), engine=ScriptedEngine(answers(RIGHT))).manifest  # fmt: skip
+    m = run_step(
+        "filter",
+        merged,
+        out,
+        FilterConfig(pass_rate="0:1", samples=3, chunk_rows=2, restart=True),
+        IOConfig(),
+        engine=ScriptedEngine(answers(RIGHT)),
+    ).manifest
     assert m["status"] == "complete" and m["rows_in"] == 8
 
 
@@ -160,16 +194,29 @@ def test_rejection_sample_judges_stored_generations_with_r1_filters(tmp_path):
     good_long = "<think>Two and three make five, so the sum is five.</think> The answer is $\\boxed{5}$."
     good_short = "<think>2+3=5.</think> $\\boxed{5}$"
     rows = [
-        {"id": "a", "problem": "2+3?", "answer": "5", "generations": [
-            good_long, good_short, good_short,  # a duplicate of the short one
-            "<think>Two and three is 5 and the answer is", "<think>二加三等于五 所以</think> \\boxed{5}",
-            "<think>hm</think> \\boxed{6}", "<think>" + "go on and on " * 30 + "</think> \\boxed{5}",
-        ]},
+        {
+            "id": "a",
+            "problem": "2+3?",
+            "answer": "5",
+            "generations": [
+                good_long,
+                good_short,
+                good_short,  # a duplicate of the short one
+                "<think>Two and three is 5 and the answer is",
+                "<think>二加三等于五 所以</think> \\boxed{5}",
+                "<think>hm</think> \\boxed{6}",
+                "<think>" + "go on and on " * 30 + "</think> \\boxed{5}",
+            ],
+        },
         {"id": "b", "problem": "1+1?", "answer": "2", "generations": ["<think>hm</think> \\boxed{3}"]},
-        {"id": "c", "problem": "1+2?", "answer": "3",
-         "generations": ["<think>一加二等于三 so three</think> \\boxed{3}"]},
+        {
+            "id": "c",
+            "problem": "1+2?",
+            "answer": "3",
+            "generations": ["<think>一加二等于三 so three</think> \\boxed{3}"],
+        },
         {"id": "d", "problem": "x?", "answer": "\\text{oops", "generations": [good_short]},
-    ]  # fmt: skip
+    ]
     src = write_jsonl(tmp_path / "gens.jsonl", rows)
     from tests.conftest import run
 

@@ -27,20 +27,39 @@ RIGHT, WRONG = "<think>add</think> \\boxed{ANSWER}", "<think>guess</think> \\box
 STEPS = {
     "dedup": ["dedup", "--workers", "1"],
     "verify": ["verify", "--completion-field", "generations", "--checks", "accuracy", "--workers", "1"],
-    "rejection-sample": ["rejection-sample", "--chunk-rows", "4", "--keep", "1", "--language", "none",
-                         "--workers", "1"],
-}  # fmt: skip
+    "rejection-sample": [
+        "rejection-sample",
+        "--chunk-rows",
+        "4",
+        "--keep",
+        "1",
+        "--language",
+        "none",
+        "--workers",
+        "1",
+    ],
+}
 # (step, first run or a rerun over an older output, the moment it dies); "exchange-off" takes the two-rename path
 SCHEDULE = [
-    ("dedup", "fresh", "shard_written"), ("dedup", "fresh", "before_swap"), ("dedup", "rerun", "staged"),
-    ("dedup", "rerun", "after_swap"), ("dedup", "rerun", "between_renames"),
-    ("verify", "fresh", "staged"), ("verify", "fresh", "after_swap"), ("verify", "rerun", "shard_written"),
-    ("verify", "rerun", "before_swap"), ("verify", "rerun", "between_renames"),
-    ("rejection-sample", "fresh", "chunk_written:1"), ("rejection-sample", "fresh", "state_saved:2"),
-    ("rejection-sample", "fresh", "chunk_written:4"), ("rejection-sample", "fresh", "before_swap"),
-    ("rejection-sample", "rerun", "shard_written"), ("rejection-sample", "rerun", "staged"),
-    ("rejection-sample", "rerun", "after_swap"), ("rejection-sample", "rerun", "between_renames"),
-]  # fmt: skip
+    ("dedup", "fresh", "shard_written"),
+    ("dedup", "fresh", "before_swap"),
+    ("dedup", "rerun", "staged"),
+    ("dedup", "rerun", "after_swap"),
+    ("dedup", "rerun", "between_renames"),
+    ("verify", "fresh", "staged"),
+    ("verify", "fresh", "after_swap"),
+    ("verify", "rerun", "shard_written"),
+    ("verify", "rerun", "before_swap"),
+    ("verify", "rerun", "between_renames"),
+    ("rejection-sample", "fresh", "chunk_written:1"),
+    ("rejection-sample", "fresh", "state_saved:2"),
+    ("rejection-sample", "fresh", "chunk_written:4"),
+    ("rejection-sample", "fresh", "before_swap"),
+    ("rejection-sample", "rerun", "shard_written"),
+    ("rejection-sample", "rerun", "staged"),
+    ("rejection-sample", "rerun", "after_swap"),
+    ("rejection-sample", "rerun", "between_renames"),
+]
 TIMED = 6  # plus kills at seeded random moments, two per step
 
 
@@ -49,8 +68,14 @@ def problems(tmp_path_factory) -> Path:
     rows = []
     for i in range(N):
         a = str(i * 7 % 23)
-        rows.append({"id": f"p{i}", "problem": f"Problem {i}: what is {a} plus zero?", "answer": a,
-                     "generations": [WRONG, RIGHT.replace("ANSWER", a)] if i % 3 else [WRONG]})  # fmt: skip
+        rows.append(
+            {
+                "id": f"p{i}",
+                "problem": f"Problem {i}: what is {a} plus zero?",
+                "answer": a,
+                "generations": [WRONG, RIGHT.replace("ANSWER", a)] if i % 3 else [WRONG],
+            }
+        )
     rows.append(dict(rows[0], id="copy-of-p0"))  # an exact duplicate, so dedup removes something
     path = tmp_path_factory.mktemp("crash") / "problems.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -69,8 +94,12 @@ def consistent(out: Path, step: str) -> str:
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "complete", m["status"]
     listed = sorted(s["path"] for s in m["shards"] + m["removed_shards"])
-    on_disk = sorted(str(p.relative_to(out)) for sub in ("data", "removed") for p in (out / sub).glob("*.parquet")
-                     if (out / sub).is_dir())  # fmt: skip
+    on_disk = sorted(
+        str(p.relative_to(out))
+        for sub in ("data", "removed")
+        for p in (out / sub).glob("*.parquet")
+        if (out / sub).is_dir()
+    )
     assert listed == on_disk
     kept = pl.concat([pl.read_parquet(out / s["path"]) for s in m["shards"]], how="diagonal_relaxed")
     removed = [pl.read_parquet(out / s["path"]) for s in m["removed_shards"]]
@@ -84,8 +113,12 @@ def consistent(out: Path, step: str) -> str:
 
 
 def every_row_once(out: Path, expected: set[str]) -> None:
-    ids = [i for sub in ("data", "removed") if (out / sub).is_dir()
-           for i in pl.read_parquet(out / sub / "*.parquet").get_column("id").to_list()]  # fmt: skip
+    ids = [
+        i
+        for sub in ("data", "removed")
+        if (out / sub).is_dir()
+        for i in pl.read_parquet(out / sub / "*.parquet").get_column("id").to_list()
+    ]
     assert sorted(ids) == sorted(expected)
 
 
@@ -93,8 +126,9 @@ def killed_run(argv: list[str], fault: str | None, delay: float | None) -> int:
     env = os.environ | ({"R1DATA_FAULT": fault} if fault else {})
     if fault == "between_renames":
         env["R1DATA_NO_RENAME_EXCHANGE"] = "1"  # the two-rename path other file systems take
-    proc = subprocess.Popen([sys.executable, "-m", "r1data", *argv], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "r1data", *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     if delay is not None:
         try:
             proc.wait(delay)
@@ -130,8 +164,11 @@ def test_sigkill_at_any_moment_never_leaves_a_mixed_output(problems, tmp_path):
             # The two-rename path has a window without OUT: the old output and the new one, both complete, lie
             # beside it, and the next run puts OUT back before anything else (file systems with an atomic
             # exchange, Linux and macOS, never take this path).
-            beside = [p for p in tmp_path.iterdir() if p.name.startswith((f".{out.name}.r1data-partial",
-                                                                          f".{out.name}.r1data-old"))]  # fmt: skip
+            beside = [
+                p
+                for p in tmp_path.iterdir()
+                if p.name.startswith((f".{out.name}.r1data-partial", f".{out.name}.r1data-old"))
+            ]
             assert state == "absent" and sorted(consistent(p, step) for p in beside) == ["20", str(N + 1)]
         elif rerun:
             assert state != "absent", f"{step} at {fault}: the older output was lost"
@@ -146,6 +183,8 @@ def test_sigkill_at_any_moment_never_leaves_a_mixed_output(problems, tmp_path):
         assert consistent(out, step) == ("20" if rerun else str(N + 1))
         every_row_once(out, first_20 if rerun else all_ids)
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{out.name}.r1data-")]
-    print(f"\ncrash consistency: {len(schedule)} runs, {seen['killed']} killed by SIGKILL; after the kill OUT was "
-          f"absent {seen['absent']}, the old output {seen['old']}, the new one {seen['new']}; never mixed")  # fmt: skip
+    print(
+        f"\ncrash consistency: {len(schedule)} runs, {seen['killed']} killed by SIGKILL; after the kill OUT was "
+        f"absent {seen['absent']}, the old output {seen['old']}, the new one {seen['new']}; never mixed"
+    )
     assert seen["killed"] >= 20

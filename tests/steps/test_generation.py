@@ -41,8 +41,23 @@ def all_rows(out: Path) -> pl.DataFrame:
 
 
 def base_args(problems: Path, out: Path, model: Path, *extra: str) -> list[str]:
-    return ["filter", str(problems), "-o", str(out), "--pass-rate", "0:1", "--engine", "transformers",
-            "--model", str(model), "--max-tokens", "12", "--temperature", "1.0", *extra]  # fmt: skip
+    return [
+        "filter",
+        str(problems),
+        "-o",
+        str(out),
+        "--pass-rate",
+        "0:1",
+        "--engine",
+        "transformers",
+        "--model",
+        str(model),
+        "--max-tokens",
+        "12",
+        "--temperature",
+        "1.0",
+        *extra,
+    ]
 
 
 def test_filter_fixed_k_keeps_the_band_and_accounts_for_every_row(problems, tmp_path, tiny_model):
@@ -91,8 +106,13 @@ def test_sigkill_mid_run_then_resume(problems, tmp_path, tiny_model):
     out = tmp_path / "k"
     args = base_args(problems, out, tiny_model, "--samples", "4", "--chunk-rows", "1", "--max-tokens", "40")
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "r1data", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "r1data", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     state = work_dir(out) / "state.json"  # the unfinished run's chunks wait beside OUT
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
@@ -128,8 +148,23 @@ def test_filter_on_vllm_with_the_built_in_model(tmp_path):
     src = tmp_path / "q.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "v"
-    r = run("filter", src, "-o", out, "--pass-rate", "0:1", "--engine", "vllm", "--samples", "4",
-            "--max-tokens", "48", "--keep-generations", "--max-model-len", "1024")  # fmt: skip
+    r = run(
+        "filter",
+        src,
+        "-o",
+        out,
+        "--pass-rate",
+        "0:1",
+        "--engine",
+        "vllm",
+        "--samples",
+        "4",
+        "--max-tokens",
+        "48",
+        "--keep-generations",
+        "--max-model-len",
+        "1024",
+    )
     assert r.exit_code == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
     assert m["rows_in"] == 4 and m["rows_out"] + m["rows_removed"] == 4 and m["stats"]["samples_drawn"] == 16
@@ -149,10 +184,25 @@ def test_the_vllm_engine_dies_with_a_killed_r1data(tmp_path):
     rows = [{"id": f"k{i}", "problem": f"Count to {i} in words, slowly.", "answer": str(i)} for i in range(1, 41)]
     src = tmp_path / "k.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    args = ["filter", src, "-o", tmp_path / "k", "--pass-rate", "0:1", "--engine", "vllm", "--samples", "8",
-            "--max-tokens", "512", "--max-model-len", "1024"]  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "r1data", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    args = [
+        "filter",
+        src,
+        "-o",
+        tmp_path / "k",
+        "--pass-rate",
+        "0:1",
+        "--engine",
+        "vllm",
+        "--samples",
+        "8",
+        "--max-tokens",
+        "512",
+        "--max-model-len",
+        "1024",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "r1data", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     engine: dict[int, int] = {}
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None and not engine:
@@ -178,9 +228,26 @@ def test_the_vllm_engine_dies_with_a_killed_r1data(tmp_path):
 
 def test_rejection_sample_generates_with_a_real_engine(problems, tmp_path, tiny_model):
     out = tmp_path / "g"
-    r = run("rejection-sample", problems, "-o", out, "--engine", "transformers", "--model", tiny_model,
-            "--samples", "6", "--keep", "2", "--max-tokens", "12", "--temperature", "1.0",
-            "--language", "none")  # fmt: skip
+    r = run(
+        "rejection-sample",
+        problems,
+        "-o",
+        out,
+        "--engine",
+        "transformers",
+        "--model",
+        tiny_model,
+        "--samples",
+        "6",
+        "--keep",
+        "2",
+        "--max-tokens",
+        "12",
+        "--temperature",
+        "1.0",
+        "--language",
+        "none",
+    )
     assert r.exit_code == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text())
     assert m["inputs_kept"] + m["rows_removed"] == 9
@@ -211,9 +278,29 @@ def test_openai_engine_marks_failed_rows_then_a_rerun_retries_them_against_vllm_
     src = tmp_path / "o.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "oa"
-    args = ["filter", src, "-o", out, "--pass-rate", "0:1", "--engine", "openai", "--model", "smollm2",
-            "--base-url", f"http://127.0.0.1:{port}/v1", "--samples", "2", "--max-tokens", "32",
-            "--retries", "1", "--request-timeout", "60", "--keep-generations"]  # fmt: skip
+    args = [
+        "filter",
+        src,
+        "-o",
+        out,
+        "--pass-rate",
+        "0:1",
+        "--engine",
+        "openai",
+        "--model",
+        "smollm2",
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--samples",
+        "2",
+        "--max-tokens",
+        "32",
+        "--retries",
+        "1",
+        "--request-timeout",
+        "60",
+        "--keep-generations",
+    ]
 
     first = run(*args)
     assert first.exit_code == 0, first.stderr
@@ -222,11 +309,27 @@ def test_openai_engine_marks_failed_rows_then_a_rerun_retries_them_against_vllm_
     assert set(pl.read_parquet(out / "removed" / "*.parquet").get_column("drop_reason")) == {"engine_error"}
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", resolve_model(None),
-         "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-         "--gpu-memory-utilization", "0.2", "--max-model-len", "1024"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            resolve_model(None),
+            "--served-model-name",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--gpu-memory-utilization",
+            "0.2",
+            "--max-model-len",
+            "1024",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 400
         while True:
@@ -265,8 +368,9 @@ def test_sigterm_exits_143_cleans_up_and_kills_its_children(problems, tmp_path, 
 
     out = tmp_path / "t"
     args = base_args(problems, out, tiny_model, "--samples", "4", "--chunk-rows", "1", "--max-tokens", "40")
-    proc = subprocess.Popen([sys.executable, "-m", "r1data", *map(str, args)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "r1data", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     state = work_dir(out) / "state.json"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
@@ -299,23 +403,29 @@ def test_a_disk_that_fills_mid_run_then_a_rerun_after_space_is_freed(tmp_path, t
         pytest.skip("needs root and unshare for a private tmpfs")
     if subprocess.run([unshare, "--mount", "--propagation", "private", "true"], capture_output=True).returncode:
         pytest.skip("no mount namespace here")
-    rows = [{"id": f"p{i}", "problem": f"What is {i} + 1 ? " + "x" * 2000, "answer": "5" if i % 2 else "6"}
-            for i in range(40)]  # fmt: skip
+    rows = [
+        {"id": f"p{i}", "problem": f"What is {i} + 1 ? " + "x" * 2000, "answer": "5" if i % 2 else "6"}
+        for i in range(40)
+    ]
     src = tmp_path / "p.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     disk, copy = tmp_path / "disk", tmp_path / "copy"
     disk.mkdir()
-    cmd = (f"{sys.executable} -m r1data rejection-sample {src} -o {disk}/out --engine transformers --model "
-           f"{tiny_model} --samples 2 --keep 1 --max-tokens 8 --chunk-rows 2 --language none -q")  # fmt: skip
-    script = "\n".join([
-        f"mount -t tmpfs -o size=400k tmpfs {disk}",
-        f"dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null; truncate -s -60k {disk}/filler",
-        f"{cmd} 2>{tmp_path}/first.err; echo $? > {tmp_path}/first.rc",
-        f"ls -a {disk} > {tmp_path}/first.ls; ls {disk}/.out.r1data-work > {tmp_path}/work.ls",
-        f"rm {disk}/filler",
-        f"{cmd} 2>{tmp_path}/second.err; echo $? > {tmp_path}/second.rc",
-        f"cp -r {disk}/out {copy}",
-    ])  # fmt: skip
+    cmd = (
+        f"{sys.executable} -m r1data rejection-sample {src} -o {disk}/out --engine transformers --model "
+        f"{tiny_model} --samples 2 --keep 1 --max-tokens 8 --chunk-rows 2 --language none -q"
+    )
+    script = "\n".join(
+        [
+            f"mount -t tmpfs -o size=400k tmpfs {disk}",
+            f"dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null; truncate -s -60k {disk}/filler",
+            f"{cmd} 2>{tmp_path}/first.err; echo $? > {tmp_path}/first.rc",
+            f"ls -a {disk} > {tmp_path}/first.ls; ls {disk}/.out.r1data-work > {tmp_path}/work.ls",
+            f"rm {disk}/filler",
+            f"{cmd} 2>{tmp_path}/second.err; echo $? > {tmp_path}/second.rc",
+            f"cp -r {disk}/out {copy}",
+        ]
+    )
     subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c", script], timeout=600, check=True)
     first = (tmp_path / "first.err").read_text()
     assert (tmp_path / "first.rc").read_text().strip() == "1", first

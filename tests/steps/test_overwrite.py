@@ -16,8 +16,9 @@ from r1data.steps.dedup import Config as DedupConfig
 def folder(tmp_path):
     data = tmp_path / "mydata"
     data.mkdir()
-    (data / "in.jsonl").write_text("".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n"
-                                           for i in range(5)))  # fmt: skip
+    (data / "in.jsonl").write_text(
+        "".join(json.dumps({"problem": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(5))
+    )
     (data / "notes.txt").write_text("mine")
     return data
 
@@ -79,11 +80,15 @@ def test_a_template_with_literal_braces_is_refused_when_the_config_is_built(step
 
     template = "{problem}\nPut the final answer within \\boxed{}."
     with pytest.raises(ConfigError, match="must be doubled"):
-        FilterConfig(pass_rate="0:1", user_template=template) if step == "filter" else \
-            ExportConfig(to="verl", user_template=template)
+        FilterConfig(pass_rate="0:1", user_template=template) if step == "filter" else ExportConfig(
+            to="verl", user_template=template
+        )
     fixed = template.replace("{}", "{{}}")
-    assert (FilterConfig(pass_rate="0:1", user_template=fixed) if step == "filter" else
-            ExportConfig(to="verl", user_template=fixed)).user_template == fixed
+    assert (
+        FilterConfig(pass_rate="0:1", user_template=fixed)
+        if step == "filter"
+        else ExportConfig(to="verl", user_template=fixed)
+    ).user_template == fixed
 
 
 def test_a_ray_address_where_nothing_answers_fails_in_one_line_at_once(folder, tmp_path):
@@ -97,6 +102,11 @@ def test_a_ray_address_where_nothing_answers_fails_in_one_line_at_once(folder, t
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(R1DataError, match="nothing answers there"):
-        run_step("verify", [folder / "in.jsonl"], tmp_path / "v", VerifyConfig(),
-                 IOConfig(executor="ray", ray_address=f"127.0.0.1:{port}"))  # fmt: skip
+        run_step(
+            "verify",
+            [folder / "in.jsonl"],
+            tmp_path / "v",
+            VerifyConfig(),
+            IOConfig(executor="ray", ray_address=f"127.0.0.1:{port}"),
+        )
     assert not (tmp_path / "v").exists()

@@ -28,8 +28,13 @@ def src(tmp_path) -> Path:
 
 def cli(*args: str | Path, env: dict | None = None, prefix: tuple = ()) -> subprocess.CompletedProcess:
     """r1data in a fresh process (as a user runs it), optionally under a wrapper such as unshare."""
-    return subprocess.run([*prefix, sys.executable, "-m", "r1data", *map(str, args)], capture_output=True, text=True,
-                          env=os.environ | (env or {}), timeout=120)  # fmt: skip
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "r1data", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=os.environ | (env or {}),
+        timeout=120,
+    )
 
 
 def one_line_error(p: subprocess.CompletedProcess, *needles: str) -> None:
@@ -60,10 +65,25 @@ def test_two_runs_at_once_one_refused_the_output_whole(src, tmp_path):
     other.write_text("".join(json.dumps(r | {"problem": r["problem"] + " Again."}) + "\n" for r in ROWS))
     out = tmp_path / "v"
     procs = [
-        subprocess.Popen([sys.executable, "-m", "r1data", "verify", str(p), "-o", str(out), "--completion-field",
-                          "answer", "--checks", "accuracy"], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "r1data",
+                "verify",
+                str(p),
+                "-o",
+                str(out),
+                "--completion-field",
+                "answer",
+                "--checks",
+                "accuracy",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for p in (src, other)
-    ]  # fmt: skip
+    ]
     results = [(p.wait(120), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes in ([0, 1], [0, 0]), results  # 0, 0 only when the second started after the first was done
@@ -118,11 +138,13 @@ def test_disk_full_and_read_only_are_one_line_and_leave_nothing(src, tmp_path):
     big = tmp_path / "big.jsonl"
     big.write_text(
         "".join(json.dumps({"problem": os.urandom(400).hex(), "answer": "1"}) + "\n" for i in range(1000))
-    )  # fmt: skip  (random text: the shards cannot compress it away)
+    )  # random text: the shards cannot compress it away
     disk = tmp_path / "disk"
     disk.mkdir()
-    script = (f"mount -t tmpfs -o size=128k tmpfs {disk} && exec {sys.executable} -m r1data dedup {big} "
-              f"-o {disk}/out --exact-only")  # fmt: skip
+    script = (
+        f"mount -t tmpfs -o size=128k tmpfs {disk} && exec {sys.executable} -m r1data dedup {big} "
+        f"-o {disk}/out --exact-only"
+    )
     p = subprocess.run([*prefix, "sh", "-c", script], capture_output=True, text=True, timeout=120)
     one_line_error(p, "no space left on the device", "Fix:")
     ro = tmp_path / "ro"

@@ -22,13 +22,22 @@ def test_every_trl_field_is_a_setting(task, trl_cls):
     assert theirs - set(TRL_RESERVED) <= fields
     # including the ones r1data never wrote by hand
     if task == "grpo":
-        assert {"importance_sampling_level", "top_entropy_quantile", "delta", "off_policy_mask_threshold",
-                "vllm_importance_sampling_correction", "sapo_temperature_neg"} <= fields  # fmt: skip
+        assert {
+            "importance_sampling_level",
+            "top_entropy_quantile",
+            "delta",
+            "off_policy_mask_threshold",
+            "vllm_importance_sampling_correction",
+            "sapo_temperature_neg",
+        } <= fields
 
 
 def test_trl_settings_are_typed_checked_and_passed_on():
-    cfg = load_train_config("grpo", None, {"loss_type": "cispo", "importance_sampling_level": "sequence",
-                                           "top_entropy_quantile": "0.2", "delta": "1.5"})  # fmt: skip
+    cfg = load_train_config(
+        "grpo",
+        None,
+        {"loss_type": "cispo", "importance_sampling_level": "sequence", "top_entropy_quantile": "0.2", "delta": "1.5"},
+    )
     assert cfg.top_entropy_quantile == 0.2 and cfg.delta == 1.5  # text from a flag, TRL's types
     assert trl_settings(cfg) == {"importance_sampling_level": "sequence", "top_entropy_quantile": 0.2, "delta": 1.5}
     from r1data.train.trl import _trl_args
@@ -45,8 +54,11 @@ def test_a_value_the_installed_trl_lacks_names_the_version():
 
 
 def test_an_unknown_setting_is_refused_with_a_suggestion_and_the_trl_version():
-    with pytest.raises(ConfigError, match=rf"unknown setting 'importance_sampling_lvl' .*TRL {trl.__version__}.*"
-                                          r"Did you mean 'importance_sampling_level'"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=rf"unknown setting 'importance_sampling_lvl' .*TRL {trl.__version__}.*"
+        r"Did you mean 'importance_sampling_level'",
+    ):
         load_train_config("grpo", None, {"importance_sampling_lvl": "sequence"})
 
 

@@ -52,9 +52,28 @@ def test_sft_two_steps_checkpoint_reload_and_resume(traces, tmp_path, tiny_model
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "sft"
-    args = ["train", "sft", "--data", traces, "-o", out, "--model", tiny_model, "--max-steps", "2",
-            "--per-device-train-batch-size", "4", "--learning-rate", "1e-2", "--save-steps", "1",
-            "--logging-steps", "1", "--max-length", "32"]  # fmt: skip
+    args = [
+        "train",
+        "sft",
+        "--data",
+        traces,
+        "-o",
+        out,
+        "--model",
+        tiny_model,
+        "--max-steps",
+        "2",
+        "--per-device-train-batch-size",
+        "4",
+        "--learning-rate",
+        "1e-2",
+        "--save-steps",
+        "1",
+        "--logging-steps",
+        "1",
+        "--max-length",
+        "32",
+    ]
     r = run(*args)
     assert r.exit_code == 0, r.stderr
     losses = [h["loss"] for h in logs(out) if "loss" in h]
@@ -93,11 +112,39 @@ def test_grpo_two_steps_rewards_real_completions(problems, tmp_path, tiny_model)
     accuracy = get_reward("accuracy")
 
     out = tmp_path / "grpo"
-    r = run("train", "grpo", "--data", problems, "-o", out, "--model", tiny_model, "--max-steps", "2",
-            "--num-generations", "4", "--per-device-train-batch-size", "8", "--max-completion-length", "6",
-            "--reward-funcs", "accuracy,format", "--reward-weights", "1.0,0.5", "--user-template", "{problem}",
-            "--learning-rate", "1e-3", "--logging-steps", "1", "--save-steps", "2", "--save-completions",
-            "--report-to", "none")  # fmt: skip
+    r = run(
+        "train",
+        "grpo",
+        "--data",
+        problems,
+        "-o",
+        out,
+        "--model",
+        tiny_model,
+        "--max-steps",
+        "2",
+        "--num-generations",
+        "4",
+        "--per-device-train-batch-size",
+        "8",
+        "--max-completion-length",
+        "6",
+        "--reward-funcs",
+        "accuracy,format",
+        "--reward-weights",
+        "1.0,0.5",
+        "--user-template",
+        "{problem}",
+        "--learning-rate",
+        "1e-3",
+        "--logging-steps",
+        "1",
+        "--save-steps",
+        "2",
+        "--save-completions",
+        "--report-to",
+        "none",
+    )
     assert r.exit_code == 0, r.stderr
     history = [h for h in logs(out) if "loss" in h]
     assert len(history) == 2
@@ -117,10 +164,35 @@ def test_grpo_two_steps_rewards_real_completions(problems, tmp_path, tiny_model)
 
 def test_grpo_dynamic_sampling_refills_with_informative_groups(problems, tmp_path, tiny_model):
     out = tmp_path / "dapo"
-    r = run("train", "grpo", "--data", problems, "-o", out, "--model", tiny_model, "--max-steps", "1",
-            "--num-generations", "4", "--per-device-train-batch-size", "8", "--max-completion-length", "6",
-            "--reward-funcs", "accuracy", "--user-template", "{problem}", "--dynamic-sampling",
-            "--dynamic-sampling-max-rounds", "3", "--logging-steps", "1", "--report-to", "none")  # fmt: skip
+    r = run(
+        "train",
+        "grpo",
+        "--data",
+        problems,
+        "-o",
+        out,
+        "--model",
+        tiny_model,
+        "--max-steps",
+        "1",
+        "--num-generations",
+        "4",
+        "--per-device-train-batch-size",
+        "8",
+        "--max-completion-length",
+        "6",
+        "--reward-funcs",
+        "accuracy",
+        "--user-template",
+        "{problem}",
+        "--dynamic-sampling",
+        "--dynamic-sampling-max-rounds",
+        "3",
+        "--logging-steps",
+        "1",
+        "--report-to",
+        "none",
+    )
     assert r.exit_code == 0, r.stderr
     (h,) = [h for h in logs(out) if "loss" in h]
     rounds, share, filled = (h[f"dynamic_sampling/{k}"] for k in ("rounds", "informative_share", "filled_zero_std"))
@@ -165,15 +237,36 @@ def test_grpo_checks_data_and_context_before_loading(problems, tmp_path, tiny_mo
     no_gold.write_text(json.dumps({"problem": "the answer is"}) + "\n")
     r = run("train", "grpo", "--data", no_gold, "-o", tmp_path / "o1", "--model", tiny_model)
     assert r.exit_code == 1 and "reward accuracy needs gold answers" in r.stderr
-    r = run("train", "grpo", "--data", problems, "-o", tmp_path / "o2", "--model", tiny_model,
-            "--max-completion-length", "600")  # fmt: skip
+    r = run(
+        "train",
+        "grpo",
+        "--data",
+        problems,
+        "-o",
+        tmp_path / "o2",
+        "--model",
+        tiny_model,
+        "--max-completion-length",
+        "600",
+    )
     assert r.exit_code == 1 and "beyond the model's context of 512" in r.stderr
     assert "Lower max_completion_length" in r.stderr
     assert not (tmp_path / "o2").exists()  # nothing written
     r = run("train", "sft", "--data", problems, "-o", tmp_path / "o3", "--model", tiny_model)
     assert r.exit_code == 1 and "nothing to train on: no row has a chat" in r.stderr
     if not torch.cuda.is_available():
-        r = run("train", "grpo", "--data", problems, "-o", tmp_path / "o4", "--model", tiny_model, "--use-vllm",
-                "--max-completion-length", "8")  # fmt: skip
+        r = run(
+            "train",
+            "grpo",
+            "--data",
+            problems,
+            "-o",
+            tmp_path / "o4",
+            "--model",
+            tiny_model,
+            "--use-vllm",
+            "--max-completion-length",
+            "8",
+        )
         assert r.exit_code == 1 and "use_vllm needs a GPU" in r.stderr
         assert not (tmp_path / "o4").exists()
