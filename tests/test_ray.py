@@ -4,6 +4,10 @@ engine replicas with every row accounted once, and a replica killed mid-run with
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -151,3 +155,73 @@ def test_a_replica_killed_mid_run_loses_nothing(cluster, tmp_path, tiny_model):
     ids = kept["id"].to_list() + removed["id"].to_list()
     assert sorted(ids) == sorted(f"p{i}" for i in range(12))  # every row once: none lost, none twice
     assert result.manifest["executor"]["lost"] and result.manifest["rows_failed"] == 0
+
+
+def sleepy_code(path: Path, n: int, seconds: float) -> Path:
+    """Code rows whose programs are right but slow: a verify that runs long enough to be interrupted."""
+    program = f"```python\nimport time\ntime.sleep({seconds})\nprint(int(input()) + 1)\n```"
+    rows = [
+        {"id": f"c{i}", "problem": "Print n + 1.", "tests": [{"input": f"{i}\n", "output": f"{i + 1}\n"}]}
+        | {"solution": program}
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def judge_actor_pids() -> list[int]:
+    """Processes of r1data's judge actors that are judging now (Ray titles a busy actor ray::Class.method)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"ray::_JudgeActor.verify" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return sorted(pids)
+
+
+def cli(*args: object) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "r1data", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_judging(proc: subprocess.Popen, seconds: float = 120) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        pids = judge_actor_pids()
+        if pids:
+            return pids
+        time.sleep(0.1)
+    raise AssertionError(f"no judge actor started judging (exit {proc.poll()})")
+
+
+def test_a_judge_actor_killed_mid_verify_loses_nothing_and_json_stays_clean(cluster, tmp_path):
+    src = sleepy_code(tmp_path / "code.jsonl", 24, 0.25)
+    out = tmp_path / "v"
+    proc = cli("verify", src, "-o", out, "--executor", "ray", "--ray-address", cluster, "--json", "--quiet")
+    victim = wait_for_judging(proc)[0]
+    time.sleep(0.5)
+    os.kill(victim, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert stdout.lstrip().startswith("{"), stdout[:2000]
+    manifest = json.loads(stdout)  # stdout holds the manifest and nothing else (no Ray notice)
+    assert manifest["executor"]["lost"] and manifest["rows_out"] == 24
+    judged = pl.read_parquet(out / "data" / "*.parquet")
+    assert sorted(judged["id"]) == sorted(f"c{i}" for i in range(24))  # every row once
+    assert set(judged["verify_status"]) == {"passed"}
+    assert "Traceback" not in stderr
+
+
+def test_sigterm_under_ray_is_r1datas_one_line(cluster, tmp_path):
+    src = sleepy_code(tmp_path / "code.jsonl", 24, 0.5)
+    out = tmp_path / "v"
+    proc = cli("verify", src, "-o", out, "--executor", "ray", "--ray-address", cluster)
+    wait_for_judging(proc)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Terminated (SIGTERM)" in stderr and "Traceback" not in stderr
+    assert not out.exists()

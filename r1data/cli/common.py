@@ -4,6 +4,7 @@ turns a step's Config (plus `IOConfig`) into a command's options, so options and
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -12,7 +13,7 @@ import os
 import signal
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,45 +72,58 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except R1DataError as exc:
-            if os.environ.get("R1DATA_DEBUG"):
-                raise
-            console.print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except OSError as exc:
-            if os.environ.get("R1DATA_DEBUG"):
-                raise
-            # An error without a path of its own ("no space left", from a library's write) names the output
-            out = kwargs.get("output")
-            where = None if exc.filename or not out else f"{out} (or the temporary folder)"
-            console.print(
-                f"[bold red]Error:[/] {escape(str(os_error(exc, where, action='working')))}",
-                markup=True,
-                soft_wrap=True,
-            )
-            raise typer.Exit(1) from None
-        except (ValueError, MemoryError, RecursionError) as exc:
-            _library_error(exc)
+        except (KeyboardInterrupt, Terminated) as exc:
+            _stopped(exc)
         except Exception as exc:
-            if not type(exc).__module__.startswith(("polars", "pyarrow", "datasets")):
-                raise  # a bug: its traceback is what to report
-            _library_error(exc)
-        except KeyboardInterrupt:
-            kill_children()
-            console.print(
-                "[bold red]Interrupted.[/] Nothing was published; earlier outputs are untouched. "
-                "Rerun the same command to continue."
-            )
-            raise typer.Exit(130) from None
-        except Terminated:
-            kill_children()
-            console.print(
-                "[bold red]Terminated (SIGTERM).[/] Nothing was published; earlier outputs are untouched. "
-                "Rerun the same command to continue."
-            )
-            raise typer.Exit(143) from None
+            # A signal that arrived inside a library's C code can come back wrapped (Ray's wait: SystemError)
+            behind = _interrupt_behind(exc)
+            if behind is not None:
+                _stopped(behind)
+            _one_line(exc, kwargs.get("output"))
 
     return wrapper
+
+
+def _interrupt_behind(exc: BaseException) -> BaseException | None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt | Terminated):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _stopped(exc: BaseException) -> None:
+    """Ctrl-C exits 130 and SIGTERM 143, each after killing what r1data started."""
+    kill_children()
+    what = "Terminated (SIGTERM)." if isinstance(exc, Terminated) else "Interrupted."
+    console.print(
+        f"[bold red]{what}[/] Nothing was published; earlier outputs are untouched. Rerun the same command to continue."
+    )
+    raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+
+
+def _one_line(exc: Exception, out: Any) -> None:
+    """An R1DataError, an OSError or a library's error on this input: one line and exit 1; anything else is a bug,
+    raised with its traceback."""
+    if os.environ.get("R1DATA_DEBUG"):
+        raise exc
+    if isinstance(exc, R1DataError):
+        console.print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if isinstance(exc, OSError):
+        # An error without a path of its own ("no space left", from a library's write) names the output
+        where = None if exc.filename or not out else f"{out} (or the temporary folder)"
+        console.print(
+            f"[bold red]Error:[/] {escape(str(os_error(exc, where, action='working')))}", markup=True, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    if isinstance(exc, ValueError | MemoryError | RecursionError) or type(exc).__module__.startswith(
+        ("polars", "pyarrow", "datasets")
+    ):
+        _library_error(exc)
+    raise exc  # a bug: its traceback is what to report
 
 
 def _library_error(exc: BaseException) -> None:
@@ -129,12 +143,53 @@ def _library_error(exc: BaseException) -> None:
     raise typer.Exit(1) from None
 
 
+_JSON_SINK: contextvars.ContextVar[Any] = contextvars.ContextVar("r1data_json_sink", default=None)
+
+
+@contextlib.contextmanager
+def stdout_for_json(active: bool) -> Iterator[None]:
+    """With --json, stdout carries the JSON and nothing else. While the command runs, whatever else writes to stdout
+    (Ray's worker notices, an engine's logs, a child process's prints) goes to stderr; `emit_json` writes to the real
+    stdout."""
+    if not active:
+        yield
+        return
+    original = sys.stdout
+    original.flush()
+    try:
+        real_fd = original.fileno() == 1
+    except (AttributeError, OSError, ValueError):  # a test runner's stream: no file descriptor behind it
+        real_fd = False
+    saved = os.dup(1) if real_fd else None
+    sink = os.fdopen(os.dup(saved), "w") if saved is not None else original
+    if saved is not None:
+        os.dup2(2, 1)  # processes started from now on, and C code, write their stdout to stderr
+    sys.stdout = sys.stderr
+    token = _JSON_SINK.set(sink)
+    try:
+        yield
+    finally:
+        _JSON_SINK.reset(token)
+        sys.stdout = original
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+            sink.close()
+
+
+def emit_json(value: Any, **dumps: Any) -> None:
+    """The command's JSON on stdout (the real one, under `stdout_for_json`)."""
+    sink = _JSON_SINK.get() or sys.stdout
+    sink.write(json.dumps(value, **({"indent": 2, "default": str} | dumps)) + "\n")
+    sink.flush()
+
+
 def summary(
     manifest: dict, title: str, extra: list[tuple[str, Any]] = (), quiet: bool = False, as_json: bool = False
 ) -> None:
     """Counts on stderr (a rich table); the whole manifest on stdout with --json."""
     if as_json:
-        sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
+        emit_json(manifest)
     if quiet:
         return
     table = Table(title=title, show_header=False, title_justify="left")
@@ -245,11 +300,12 @@ def step_command(
                 cfg_values[f.name] = yaml.safe_load(cfg_values[f.name])
         cfg = build_config(step.config, cfg_values)
         shown_values = {opt: kwargs[opt] for opt, _, _ in shown}
-        with progress(f"r1data {name}", shown_values.get("quiet", False), shown_values.get("verbose", False)):
-            result = run_step(name, kwargs["inputs"], kwargs["output"], cfg, io, argv=sys.argv[1:])
-        if result.out is not None:
-            result.manifest["output"] = str(result.out)
-        summarize(result, cfg, shown_values)
+        with stdout_for_json(shown_values.get("json_out", False)):
+            with progress(f"r1data {name}", shown_values.get("quiet", False), shown_values.get("verbose", False)):
+                result = run_step(name, kwargs["inputs"], kwargs["output"], cfg, io, argv=sys.argv[1:])
+            if result.out is not None:
+                result.manifest["output"] = str(result.out)
+            summarize(result, cfg, shown_values)
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}

@@ -3,8 +3,6 @@ the column (or path) that gives each role with two sample values, and every adju
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
@@ -52,7 +50,7 @@ def inspect_command(
     read = read_inputs(inputs, io.fields(), "skip", io.limit, io.layout, io.trace_source)
     if json_out:
         out = [{"path": r.path, "rows": r.rows, **r.as_dict()} for r in read.readings]
-        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        c.emit_json(out, ensure_ascii=False)
         return
     for r in read.readings:
         c.console.print(

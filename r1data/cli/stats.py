@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,7 +49,7 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
 
     report = result.manifest["stats"]
     if shown["json_out"]:
-        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        c.emit_json(report)
     lengths = _lengths(result.kept, list(report["datasets"]))
     if not shown["quiet"]:
         _print(report, lengths, histogram)

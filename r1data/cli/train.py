@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -54,10 +53,11 @@ def _train(
 
     overrides = parse_flags(list(ctx.args), config_class(task), where=f"r1data train {task}")
     cfg = load_train_config(task, recipe, overrides)
-    with c.progress(f"r1data train {task}", quiet, verbose):
-        manifest = run(data, output, cfg, IOConfig(overwrite=overwrite), quiet=quiet).manifest
-    if json_out:
-        sys.stdout.write(json.dumps(manifest, indent=2, default=str) + "\n")
+    with c.stdout_for_json(json_out):
+        with c.progress(f"r1data train {task}", quiet, verbose):
+            manifest = run(data, output, cfg, IOConfig(overwrite=overwrite), quiet=quiet).manifest
+        if json_out:
+            c.emit_json(manifest)
     if not quiet:
         last = manifest.get("last_log", {})
         c.console.print(

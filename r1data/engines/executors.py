@@ -34,7 +34,8 @@ import numpy as np
 from r1data.errors import MissingExtraError, R1DataError
 
 EXECUTORS = ("local", "ray")
-_ITEMS_PER_CALL = 256  # judge items per actor call
+_ITEMS_PER_CALL = 256  # judge items per actor call, at most
+_JUDGE_TRIES = 3  # actors that may die on one call before the run ends
 _PAIRS_PER_TASK = 1 << 18  # candidate pairs confirmed per task
 
 
@@ -75,21 +76,8 @@ def connect(address: str | None = "auto") -> dict:
     for name in ("ray", "ray.data", "ray._private"):  # Ray's notices (token auth, progress bars) are not the user's
         logging.getLogger(name).setLevel(logging.ERROR)
     if not ray.is_initialized():
-        options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "include_dashboard": False}
-        if address in (None, "", "auto") and not os.environ.get("RAY_ADDRESS"):
-            try:
-                ray.init(address="auto", **options)
-            except ConnectionError:  # no cluster running: a local one, in this process's lifetime
-                ray.init(**options)
-        else:
-            _reachable(address or os.environ.get("RAY_ADDRESS", ""))
-            try:
-                ray.init(address=address or None, **options)
-            except (ConnectionError, ValueError) as exc:
-                raise R1DataError(
-                    f"--ray-address {address}: cannot join the Ray cluster ({exc}). Start it with "
-                    "`ray start --head`, or use --executor local."
-                ) from None
+        with _own_signal_handlers():
+            _init(ray, address)
         import ray.data
 
         ctx = ray.data.DataContext.get_current()
@@ -97,6 +85,43 @@ def connect(address: str | None = "auto") -> dict:
         with contextlib.suppress(AttributeError):
             ctx.print_on_execution_start = False
     return facts()
+
+
+@contextlib.contextmanager
+def _own_signal_handlers() -> Iterator[None]:
+    """ray.init installs Ray's SIGTERM handler (a stack dump, exit 1) over the caller's: the caller's (r1data's: 143
+    and one line) are put back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def _init(ray: Any, address: str | None) -> None:
+    options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING, "include_dashboard": False}
+    if address in (None, "", "auto") and not os.environ.get("RAY_ADDRESS"):
+        try:
+            ray.init(address="auto", **options)
+        except ConnectionError:  # no cluster running: a local one, in this process's lifetime
+            ray.init(**options)
+    else:
+        _reachable(address or os.environ.get("RAY_ADDRESS", ""))
+        try:
+            ray.init(address=address or None, **options)
+        except (ConnectionError, ValueError) as exc:
+            raise R1DataError(
+                f"--ray-address {address}: cannot join the Ray cluster ({exc}). Start it with "
+                "`ray start --head`, or use --executor local."
+            ) from None
 
 
 def facts() -> dict:
@@ -277,15 +302,19 @@ class _JudgeActor:
 
 class RayJudge:
     """The Judge's interface with its work on Ray actors (one per CPU of the cluster by default, or `workers`),
-    each holding a local Judge: the same per-item timeout, memory limit and sandbox, so the same verdicts."""
+    each holding a local Judge: the same per-item timeout, memory limit and sandbox, so the same verdicts. An actor
+    that dies (killed, its node lost) is replaced and its calls are judged again by the new one; a call that kills
+    `_JUDGE_TRIES` actors ends the run in one line naming its rows."""
 
     def __init__(self, workers: int | None = None, **settings: Any) -> None:
         ray = _ray()
         self.settings = settings
         self.workers = workers or _cpus()
-        actor = ray.remote(num_cpus=1)(_JudgeActor)
-        self.actors = [actor.remote(settings) for _ in range(self.workers)]
+        self.actor_class = ray.remote(num_cpus=1)(_JudgeActor)
+        self.actors = [self.actor_class.remote(settings) for _ in range(self.workers)]
+        self.generation = [0] * self.workers  # bumped when a slot's actor is replaced
         self.calls: dict[int, int] = {i: 0 for i in range(self.workers)}
+        self.lost: list[str] = []
         self.lenient = settings.get("lenient", False)
 
     def __enter__(self) -> RayJudge:
@@ -308,22 +337,47 @@ class RayJudge:
         n = len(golds)
         per_item = {k: v for k, v in kwargs.items() if k in ("problems", "truncated") and v is not None}
         shared = {k: v for k, v in kwargs.items() if k not in per_item}
-        refs = []
-        for i, lo in enumerate(range(0, n, _ITEMS_PER_CALL)):
-            hi = min(n, lo + _ITEMS_PER_CALL)
+        # a few calls per actor at least, so that a lost actor costs a part of the work and the load evens out
+        size = max(1, min(_ITEMS_PER_CALL, -(-n // (len(self.actors) * 4))))
+        spans = [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+
+        def submit(slot: int, c: int) -> tuple[Any, tuple[int, int, int]]:
+            lo, hi = spans[c]
             call = dict(shared, **{k: list(v[lo:hi]) for k, v in per_item.items()})
-            slot = i % len(self.actors)
             self.calls[slot] += 1
-            refs.append(self.actors[slot].verify.remote((list(golds[lo:hi]), list(completions[lo:hi])), call))
-        out: list = []
-        for ref in refs:
-            part = ray.get(ref)
-            out += part
+            ref = self.actors[slot].verify.remote((list(golds[lo:hi]), list(completions[lo:hi])), call)
+            return ref, (slot, c, self.generation[slot])
+
+        running = dict(submit(c % len(self.actors), c) for c in range(len(spans)))
+        parts: dict[int, list] = {}
+        tries = [0] * len(spans)
+        while running:
+            ready, _ = ray.wait(list(running), num_returns=1)
+            slot, c, generation = running.pop(ready[0])
+            try:
+                part = ray.get(ready[0])
+            except ray.exceptions.RayActorError as exc:
+                tries[c] += 1
+                lo, hi = spans[c]
+                if tries[c] >= _JUDGE_TRIES:
+                    raise R1DataError(
+                        f"Ray: judge actors died {tries[c]} times judging rows {lo}-{hi - 1} (last: "
+                        f"{str(exc).strip().splitlines()[0][:200]}). Check the cluster's memory and logs, or run "
+                        "with --executor local."
+                    ) from None
+                if generation == self.generation[slot]:  # the first of the dead actor's calls to come back
+                    self.lost.append(f"judge-actor-{slot} (its calls judged again by a new actor)")
+                    self.actors[slot] = self.actor_class.remote(self.settings)
+                    self.generation[slot] += 1
+                ref, where = submit(slot, c)
+                running[ref] = where
+                continue
+            parts[c] = part
             progress.current().count(judged=len(part))
-        return out
+        return [verdict for c in range(len(spans)) for verdict in parts[c]]
 
     def facts(self) -> dict:
-        return {"judge_actors": self.workers, "calls_per_actor": list(self.calls.values())}
+        return {"judge_actors": self.workers, "calls_per_actor": list(self.calls.values()), "lost": self.lost}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import polars as pl
 import pytest
@@ -212,3 +214,48 @@ def test_an_os_error_without_a_path_names_the_output(tmp_path, capsys):
     captured = capsys.readouterr()
     err = captured.out + captured.err
     assert f"{tmp_path / 'out'}" in err.replace("\n", "") and "no space left" in err and "?:" not in err
+
+
+@pytest.mark.parametrize("signal_exc,code", [("terminated", 143), ("interrupt", 130)])
+def test_a_signal_wrapped_by_a_library_is_still_the_signal(signal_exc, code, capsys):
+    """Before: SIGTERM inside Ray's wait (C code) came back as a SystemError with the Terminated behind it, and ended
+    the run with a traceback (exit 1) instead of 143 and one line."""
+    import typer
+
+    from r1data.cli.common import handle_errors
+    from r1data.errors import Terminated
+
+    @handle_errors
+    def step() -> None:
+        try:
+            raise Terminated() if signal_exc == "terminated" else KeyboardInterrupt()
+        except BaseException:
+            raise SystemError("<cyfunction CoreWorker.wait> returned a result with an exception set") from None
+
+    with pytest.raises(typer.Exit) as ended:
+        step()
+    assert ended.value.exit_code == code
+    err = capsys.readouterr().err
+    assert ("Terminated (SIGTERM)" if code == 143 else "Interrupted") in err and "Traceback" not in err
+
+
+JSON_NOISE = """
+import os, subprocess, sys
+from r1data.cli.common import emit_json, stdout_for_json
+with stdout_for_json(True):
+    print("a library's notice")
+    os.write(1, b"C code's notice\\n")
+    subprocess.run([sys.executable, "-c", "print('a child process notice')"])
+    emit_json({"rows_out": 3})
+print("after the command")
+"""
+
+
+def test_with_json_stdout_holds_only_the_json():
+    """Before: Ray's worker-death notice (printed to sys.stdout by Ray's thread) came before the manifest and broke
+    --json. Python's prints, C code's writes and child processes all go to stderr while the command runs."""
+    done = subprocess.run([sys.executable, "-c", JSON_NOISE], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('{\n  "rows_out": 3\n}\n') and done.stdout.endswith("after the command\n")
+    for notice in ("a library's notice", "C code's notice", "a child process notice"):
+        assert notice in done.stderr and notice not in done.stdout
