@@ -13,7 +13,9 @@ Per execution (a fork of the host, cheap, then the program's exec):
   line), a new mount and IPC namespace with empty tmpfs /tmp, /var/tmp, /dev/shm and /work (size-capped), into
   which the program's own files are written; nothing one execution writes is seen by the next;
 - the program runs as an unprivileged uid (one per slot), with resource limits, no new privileges, in its own
-  session, with stdin, stdout and stderr as memory files (stdout capped by the file-size limit);
+  session, with stdin, stdout and stderr as memory files (stdout capped by the file-size limit); it joins its
+  slot's memory cgroup (all its processes and their tmpfs and memory-file pages within the memory limit) and runs
+  under a seccomp filter (no kernel keyring, no AF_VSOCK), both made by r1data (judge/confine.py);
 - it dies with r1data: the namespace's first process has PR_SET_PDEATHSIG, so does the program, the host
   watches r1data through a pidfd, and when the first process ends the kernel kills everything in the namespace.
 """
@@ -38,7 +40,7 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 1, 38, 22, 2
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 217}.get(platform.machine())
 TOP_LEVEL = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
@@ -65,6 +67,23 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
 
 def prctl(option: int, arg: int) -> None:
     _call(_libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), "prctl")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def load_filter(program: bytes) -> None:
+    """Install a seccomp filter: `program` is classic BPF as libseccomp exports it (8 bytes per instruction; made in
+    r1data by judge/confine.py, never written by hand). Needs no-new-privileges or CAP_SYS_ADMIN."""
+    code = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(code, ctypes.c_void_p))
+    _call(_libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(prog), 0, 0), "seccomp")
+
+
+# What every program of this host gets before exec (main() fills it from r1data's settings): the seccomp program and
+# an open `cgroup.procs` of the slot's memory cgroup.
+CONFINE: dict = {"filter": None, "cgroup": None}
 
 
 def pivot_root(new: str, old: str) -> None:
@@ -217,9 +236,12 @@ def _which(name: str, path: str) -> str:
 
 
 def _program(job: dict, fds: tuple[int, int, int]) -> None:
-    """The program's process: limits, the sandbox uid, then exec. Never returns."""
+    """The program's process: its memory cgroup, limits, the sandbox uid, the system-call filter, then exec. Never
+    returns."""
     try:
         os.setsid()
+        if CONFINE["cgroup"] is not None:
+            os.write(CONFINE["cgroup"], b"0")  # this process joins; all it starts stays in
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(3, 65536)
@@ -241,6 +263,8 @@ def _program(job: dict, fds: tuple[int, int, int]) -> None:
         os.setuid(uid)
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
         prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if CONFINE["filter"]:
+            load_filter(CONFINE["filter"])
         os.execve(_which(job["argv"][0], job["env"]["PATH"]), job["argv"], job["env"])
     except BaseException as exc:  # noqa: BLE001 - the exec failed: say why on the program's stderr
         with contextlib.suppress(OSError):
@@ -381,6 +405,9 @@ def main() -> None:
     if settings is None:
         return
     try:
+        if settings.get("cgroup"):  # opened before the pivot: the new root has no /sys
+            CONFINE["cgroup"] = os.open(settings["cgroup"], os.O_WRONLY)
+        CONFINE["filter"] = unb64(settings["seccomp"]) if settings.get("seccomp") else None
         build_root(settings)
     except OSError as exc:
         send(1, {"ok": False, "error": str(exc)})

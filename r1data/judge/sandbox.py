@@ -37,6 +37,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from r1data.judge.confine import MemoryCgroup, filter_words, memory_words, syscall_filter
+
 UID_BASE = 60000
 UID_RANGE = 4096
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -165,6 +167,8 @@ def isolation() -> dict[str, str]:
             "unix sockets)",
             "processes": "die with the execution (PID namespace) and with r1data (parent-death signal, pidfd)",
             "limits": "CPU time, address space, file size (caps output), processes, open files; no new privileges",
+            "memory": memory_words(),
+            "system_calls": filter_words(),
             "user": f"unprivileged uid per slot, from {UID_BASE}",
             "environment": "only PATH, HOME, TMPDIR, LANG",
             "python": _isolated_python()[0],  # type: ignore[index]
@@ -181,6 +185,8 @@ def isolation() -> dict[str, str]:
         if ns
         else "process group (plus uid clean-up as root); a program can outlive a killed r1data until the next run",
         "limits": "CPU time, address space, file size, processes, open files (setrlimit)",
+        "memory": memory_words(),
+        "system_calls": filter_words(),
         "user": f"unprivileged uid per slot, from {UID_BASE}" if drop else "same user as r1data",
         "environment": "only PATH, HOME, TMPDIR, LANG",
         "python": _python_for(drop) or "none found",
@@ -217,11 +223,16 @@ def available_languages() -> dict[str, str]:
 class _Host:
     """One isolated host process (judge/isolate.py), spoken to over its stdin and stdout."""
 
-    def __init__(self, uid: int, limits: Limits) -> None:
+    def __init__(self, uid: int, limits: Limits, cgroup: MemoryCgroup | None = None) -> None:
         from r1data.judge import isolate
 
         self.uid, self.limits, self.isolate = uid, limits, isolate
         python, binds = _isolated_python() or (sys.executable, [])
+        program = syscall_filter()
+        confine = {
+            "seccomp": base64.b64encode(program).decode() if program else None,
+            "cgroup": str(cgroup.procs) if cgroup is not None else None,
+        }
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(HOST_SCRIPT)],
             stdin=subprocess.PIPE,
@@ -229,7 +240,7 @@ class _Host:
             stderr=subprocess.DEVNULL,
         )
         self.lock = threading.Lock()
-        isolate.send(self.proc.stdin.fileno(), {"uid": uid, "binds": binds})
+        isolate.send(self.proc.stdin.fileno(), {"uid": uid, "binds": binds, **confine})
         ready = isolate.receive(self.proc.stdout.fileno())
         if not ready or not ready.get("ok"):
             self.close()
@@ -313,8 +324,11 @@ class Sandbox:
         self._locks: list[int] = []  # open lock files: a uid stays this process's while its lock is held
         self._hosts: dict[int, _Host] = {}
         self._hosts_lock = threading.Lock()
+        self._cgroups: dict[int, MemoryCgroup | None] = {}
         for i in range(max(1, workers)):
-            self._slots.put(self._claim_uid() if self.drop_uid else i)
+            slot = self._claim_uid() if self.drop_uid else i
+            self._cgroups[slot] = MemoryCgroup.create(slot, self.limits.memory_mb << 20)
+            self._slots.put(slot)
 
     def close(self) -> None:
         """Stop the hosts and give the uids back (their locks); also done when the process exits."""
@@ -322,6 +336,10 @@ class Sandbox:
             for host in self._hosts.values():
                 host.close()
             self._hosts.clear()
+        for cgroup in self._cgroups.values():
+            if cgroup is not None:
+                cgroup.close()
+        self._cgroups.clear()
         while self._locks:
             os.close(self._locks.pop())
 
@@ -335,7 +353,7 @@ class Sandbox:
             if host is None or not host.alive():
                 if host is not None:
                     host.close()
-                host = self._hosts[slot] = _Host(slot, self.limits)
+                host = self._hosts[slot] = _Host(slot, self.limits, self._cgroups.get(slot))
             return host
 
     def _claim_uid(self) -> int:
@@ -373,7 +391,7 @@ class Sandbox:
                 os.chmod(workdir, 0o700)
                 if uid is not None:
                     os.chown(workdir, uid, uid)
-                yield Session(self, workdir, uid, nproc)
+                yield Session(self, workdir, uid, nproc, self._cgroups.get(slot))
             finally:
                 if uid is not None:
                     _kill_uid(uid)
@@ -456,8 +474,12 @@ class IsolatedSession:
 class Session:
     """The runs of one completion in fallback mode: a throwaway folder shared by its runs."""
 
-    def __init__(self, sandbox: Sandbox, workdir: Path, uid: int | None, nproc: int) -> None:
+    def __init__(
+        self, sandbox: Sandbox, workdir: Path, uid: int | None, nproc: int, cgroup: MemoryCgroup | None = None
+    ) -> None:
         self.sandbox, self.workdir, self.uid, self.nproc = sandbox, workdir, uid, nproc
+        self.cgroup_procs = str(cgroup.procs) if cgroup is not None else None
+        self.filter = syscall_filter()
 
     def write(self, name: str, content: str | bytes, mode: int = 0o644) -> Path:
         path = self.workdir / name
@@ -469,6 +491,11 @@ class Session:
         return path
 
     def _limits(self) -> None:  # runs in the child, before exec
+        from r1data.judge.isolate import PR_SET_NO_NEW_PRIVS, load_filter, prctl
+
+        if self.cgroup_procs is not None:
+            with open(self.cgroup_procs, "w") as f:
+                f.write("0")  # this process joins the slot's memory cgroup; what it starts stays in
         lim = self.sandbox.limits
         mb = 1024 * 1024
         cap = max(lim.file_size_mb * mb, lim.output_bytes + 4096)
@@ -485,6 +512,9 @@ class Session:
             os.setgroups([])
             os.setgid(self.uid)
             os.setuid(self.uid)
+        if self.filter:
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            load_filter(self.filter)
 
     def run(
         self, argv: list[str], stdin: str = "", wall_seconds: float | None = None, collect: tuple[str, ...] = ()

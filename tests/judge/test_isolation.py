@@ -248,3 +248,91 @@ def test_programs_die_with_r1data(how, tmp_path):
     proc.wait(30)
     time.sleep(3)
     assert _sandbox_processes(token) == []
+
+
+def output_of(judge: CodeJudge, code: str, stdin: str = "") -> str:
+    with judge.sandbox.session() as session:
+        session.write("solution.py", dedent(code))
+        return session.run([judge.sandbox.python, "-I", "solution.py"], stdin).stdout.strip()
+
+
+# Puts a key in the sandbox uid's user keyring ("put"), or looks for it ("get"): kernel state that would carry from
+# one execution to the next, and from one r1data run to the next.
+KEYRING = """\
+    import ctypes, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    L = ctypes.c_long
+    what = sys.stdin.readline().strip()
+    if what == "put":
+        r = libc.syscall(L(248), b"user", b"r1data-probe", b"secret", L(6), L(-4))  # add_key(..., @u)
+        print("added" if r > 0 else f"refused {ctypes.get_errno()}")
+    else:
+        r = libc.syscall(L(250), L(10), L(-4), b"user", b"r1data-probe", L(0))  # keyctl(SEARCH, @u, ...)
+        print("found" if r > 0 else "not found")
+"""
+
+VSOCK = """\
+    import socket
+    try:
+        socket.socket(40, socket.SOCK_STREAM)  # AF_VSOCK: the host's vsock ports are outside the network namespace
+        print("vsock open")
+    except OSError as exc:
+        print(f"vsock refused {exc.errno}")
+"""
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the probe uses x86_64 system call numbers")
+def test_no_kernel_keyring_state_and_no_vsock(isolated, fallback):
+    """Before: a key added by one execution was found by the next (and by the next r1data run: the user keyring of
+    the sandbox uid lives in the kernel), and an AF_VSOCK socket opened. A seccomp filter (libseccomp) refuses the
+    keyring calls and the vsock family, in both modes."""
+    for judge in (isolated, fallback):
+        assert output_of(judge, KEYRING, "put\n").startswith("refused")
+        assert output_of(judge, KEYRING, "get\n") == "not found"
+        assert output_of(judge, VSOCK).startswith("vsock refused")
+        assert output_of(judge, "print('still runs')") == "still runs"  # everything else is allowed
+
+
+# Four processes of one execution, each holding 200 MB (each within the per-process limit); then 40 memory files of
+# 8 MB (each within the file-size limit).
+MANY_PROCESSES = """\
+    import os, time
+    kids = []
+    for i in range(4):
+        pid = os.fork()
+        if pid == 0:
+            block = b"x" * (200 << 20)
+            time.sleep(1.5)
+            os._exit(0)
+        kids.append(pid)
+    held = sum(1 for pid in kids if os.waitpid(pid, 0)[1] == 0)
+    print(f"{held} of 4 held 200 MB")
+"""
+
+MEMORY_FILES = """\
+    import os
+    files = []
+    for i in range(40):
+        fd = os.memfd_create(f"m{i}")
+        os.write(fd, b"x" * (8 << 20))
+        files.append(fd)
+    print(f"held {8 * len(files)} MB in memory files")
+"""
+
+
+def test_an_executions_memory_is_bounded_as_a_whole():
+    """Before: the memory limit was per process (setrlimit), so four processes of 200 MB passed a 256 MB limit, and
+    memory files were bounded only by open files x file size. A memory cgroup per slot holds the execution's
+    processes together (their memory, tmpfs and memfd pages) to the limit; isolation() says so."""
+    from r1data.judge.sandbox import isolation
+
+    limits = Limits(wall_seconds=10.0, cpu_seconds=8, memory_mb=256, file_size_mb=8, processes=32)
+    for isolated_mode in (True, False):
+        judge = CodeJudge(workers=1, limits=limits, isolated=isolated_mode)
+        try:
+            assert output_of(judge, MANY_PROCESSES) != "4 of 4 held 200 MB"
+            assert output_of(judge, MEMORY_FILES) != "held 320 MB in memory files"
+            assert output_of(judge, "print(len(b'x' * (100 << 20)))") == str(100 << 20)  # within the limit: fine
+        finally:
+            judge.close()
+    assert "whole execution" in isolation()["memory"]
