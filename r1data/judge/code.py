@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from r1data.judge import harness
+from r1data.judge.harness import MARK
 from r1data.judge.sandbox import Limits, RunResult, Sandbox, Session, available_languages
 from r1data.judge.verdict import (
     FAILED,
@@ -39,76 +41,6 @@ from r1data.ops.code import (
     plain_value,
     values_match,
 )
-
-MARK = "\x1er1data-result:"
-
-# The value a program computes, as plain data: exact types only, so an object whose __eq__ always says yes (or a
-# subclass of int that does) cannot pass for the expected value, which never enters the program's process.
-PLAIN = """
-def plain(v, depth=0):
-    t = type(v)
-    if depth > 100:
-        raise ValueError("r1data: the value nests too deeply")
-    if v is None or t is bool or t is int or t is str:
-        return v
-    if t is float:
-        return v if v == v and abs(v) != float("inf") else repr(v)
-    if t is list or t is tuple:
-        return [plain(x, depth + 1) for x in v]
-    if t is set or t is frozenset:
-        return sorted((plain(x, depth + 1) for x in v), key=repr)
-    if t is dict and all(type(k) is str for k in v):
-        return {k: plain(x, depth + 1) for k, x in v.items()}
-    raise TypeError("r1data: the value is not plain data (" + t.__name__ + ")")
-"""
-
-CALL_HARNESS = (
-    "import json, sys\n"
-    + PLAIN
-    + """
-args = json.loads(sys.stdin.readline())
-ns = {"__name__": "solution"}
-with open("solution.py") as f:
-    exec(compile(f.read(), "solution.py", "exec"), ns)
-fn = ns.get(NAME)
-if fn is None and isinstance(ns.get("Solution"), type):
-    fn = getattr(ns["Solution"](), NAME, None)
-if fn is None:
-    sys.stderr.write("r1data: no function named " + NAME + "\\n")
-    sys.exit(97)
-result = plain(fn(*args))
-sys.stdout.flush()
-sys.stdout.write("\\n" + MARK + json.dumps(result) + "\\n")
-"""
-)
-
-# An assert whose expected value stays outside: the program gets the expression only, r1data compares.
-EXPR_HARNESS = (
-    "import json, sys\n"
-    + PLAIN
-    + """
-job = json.loads(sys.stdin.readline())
-ns = {"__name__": "solution"}
-with open("solution.py") as f:
-    exec(compile(SETUP + "\\n" + f.read(), "solution.py", "exec"), ns)
-exec(compile(job["prelude"], "test_case.py", "exec"), ns)
-result = plain(eval(compile(job["expr"], "test_case.py", "eval"), ns))
-sys.stdout.flush()
-sys.stdout.write("\\n" + MARK + json.dumps(result) + "\\n")
-"""
-)
-
-# Any other assert runs in the program's own process (as every HumanEval harness does).
-ASSERT_HARNESS = """import sys
-token = sys.stdin.readline().strip()
-ns = {"__name__": "solution"}
-with open("solution.py") as f:
-    exec(compile(SETUP + "\\n" + f.read(), "solution.py", "exec"), ns)
-with open("test_case.py") as f:
-    exec(compile(f.read(), "test_case.py", "exec"), ns)
-sys.stdout.flush()
-sys.stdout.write("\\n" + token + "\\n")
-"""
 
 
 def _failure(run: RunResult, asserts: bool = False) -> tuple[str, str] | None:
@@ -209,13 +141,10 @@ class CodeJudge:
         if language == "python":
             session.write("solution.py", source)
             if suite.kind == CALL:
-                harness = CALL_HARNESS.replace("NAME", json.dumps(suite.fn_name)).replace("MARK", json.dumps(MARK))
-                session.write("harness.py", harness)
+                session.write("harness.py", harness.CALL)
                 return [py, "-I", "harness.py"]
             if suite.kind == ASSERT:
-                setup = json.dumps(suite.setup)
-                session.write("harness.py", EXPR_HARNESS.replace("SETUP", setup).replace("MARK", json.dumps(MARK)))
-                session.write("asserts.py", ASSERT_HARNESS.replace("SETUP", setup))
+                session.write("harness.py", harness.EXPR)
                 return [py, "-I", "harness.py"]
             return [py, "-I", "solution.py"]
         ext, compiler = {"cpp": ("cpp", "g++"), "c": ("c", "gcc")}[language]
@@ -267,15 +196,20 @@ class CodeJudge:
             return (PASSED, "") if outputs_match(run.stdout, expected) else (FAILED, "wrong output")
         if suite.kind == CALL:
             args, expected = case
-            return self._compare(session.run(argv, json.dumps(args) + "\n"), expected, 1e-6)
+            run = session.run(argv, json.dumps({"name": suite.fn_name, "args": args}) + "\n")
+            return self._compare(run, expected, 1e-6)
         check = outside_check(case)
         if check is not None:
             prelude, expr, expected, tolerance = check
-            run = session.run(argv, json.dumps({"prelude": prelude, "expr": expr}) + "\n")
+            run = session.run(argv, json.dumps({"setup": suite.setup, "prelude": prelude, "expr": expr}) + "\n")
             return self._compare(run, expected, tolerance, asserts=True)
+        # Any other assert: the test runs in a process of its own, the program in another (judge/harness.py). Both
+        # files are written again for every test: a program cannot leave a changed harness for the next one.
         token = secrets.token_hex(16)
-        session.write("test_case.py", case)
-        run = session.run([*argv[:-1], "asserts.py"], token + "\n")
+        session.write("test_side.py", harness.TEST_SIDE)
+        session.write("program_side.py", harness.PROGRAM_SIDE)
+        job = {"token": token, "setup": suite.setup, "case": case}
+        run = session.run([*argv[:-1], "test_side.py"], json.dumps(job) + "\n")
         bad = _failure(run, asserts=True)
         if bad:
             return bad

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -522,9 +523,11 @@ class Session:
         """Run argv in the working folder with stdin; output beyond the cap is cut and flagged."""
         lim = self.sandbox.limits
         wall = wall_seconds or lim.wall_seconds
-        tag = f"{time.monotonic_ns()}"
-        stdin_path = self.write(f".stdin-{tag}", stdin, 0o444)
-        out_path, err_path = self.workdir / f".stdout-{tag}", self.workdir / f".stderr-{tag}"
+        # stdin, stdout and stderr are files without a name (and r1data's): a program cannot reopen them by path to
+        # read its harness's stdin or put words in its stdout
+        fin, fout, ferr = (tempfile.TemporaryFile() for _ in range(3))  # noqa: SIM115 - each closed below
+        fin.write(stdin.encode())
+        fin.seek(0)
         env = {
             "PATH": SANDBOX_PATH,
             "HOME": str(self.workdir),
@@ -555,7 +558,7 @@ class Session:
             ]
         started = time.perf_counter()
         try:
-            with open(stdin_path, "rb") as fin, open(out_path, "wb") as fout, open(err_path, "wb") as ferr:
+            with fin:
                 proc = subprocess.Popen(
                     cmd,
                     cwd=self.workdir,
@@ -568,6 +571,8 @@ class Session:
                     close_fds=True,
                 )
         except OSError as exc:
+            fout.close()
+            ferr.close()
             return RunResult(None, None, "", "", 0.0, error=f"could not start {argv[0]}: {exc}")
         timed_out = False
         try:
@@ -579,8 +584,11 @@ class Session:
         proc.wait()
         seconds = time.perf_counter() - started
         code: int | None = proc.returncode
+        with fout, ferr:
+            stdout, cut = _read(fout, lim.output_bytes)
+            stderr, _ = _read(ferr, 64 * 1024)
         if self.sandbox.namespaces and not timed_out and code == 1:
-            err = _read(err_path, 4096)[0]
+            err = stderr[:4096]
             if err.startswith("unshare:"):  # the wrapper itself failed, not the program
                 return RunResult(None, None, "", err, seconds, error=err.strip())
         sig = None
@@ -588,8 +596,6 @@ class Session:
             sig, code = -code, None
         elif code is not None and code > 128 and self.sandbox.namespaces:
             sig, code = code - 128, None
-        stdout, cut = _read(out_path, lim.output_bytes)
-        stderr, _ = _read(err_path, 64 * 1024)
         collected = {}
         for name in collect:
             with contextlib.suppress(OSError):
@@ -597,10 +603,10 @@ class Session:
         return RunResult(code, sig, stdout, stderr, seconds, timed_out, cut, collected=collected)
 
 
-def _read(path: Path, cap: int) -> tuple[str, bool]:
+def _read(f: typing.BinaryIO, cap: int) -> tuple[str, bool]:
     try:
-        with open(path, "rb") as f:
-            data = f.read(cap + 1)
+        f.seek(0)
+        data = f.read(cap + 1)
     except OSError:
         return "", False
     return data[:cap].decode("utf-8", errors="replace"), len(data) > cap

@@ -276,3 +276,140 @@ def test_asserts_compare_outside_the_program(judge):
     loose = parse_tests(["assert abs(add(1, 2) - 3) < 1e-9"])
     assert judge.judge_one(loose, honest).status == "passed"
     assert judge.judge_one(loose, fenced("def add(a, b):\n    return 4")).status == "failed"
+
+
+# A wrong `add` that tries every way to pass a test it cannot compute: the harness's token from its frames, then from
+# its parent's stdin and stdout through /proc; an object equal to everything; printing the token and leaving early.
+FAKER = """
+import json, os, sys
+
+class Anything:
+    def __eq__(self, other):
+        return True
+    def __ne__(self, other):
+        return False
+    def __lt__(self, other):
+        return True
+    __le__ = __gt__ = __ge__ = __lt__
+
+def steal():
+    frame = sys._getframe()
+    while frame is not None:
+        g = frame.f_globals
+        for name in ("token", "job"):
+            v = g.get(name)
+            if isinstance(v, str) and len(v) == 32:
+                return v
+            if isinstance(v, dict) and isinstance(v.get("token"), str):
+                return v["token"]
+        frame = frame.f_back
+    for path in [f"/proc/{os.getppid()}/fd/0", *os.listdir(".")]:  # the parent's stdin, or a file that holds it
+        try:
+            return json.loads(open(path).readline())["token"]
+        except Exception:
+            continue
+    return None
+
+def add(a, b):
+    token = steal()
+    if token:
+        for path in (f"/proc/{os.getppid()}/fd/1", "/dev/stdout", *os.listdir(".")):
+            try:
+                if path.startswith(".std") or path.startswith("/"):
+                    with open(path + ".new", "w") if path.startswith(".") else open(path, "w") as out:
+                        out.write("\\n" + token + "\\n")
+                    if path.startswith("."):
+                        os.replace(path + ".new", path)  # a file of the harness's, put back with the token
+            except OSError:
+                pass
+        print("\\n" + token, flush=True)
+        os._exit(0)
+    return Anything()
+"""
+
+FAKED_LAYOUTS = {
+    "a loop of asserts": ["for x in range(3):\n    assert add(x, 0) == x\n"],
+    "check() with a loop": {
+        "test": "def check(candidate):\n    for x in range(3):\n        assert candidate(x, 0) == x\n"
+    }
+    | {"entry_point": "add"},
+    "MBPP, two asserts": ["assert set([add(1, 1)]) == set([2])", "assert add(2, 3) == 5"],
+}
+
+
+@pytest.mark.parametrize("layout", list(FAKED_LAYOUTS))
+def test_tests_run_where_the_program_cannot_fake_them(judge, layout):
+    """Before: every assert that is not `EXPR == VALUE` ran in the program's own process, and a program that read
+    the harness's token from its frames (or returned an object equal to everything) was judged passed. Now the test
+    runs in a process of its own that reaches the program only through plain data, and the same program fails every
+    test; honest programs (printing as they go, returning tuples, sets and objects) still pass."""
+    suite = parse_tests(FAKED_LAYOUTS[layout])
+    faked = judge.judge_one(suite, fenced(FAKER))
+    assert faked.status != "passed" and faked.passed == 0, faked
+    honest = (
+        "class Pair:\n    def __init__(self, a):\n        self.a = a\n\ndef add(a, b):\n    print('adding', a, b)\n"
+    )
+    honest += "    return Pair(a + b).a"
+    assert judge.judge_one(suite, fenced(honest)).status == "passed"
+
+
+def test_the_general_harness_keeps_python_semantics(judge):
+    """Values cross as plain data with their types (tuples, sets, bytes, nested dicts), objects as references
+    (methods, iteration, len, str), a list the program changes in place changes in the test, and an exception the
+    program raises is the test's to catch."""
+    program = """
+class Stack:
+    def __init__(self):
+        self.items = []
+    def push(self, x):
+        self.items.append(x)
+        return self
+    def __len__(self):
+        return len(self.items)
+    def __iter__(self):
+        return iter(self.items)
+    def __str__(self):
+        return "Stack" + str(self.items)
+
+def pair(a):
+    return (a, {a: [a, b"x"]}, {a})
+
+def sort_in_place(xs):
+    xs.sort()
+
+def checked(x):
+    if x < 0:
+        raise ValueError("negative")
+    return x
+
+def squares(n):
+    for i in range(n):
+        yield i * i
+"""
+    test = """
+s = Stack().push(1).push(2)
+assert len(s) == 2 and list(s) == [1, 2] and str(s) == "Stack[1, 2]"
+assert pair(3) == (3, {3: [3, b"x"]}, {3}) and isinstance(pair(3), tuple)
+xs = [3, 1, 2]
+sort_in_place(xs)
+assert xs == [1, 2, 3]
+try:
+    checked(-1)
+    raise SystemExit(1)
+except ValueError:
+    pass
+assert list(squares(4)) == [0, 1, 4, 9]
+"""
+    assert judge.judge_one(parse_tests([test]), fenced(program)).status == "passed"
+    assert judge.judge_one(parse_tests([test.replace("[1, 2, 3]", "[3, 2, 1]")]), fenced(program)).status == "failed"
+
+
+def test_a_name_or_setup_with_the_harness_markers_runs_as_written(judge):
+    """Before: the harness was made by replacing NAME, SETUP and MARK in its text, so a function called MARK_NAME or
+    setup code holding SETUP_MARK changed the harness and a correct program was judged runtime_error."""
+    program = fenced("def MARK_NAME_total(a, b):\n    return a + b + SETUP_MARK\n\nSETUP_MARK = 0")
+    calls = parse_tests({"fn_name": "MARK_NAME_total", "inputs": [[1, 2]], "outputs": [[3]]})
+    assert judge.judge_one(calls, program).status == "passed"
+    rows = {"test_setup_code": "SETUP_MARK = 0  # NAME MARK"}
+    asserts = parse_tests(["assert MARK_NAME_total(1, 2) == 3 + SETUP_MARK", "assert MARK_NAME_total(1, 1) == 2"], rows)
+    assert judge.judge_one(asserts, program).status == "passed"
