@@ -128,3 +128,30 @@ def test_real_easy_and_hard_versions_are_not_merged(tmp_path):
     r = run("dedup", path, "-o", tmp_path / "d", "--json", "-q")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["rows_out"] == ENTRIES["gen/rllm_test_code_contests.json"]["expect"]["rows"]
+
+
+def test_real_humaneval_and_mbpp_reference_solutions_pass_their_own_tests():
+    """Every reference solution of the real HumanEval (CodeT's copy) and MBPP (DeepSeek-Coder's copy) slices passes
+    its own tests through the sandbox's harnesses. Before: three correct MBPP programs failed (a Counter, and a dict
+    with tuple keys, were not "plain data")."""
+    import ast
+
+    from r1data.judge.code import CodeJudge
+    from r1data.ops.code import parse_tests
+
+    suites, programs = [], []
+    for line in real("gen/codet_HumanEval_for_code_generation.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        suites.append(parse_tests({"test": r["test"], "entry_point": r["entry_point"]}))
+        programs.append(f"```python\n{r['prompt']}{r['canonical_solution']}\n```")
+    for line in real("gen/deepseek_coder_mbpp.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        tests = ast.literal_eval(r["test_list"]) if isinstance(r["test_list"], str) else r["test_list"]
+        suites.append(parse_tests(tests, {"test_setup_code": r["test_setup_code"]}))
+        programs.append(f"```python\n{r['code']}\n```")
+    judge = CodeJudge(workers=2)
+    try:
+        verdicts = judge.verify(suites, programs)
+    finally:
+        judge.close()
+    assert len(verdicts) == 140 and [v.detail for v in verdicts if v.status != "passed"] == []

@@ -18,26 +18,44 @@ these files with -I.
 
 from __future__ import annotations
 
+from r1data.ops.code import DICT_TAG
+
 MARK = "\x1er1data-result:"
 
-# The value a program computes, as plain data: exact types only, so an object whose __eq__ always says yes (or a
-# subclass of int that does) cannot pass for the expected value, which never enters the program's process.
-PLAIN = """
+# The value a program computes, as plain data. A value of a plain type, or of a subclass of one (a Counter, an
+# IntEnum, a namedtuple), is read through the base type's own methods, so an object whose __eq__ always says yes
+# cannot pose as the expected value, which never enters the program's process. A dict whose keys are not all strings
+# crosses as its pairs, sorted (`plain_value` in ops/code.py gives expected values the same form).
+PLAIN = f"""
+DICT_TAG = {DICT_TAG!r}
+"""
+PLAIN += """
 def plain(v, depth=0):
-    t = type(v)
     if depth > 100:
         raise ValueError("r1data: the value nests too deeply")
-    if v is None or t is bool or t is int or t is str:
+    d = depth + 1
+    if v is None or v is True or v is False:
         return v
-    if t is float:
-        return v if v == v and abs(v) != float("inf") else repr(v)
-    if t is list or t is tuple:
-        return [plain(x, depth + 1) for x in v]
-    if t is set or t is frozenset:
-        return sorted((plain(x, depth + 1) for x in v), key=repr)
-    if t is dict and all(type(k) is str for k in v):
-        return {k: plain(x, depth + 1) for k, x in v.items()}
-    raise TypeError("r1data: the value is not plain data (" + t.__name__ + ")")
+    if isinstance(v, int):
+        return int.__int__(v)
+    if isinstance(v, float):
+        x = float.__float__(v)
+        return x if x == x and abs(x) != float("inf") else repr(x)
+    if isinstance(v, str):
+        return str.__str__(v)
+    if isinstance(v, list):
+        return [plain(x, d) for x in list.__iter__(v)]
+    if isinstance(v, tuple):
+        return [plain(x, d) for x in tuple.__iter__(v)]
+    if isinstance(v, set | frozenset):
+        items = set.__iter__(v) if isinstance(v, set) else frozenset.__iter__(v)
+        return sorted((plain(x, d) for x in items), key=repr)
+    if isinstance(v, dict):
+        pairs = [(plain(k, d), plain(x, d)) for k, x in dict.items(v)]
+        if all(type(k) is str for k, _ in pairs):
+            return dict(pairs)
+        return {DICT_TAG: sorted(([k, x] for k, x in pairs), key=lambda p: repr(p[0]))}
+    raise TypeError("r1data: the value is not plain data (" + type(v).__name__ + ")")
 """
 
 _PRINT_RESULT = """

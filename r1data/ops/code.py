@@ -285,14 +285,21 @@ def outputs_match(got: str, expected: str, float_tolerance: float = 1e-6) -> boo
     return True
 
 
+DICT_TAG = "\x1edict"  # the harness's form of a dict whose keys are not all strings (r1data/judge/harness.py)
+
+
 def plain_value(v: Any) -> Any:
-    """An expected value as the harness reports computed ones: tuples as lists, sets as lists sorted by repr."""
+    """An expected value as the harness reports computed ones: tuples as lists, sets as lists sorted by repr, a
+    dict with other keys than strings as its pairs sorted by the key's repr."""
     if isinstance(v, list | tuple):
         return [plain_value(x) for x in v]
     if isinstance(v, set | frozenset):
         return sorted((plain_value(x) for x in v), key=repr)
     if isinstance(v, dict):
-        return {k: plain_value(x) for k, x in v.items()}
+        pairs = [(plain_value(k), plain_value(x)) for k, x in v.items()]
+        if all(type(k) is str for k, _ in pairs):
+            return dict(pairs)
+        return {DICT_TAG: sorted(([k, x] for k, x in pairs), key=lambda p: repr(p[0]))}
     return v
 
 

@@ -413,3 +413,19 @@ def test_a_name_or_setup_with_the_harness_markers_runs_as_written(judge):
     rows = {"test_setup_code": "SETUP_MARK = 0  # NAME MARK"}
     asserts = parse_tests(["assert MARK_NAME_total(1, 2) == 3 + SETUP_MARK", "assert MARK_NAME_total(1, 1) == 2"], rows)
     assert judge.judge_one(asserts, program).status == "passed"
+
+
+def test_values_of_a_plain_type_compare_as_values(judge):
+    """Before: a Counter (a dict subclass), a dict with tuple keys and an IntEnum were "not plain data", so correct
+    programs failed `assert f(x) == {...}` (real MBPP tasks 40, 88, 97). They are read through their base type: a
+    value, never an object that chooses how it compares."""
+    program = fenced(
+        "from collections import Counter\nfrom enum import IntEnum\n\nclass Two(IntEnum):\n    TWO = 2\n\n"
+        "def count(xs):\n    return Counter(xs)\n\ndef pairs(xs):\n    return {(x, x): x for x in xs}\n\n"
+        "def two():\n    return Two.TWO"
+    )
+    suite = parse_tests(["assert count([1, 1, 2]) == {1: 2, 2: 1}", "assert pairs([3, 1]) == {(1, 1): 1, (3, 3): 3}"])
+    assert judge.judge_one(suite, program).status == "passed"
+    assert judge.judge_one(parse_tests(["assert two() == 2"]), program).status == "passed"
+    wrong = parse_tests(["assert pairs([3, 1]) == {(1, 1): 1, (3, 3): 4}", "assert count([1]) == {1: 2}"])
+    assert judge.judge_one(wrong, program, stop_on_failure=False).passed == 0
