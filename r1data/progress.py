@@ -92,6 +92,7 @@ class Reporter:
         self.counters: dict[str, float] = {}
         self.shown: dict[str, str] = {}
         self.stage_name = ""
+        self.stage_since: float | None = None  # a timed stage (loading a model) shows how long it has run
         self._last_line = time.monotonic()  # the first plain line waits for a reason (a milestone, time)
         self._lock = threading.Lock()
         self._live = None
@@ -118,12 +119,15 @@ class Reporter:
             self._live.start()
             self._task = self._live.add_task(title, total=None, unit="", extra="")
         self._stop = threading.Event()
-        if heartbeat and self._live is None:  # plain mode: a line now and then while a long call blocks
-            threading.Thread(target=self._beat, args=(heartbeat,), daemon=True, name="r1data-progress").start()
+        if heartbeat:  # a line now and then while a long call blocks (plain); the live bar's clocks tick (live)
+            every = 1.0 if self._live is not None else heartbeat
+            threading.Thread(target=self._beat, args=(every,), daemon=True, name="r1data-progress").start()
 
     def _beat(self, every: float) -> None:
         while not self._stop.wait(every):
-            if time.monotonic() - self._last_line >= every and self.total is not None:
+            if self._live is not None:
+                self._emit()
+            elif time.monotonic() - self._last_line >= every and (self.total is not None or self.stage_since):
                 self._emit(force=True)
 
     # -- what steps call ------------------------------------------------------------------------------------
@@ -153,10 +157,19 @@ class Reporter:
             self.shown.update({k: _number(v) for k, v in values.items()})
         self._emit()
 
-    def stage(self, name: str) -> None:
+    def stage(self, name: str, timed: bool = False) -> None:
+        """Name what the step does now; a `timed` stage (loading a model) shows its seconds as they pass, and is
+        said at once."""
         with self._lock:
             self.stage_name = name
-        self._emit(force=time.monotonic() - self.opened >= self.grace)
+            self.stage_since = time.monotonic() if timed else None
+        self._emit(force=timed or time.monotonic() - self.opened >= self.grace)
+
+    def unset(self, *names: str) -> None:
+        with self._lock:
+            for name in names:
+                self.shown.pop(name, None)
+        self._emit()
 
     def milestone(self, message: str | None = None) -> None:
         """A point worth a line of its own in plain mode (a chunk finished)."""
@@ -208,10 +221,18 @@ class Reporter:
         parts.append(f"elapsed {_duration(elapsed)}")
         return ", ".join(parts)
 
+    def _stage_text(self) -> str:
+        if not self.stage_name:
+            return ""
+        if self.stage_since is None:
+            return self.stage_name
+        return f"{self.stage_name} … {time.monotonic() - self.stage_since:.0f} s"
+
     def _emit(self, force: bool = False) -> None:
         if self._live is not None:
             extra = ", ".join(self.figures())
-            desc = f"{self.title}{': ' + self.stage_name if self.stage_name else ''}"
+            stage = self._stage_text()
+            desc = f"{self.title}{': ' + stage if stage else ''}"
             self._live.update(
                 self._task, total=self.total, completed=self.done, unit=self.unit, extra=extra, description=desc
             )
@@ -222,7 +243,7 @@ class Reporter:
         if not force and now - self._last_line < self.interval:
             return
         self._last_line = now
-        stage = f" [{self.stage_name}]" if self.stage_name else ""
+        stage = f" [{self._stage_text()}]" if self.stage_name else ""
         self._write(f"{self.title}{stage}: {self.describe()}")
 
     def _write(self, text: str) -> None:
@@ -240,6 +261,29 @@ class Reporter:
         if self._live is not None:
             self._live.stop()
             self._live = None
+
+
+class CallProgress:
+    """One blocking generation call, reported while it runs: samples finished of the call's total, output tokens,
+    tokens/s and an ETA from the rate so far, shown beside the step's progress (`generating ...`) and cleared when
+    the call returns. Engines call `finished(samples, tokens)` as results come in."""
+
+    def __init__(self, total_samples: int) -> None:
+        self.total, self.samples, self.tokens = total_samples, 0, 0
+        self.started = time.monotonic()
+        self.reporter = current()
+
+    def finished(self, samples: int, tokens: int) -> None:
+        self.samples += samples
+        self.tokens += tokens
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        text = f"{self.samples:,}/{self.total:,} samples, {self.tokens:,} tokens ({self.tokens / elapsed:,.0f} tok/s)"
+        if 0 < self.samples < self.total:
+            text += f", ETA {_duration(elapsed * (self.total - self.samples) / self.samples)}"
+        self.reporter.set(generating=text)
+
+    def close(self) -> None:
+        self.reporter.unset("generating")
 
 
 class _Silent(Reporter):

@@ -125,3 +125,59 @@ def test_report_of_step_outputs(problems, tmp_path):
     assert f'<td class="n">{m["rows_in"]}</td>' in page  # the funnel table carries each manifest's counts
     bad = run("report", problems, "-o", tmp_path / "x.html")
     assert bad.exit_code == 1 and "not a folder" in bad.stderr
+
+
+def test_a_generation_call_reports_samples_tokens_and_an_eta_while_it_runs():
+    """Before: a chunk's progress moved only when the whole generation call returned (the demo's filter showed
+    0/24 problems for minutes, no tokens). Engines now report each finished request while the call runs."""
+    buf = io.StringIO()
+    with progress.reporting("r1data filter", stream=buf, plain=True, interval=0) as reporter:
+        reporter.start(24, unit="problems")
+        live = progress.CallProgress(16)
+        live.finished(4, 400)
+        live.finished(4, 400)
+        live.close()
+        reporter.stage("loading the model", timed=True)
+    lines = buf.getvalue().splitlines()
+    assert any("generating 4/16 samples, 400 tokens" in line and "tok/s" in line and "ETA" in line for line in lines)
+    assert any("generating 8/16 samples, 800 tokens" in line for line in lines)
+    assert "generating" not in lines[-1]  # cleared when the call returns
+    assert re.search(r"\[loading the model … \d+ s\]", lines[-1])
+
+
+def test_the_vllm_progress_adapter_follows_vllms_offline_loop():
+    """vLLM's offline loop drives a tqdm-like bar: postfix (its running output speed over format_dict's elapsed),
+    then update(samples of the request). The adapter turns that into samples and exact token counts."""
+    pytest.importorskip("vllm")
+    from r1data.engines.vllm_engine import _Counts
+
+    live = progress.CallProgress(6)
+    bar = _Counts(live)
+    total = 0
+    for samples, tokens in ((2, 37), (3, 120), (1, 5)):
+        total += tokens
+        bar.postfix = f"est. speed input: 1.00 toks/s, output: {total / bar.format_dict['elapsed']:.2f} toks/s"
+        bar.update(samples)
+    assert (live.samples, live.tokens) == (6, 162)
+
+
+def test_vllm_threads_are_bound_to_the_cores_this_process_may_use(tmp_path):
+    """Before: vLLM's own "auto" bound one thread to core 0 on a 2-core machine, the same core every other run used
+    (the demo's filter got 4% of a CPU). r1data passes the cores this process may use."""
+    pytest.importorskip("vllm")
+    from r1data.engines.vllm_engine import cpu_bind, kv_cache_bytes
+
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {max(allowed)})
+        assert cpu_bind("auto") == str(max(allowed))
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert cpu_bind("auto") == (f"0-{max(allowed)}" if allowed == set(range(max(allowed) + 1)) else cpu_bind("auto"))
+    assert cpu_bind("nobind") == "nobind" and cpu_bind("0,2") == "0,2"
+    (tmp_path / "config.json").write_text(
+        json.dumps({"num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3, "hidden_size": 576})
+    )
+    # 2 (K, V) x 30 layers x 3 heads x 64 dims x 2 bytes = 23,040 bytes a token; 32 sequences of 1,184 tokens
+    assert kv_cache_bytes(str(tmp_path), 1184) == min(23040 * 1184 * 32, kv_cache_bytes(str(tmp_path), 10**9))
+    assert kv_cache_bytes(str(tmp_path / "missing"), 1184) is None

@@ -488,7 +488,7 @@ class LocalChunks:
         from r1data.judge import Judge
 
         if self.engine is None and self.load_engine is not None:
-            progress.current().stage("loading the engine")
+            progress.current().stage("loading the model", timed=True)
             self.engine, self.owned = self.load_engine(), True
         self.judge = Judge(**self.judge_settings)
 
@@ -500,7 +500,9 @@ class LocalChunks:
             yield index, work(rows(), self.engine, self.judge)
 
     def facts(self) -> dict:
-        return {}
+        """What the manifest records of the engine's settings on this machine (vLLM on CPU: its cores, its KV cache)."""
+        facts = getattr(self.engine, "facts", None)
+        return {"engine": facts()} if callable(facts) else {}
 
     def close(self) -> None:
         try:

@@ -6,6 +6,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from r1data.engines.base import Generation, Request, Sampling
+from r1data.progress import CallProgress
 
 
 class TransformersEngine:
@@ -20,6 +21,13 @@ class TransformersEngine:
 
     @torch.inference_mode()
     def generate(self, requests: list[Request], sampling: Sampling) -> list[list[Generation]]:
+        live = CallProgress(sum(r.n for r in requests))
+        try:
+            return self._generate(requests, sampling, live)
+        finally:
+            live.close()
+
+    def _generate(self, requests: list[Request], sampling: Sampling, live: CallProgress) -> list[list[Generation]]:
         out = []
         eos = self.tokenizer.eos_token_id
         for r in requests:
@@ -46,6 +54,7 @@ class TransformersEngine:
                 text = self.tokenizer.decode(tokens, skip_special_tokens=True)
                 samples.append(Generation(text, "stop" if ended else "length", len(tokens)))
             out.append(samples)
+            live.finished(len(samples), sum(g.tokens or 0 for g in samples))
         return out
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ and the judge's settings, which verify shares too."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,9 +48,10 @@ class JudgeConfig:
 
 
 ENGINE_KINDS = ("vllm", "openai", "transformers")
+PROMPT_TOKENS = 1024  # what a prompt is allowed when the KV cache is sized from --max-tokens
 # The settings each engine takes (GenerationConfig's fields): another engine's setting is refused, never ignored.
 ENGINE_OPTIONS = {
-    "vllm": ("tensor_parallel_size", "gpu_memory_utilization", "max_model_len"),
+    "vllm": ("tensor_parallel_size", "gpu_memory_utilization", "max_model_len", "cpu_threads_bind", "kv_cache_gb"),
     "openai": ("base_url", "api_key_env", "concurrency", "request_timeout", "retries"),
     "transformers": (),
 }
@@ -76,6 +78,17 @@ class GenerationConfig(JudgeConfig):
         None, "vllm: memory share (on CPU: of RAM) [default: 0.9, CPU 0.2].", resume_safe=True
     )
     max_model_len: int | None = setting(None, "vllm: context length.")
+    cpu_threads_bind: str = setting(
+        "auto",
+        "vllm on CPU: the cores its threads are bound to: auto (every core this process may use, as under taskset), "
+        "nobind (the OS schedules them: best when other jobs share the machine), or a list such as 0-3.",
+        resume_safe=True,
+    )
+    kv_cache_gb: float | None = setting(
+        None,
+        "vllm on CPU: KV cache in GiB [default: sized from the model, --max-tokens and --max-model-len].",
+        resume_safe=True,
+    )
     base_url: str | None = setting(None, "openai: e.g. http://127.0.0.1:8000/v1.")
     api_key_env: str = setting("OPENAI_API_KEY", "openai: variable holding the API key.", resume_safe=True)
     concurrency: int = setting(8, "openai: requests in flight.", resume_safe=True)
@@ -113,6 +126,14 @@ class GenerationConfig(JudgeConfig):
         check(self.max_tokens >= 1, "max_tokens", f"must be at least 1 (got {self.max_tokens})")
         check(self.chunk_rows >= 1, "chunk_rows", f"must be at least 1 (got {self.chunk_rows})")
         check(self.tensor_parallel_size >= 1, "tensor_parallel_size", "must be at least 1")
+        check(
+            re.fullmatch(r"auto|nobind|\d+(-\d+)?(,\d+(-\d+)?)*", self.cpu_threads_bind) is not None,
+            "cpu_threads_bind",
+            f"must be auto, nobind or a list of cores such as 0-3 or 0,2,4 (got '{self.cpu_threads_bind}')",
+        )
+        check(
+            self.kv_cache_gb is None or self.kv_cache_gb > 0, "kv_cache_gb", f"must be above 0 (got {self.kv_cache_gb})"
+        )
         check(self.concurrency >= 1, "concurrency", f"must be at least 1 (got {self.concurrency})")
         check(self.retries >= 0, "retries", f"must be 0 or more (got {self.retries})")
         check(self.replicas is None or self.replicas >= 1, "replicas", f"must be at least 1 (got {self.replicas})")
@@ -161,8 +182,11 @@ class GenerationConfig(JudgeConfig):
                     )
 
     def engine_options(self) -> dict:
-        """The options of the chosen engine only."""
-        return {name: getattr(self, name) for name in ENGINE_OPTIONS.get(self.engine_kind, ())}
+        """The options of the chosen engine only (vllm also hears how long a sequence gets, to size its KV cache)."""
+        options = {name: getattr(self, name) for name in ENGINE_OPTIONS.get(self.engine_kind, ())}
+        if self.engine_kind == "vllm":
+            options["sequence_tokens"] = self.max_model_len or self.max_tokens + PROMPT_TOKENS
+        return options
 
     def engine_key(self) -> tuple:
         """Two configs with the same key can share one loaded engine (the demo's filter and rejection-sample)."""

