@@ -21,6 +21,32 @@ import sys
 POLL_SECONDS = 0.5
 
 
+def quiet_resource_tracker(log: str = os.devnull) -> None:
+    """Start Python's resource tracker (once per process tree) with its stderr on `log`, not the terminal.
+
+    Spawned children (pipeline steps, vLLM's engine core) register their shared memory with the tracker of the
+    process that spawned them; when one ends without unlinking (an engine stopped under load), the tracker cleans
+    up at exit and warns "There appear to be 1 leaked shared_memory objects" on whatever stderr it was started
+    with: after r1data's last line. The tracker still cleans up; its words go to `log`. With -v they stay."""
+    from multiprocessing import resource_tracker
+
+    if os.environ.get("R1DATA_VERBOSE", "") not in ("", "0"):
+        return
+    tracker = resource_tracker._resource_tracker
+    if getattr(tracker, "_fd", None) is not None:  # already running: nothing to choose any more
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(target, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
+
+
 def _stat(pid: int | str) -> tuple[int, int] | None:
     """(parent pid, start time in clock ticks) of a process, from /proc; None when it is gone."""
     try:

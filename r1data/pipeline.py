@@ -39,6 +39,7 @@ from typing import Any
 from r1data import progress, publish
 from r1data.config import build_config, read_yaml, settings_of
 from r1data.errors import ConfigError, R1DataError
+from r1data.lifetime import quiet_resource_tracker
 from r1data.manifest import is_complete, read_manifest
 from r1data.steps.base import STEPS
 
@@ -187,6 +188,7 @@ def _run_in_child(step: Step, refresh: bool, argv: list[str], quiet: bool) -> tu
     inherited, and all the child held is returned when it ends). (exit code, the error it reported, if one)."""
     import multiprocessing
 
+    quiet_resource_tracker()  # the children's shared memory is tracked by this process's tracker: not on the terminal
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(step, refresh, argv, quiet, send), name=f"r1data {step.key}")
@@ -235,7 +237,8 @@ def _child(step: Step, refresh: bool, argv: list[str], quiet: bool, send: Any) -
     threading.Thread(target=_die_with_parent, name="r1data-orphan-watch", daemon=True).start()
     code = 0
     try:
-        with progress.reporting(step.key, quiet=quiet, console=Console(stderr=True), grace=2.0, heartbeat=30.0):
+        console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())  # in a pipe, whole lines
+        with progress.reporting(step.key, quiet=quiet, console=console, grace=2.0, heartbeat=30.0):
             _run_in_process(step, refresh, {}, argv)
     except R1DataError as exc:
         send.send(str(exc))

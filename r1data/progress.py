@@ -89,6 +89,8 @@ class Reporter:
         self.total: int | None = None
         self.done = 0
         self.unit = "rows"
+        self.follow: str | None = None
+        self.follow_base = 0.0
         self.counters: dict[str, float] = {}
         self.shown: dict[str, str] = {}
         self.stage_name = ""
@@ -132,10 +134,12 @@ class Reporter:
 
     # -- what steps call ------------------------------------------------------------------------------------
 
-    def start(self, total: int | None, unit: str = "rows", stage: str | None = None) -> None:
-        """Begin (or begin again) counting `total` units of work."""
+    def start(self, total: int | None, unit: str = "rows", stage: str | None = None, follow: str | None = None) -> None:
+        """Begin (or begin again) counting `total` units of work; with `follow`, the bar moves with that counter
+        (verify's bar follows `judged`, which the judge counts from deep inside its pools)."""
         with self._lock:
             self.total, self.done, self.unit = total, 0, unit
+            self.follow, self.follow_base = follow, self.counters.get(follow, 0) if follow else 0
             self.started = time.monotonic()
             if stage is not None:
                 self.stage_name = stage
@@ -150,6 +154,9 @@ class Reporter:
         with self._lock:
             for key, value in counters.items():
                 self.counters[key] = self.counters.get(key, 0) + value
+            if self.follow in counters:
+                done = int(self.counters[self.follow] - self.follow_base)
+                self.done = min(done, self.total) if self.total is not None else done
         self._emit()
 
     def set(self, **values: Any) -> None:

@@ -62,3 +62,35 @@ def test_a_closed_watchdog_kills_nothing(tmp_path):
         assert alive(child)
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+LEAKER = """
+import multiprocessing, sys
+from multiprocessing import shared_memory
+
+def child():
+    shm = shared_memory.SharedMemory(create=True, size=4096)
+    shm.close()  # never unlinked, as an engine stopped under load leaves it
+
+if __name__ == "__main__":
+    if sys.argv[1] == "quiet":
+        from r1data.lifetime import quiet_resource_tracker
+        quiet_resource_tracker()
+    p = multiprocessing.get_context("spawn").Process(target=child)
+    p.start()
+    p.join()
+    print("last line", file=sys.stderr)
+"""
+
+
+def test_no_resource_tracker_warning_after_the_last_line(tmp_path):
+    """Before: after the demo's last line, Python's resource tracker warned "There appear to be 1 leaked
+    shared_memory objects" (a spawned child's memory, cleaned up at exit). The tracker r1data starts keeps its words
+    off the terminal, and still cleans up."""
+    script = tmp_path / "leaker.py"
+    script.write_text(LEAKER)
+    for mode, warned in (("plain", True), ("quiet", False)):
+        done = subprocess.run([sys.executable, str(script), mode], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert ("leaked shared_memory" in done.stderr) is warned, done.stderr
+        assert done.stderr.rstrip().endswith("last line") is not warned

@@ -181,3 +181,32 @@ def test_vllm_threads_are_bound_to_the_cores_this_process_may_use(tmp_path):
     # 2 (K, V) x 30 layers x 3 heads x 64 dims x 2 bytes = 23,040 bytes a token; 32 sequences of 1,184 tokens
     assert kv_cache_bytes(str(tmp_path), 1184) == min(23040 * 1184 * 32, kv_cache_bytes(str(tmp_path), 10**9))
     assert kv_cache_bytes(str(tmp_path / "missing"), 1184) is None
+
+
+def test_in_a_pipe_lines_are_whole(problems, tmp_path):
+    """Before: in a pipe rich wrapped at 80 columns, mid-word ("(audit of every removed row in" / "removed/)")."""
+    out = tmp_path / ("a-long-folder-name-" * 4) / "dedup"
+    done = subprocess.run(
+        [sys.executable, "-m", "r1data", "dedup", str(problems), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    wrote = [line for line in done.stderr.splitlines() if line.startswith("Wrote ")]
+    assert wrote == [f"Wrote {out}  (audit of every removed row in removed/)"]
+
+
+def test_verify_shows_a_total(tmp_path):
+    """Before: verify's bar stayed at `0/?` with no ETA: its count lived in the judge. The bar now follows what
+    the judge has judged, out of the completions to judge."""
+    from r1data.steps.verify import Config as VerifyConfig
+
+    rows = [{"id": f"v{i}", "problem": "2+3?", "answer": "5", "completion": [WRONG, RIGHT][i % 2]} for i in range(6)]
+    src = write_jsonl(tmp_path / "v.jsonl", rows)
+    buf = io.StringIO()
+    with progress.reporting("r1data verify", stream=buf, plain=True, interval=0):
+        run_step("verify", [src], tmp_path / "out", VerifyConfig(), IOConfig())
+    judging = [line for line in buf.getvalue().splitlines() if "[judging]" in line]
+    assert judging and judging[0].split(": ", 1)[1].startswith("0/6 completions")
+    assert "6/6 completions (100%)" in judging[-1]

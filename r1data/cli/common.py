@@ -25,7 +25,8 @@ from rich.table import Table
 from r1data.config import _parts, build_config, settings_of
 from r1data.errors import R1DataError, Terminated, os_error
 
-console = Console(stderr=True, highlight=False)
+# On a terminal rich wraps at its width; in a pipe or a log (no width) every line stays whole, never cut at 80.
+console = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]

@@ -12,7 +12,7 @@ os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
 from vllm import LLM, SamplingParams  # noqa: E402
 
 from r1data.engines.base import Generation, Request, Sampling
-from r1data.lifetime import Watchdog
+from r1data.lifetime import Watchdog, quiet_resource_tracker
 from r1data.progress import CallProgress
 
 GIB = 1 << 30
@@ -98,6 +98,7 @@ class VLLMEngine:
         self.per_request_seed = not current_platform.is_cpu()
         # vLLM's engine core is a process of its own: it must not outlive r1data, however it ends (r1data/lifetime.py)
         self.watchdog = Watchdog()
+        quiet_resource_tracker()  # the engine core's shared memory: a leak notice at exit is not the user's
         self.llm = LLM(
             model=model,
             tensor_parallel_size=tensor_parallel_size,

@@ -101,8 +101,14 @@ class CodeJudge:
         if not items:
             return []
 
+        from r1data import progress
+
+        report = progress.current()
+
         def one(item: tuple) -> CodeVerdict:
-            return self.judge_one(item[0], item[1], stop_on_failure, think_prefilled, language, think_format)
+            verdict = self.judge_one(item[0], item[1], stop_on_failure, think_prefilled, language, think_format)
+            report.count(judged=1)
+            return verdict
 
         with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
             return list(pool.map(one, items))

@@ -216,11 +216,13 @@ class _QuietContext(multiprocessing.context.ForkServerContext):
 
     def start_server(self) -> None:
         """The fork server started now (a fork and exec, milliseconds); it imports and warms up on its own."""
-        from multiprocessing import forkserver, resource_tracker
+        from multiprocessing import forkserver
 
-        # The resource tracker first: starting it unblocks SIGINT in this thread, and the server started after would
-        # see Ctrl-C while it imports.
-        resource_tracker.ensure_running()
+        from r1data.lifetime import quiet_resource_tracker
+
+        # The resource tracker first (its leak notices kept off the terminal): starting it unblocks SIGINT in this
+        # thread, and the server started after would see Ctrl-C while it imports.
+        quiet_resource_tracker()
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             forkserver.ensure_running()

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from r1data import schema
+from r1data import progress, schema
 from r1data.config import check, setting
 from r1data.judge.inputs import golds_for, judge_completions
 from r1data.judge.rewards import ALL_TESTS, REWARDS, get_reward
@@ -107,6 +107,7 @@ def score_table(
         if flag in df.columns:
             values, counts, _ = flatten_column(df, flag)
             cut = [v == "length" for v in values] if counts == sizes else None
+    progress.current().start(len(flat), unit="completions", stage="judging", follow="judged")
     verdicts = judge_completions(judge, golds, flat, cfg.reading(think_format), problems=prompts, truncated=cut)
     tests = [g if isinstance(g, TestSuite) else None for g in golds]
     answers = [None if isinstance(g, TestSuite) else g for g in golds]
