@@ -8,6 +8,7 @@ import sys
 import typer
 
 from r1data import __version__
+from r1data.cli.common import PanelCommand, epilog
 from r1data.steps.registry import step_commands
 
 # name: (module, attribute). A command's module is imported only when the app is built with it: `r1data verify ...`
@@ -46,7 +47,7 @@ def build_app(only: str | None = None) -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
-        rich_markup_mode=None,  # help texts say "[default: ...]"; rich markup would swallow the brackets
+        rich_markup_mode=None,  # plain help, compact at any width; panels and examples: cli/common.PanelCommand
     )
     built.callback()(_root)
     for name, (module, attribute) in COMMANDS.items():
@@ -55,7 +56,8 @@ def build_app(only: str | None = None) -> typer.Typer:
             if isinstance(command, typer.Typer):
                 built.add_typer(command, name=name)
             else:
-                built.command(name)(command)
+                examples = epilog(getattr(command, "examples", ()))
+                built.command(name, cls=PanelCommand, epilog=examples)(command)
     return built
 
 

@@ -13,14 +13,16 @@ import os
 import signal
 import sys
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperCommand
 
 from r1data.config import _parts, build_config, settings_of
 from r1data.errors import R1DataError, Terminated, os_error
@@ -28,8 +30,13 @@ from r1data.errors import R1DataError, Terminated, os_error
 # On a terminal rich wraps at its width; in a pipe or a log (no width) every line stays whole, never cut at 80.
 console = Console(stderr=True, highlight=False, soft_wrap=not sys.stderr.isatty())
 
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")]
+IO_PANEL, DISPLAY_PANEL = "Input/output", "Display"
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.", rich_help_panel=DISPLAY_PANEL)
+]
+JsonOut = Annotated[
+    bool, typer.Option("--json", help="Print the manifest as JSON on stdout.", rich_help_panel=DISPLAY_PANEL)
+]
 Verbose = Annotated[
     bool,
     typer.Option(
@@ -37,6 +44,7 @@ Verbose = Annotated[
         "-v",
         help="Show the engines' own logs (vLLM, TRL, transformers, torch) on the terminal "
         "instead of OUT/logs/engine.log.",
+        rich_help_panel=DISPLAY_PANEL,
     ),
 ]
 Overwrite = Annotated[
@@ -224,12 +232,22 @@ def progress(title: str, quiet: bool, verbose: bool = False) -> contextlib.Abstr
 # Commands from configs
 
 
-def option_for(f: dataclasses.Field, tp: Any) -> tuple[Any, Any]:
-    """(Annotated type, default) of the option that sets field f. Lists repeat (or take commas, with `sep`);
-    mappings are YAML text; true/false settings get --x/--no-x."""
+METAVARS = {int: "N", float: "X", str: "TEXT"}
+
+
+def option_for(f: dataclasses.Field, tp: Any, panel: str | None = None) -> tuple[Any, Any]:
+    """(Annotated type, default) of the option that sets field f, shown in help `panel`. Lists repeat (or take
+    commas, with `sep`); mappings are YAML text; true/false settings get --x/--no-x. A help text that states its own
+    default ("[default: ...]") is the only default shown."""
     base, optional = _parts(tp)
     flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-    helptext = f.metadata.get("help", "")
+    text = f.metadata.get("help", "")
+    shown = {"rich_help_panel": panel, "show_default": "[default:" not in text}
+    for prefix in ("vllm: ", "openai: ", "Judge: "):  # the panel already says whose setting it is
+        if panel and text.startswith(prefix) and prefix.rstrip(": ").lower() in panel.lower():
+            text = text[len(prefix) :]
+            text = text[:1].upper() + text[1:]
+    helptext = text
     default: Any = inspect.Parameter.empty
     if f.default is not dataclasses.MISSING:
         default = f.default
@@ -237,14 +255,17 @@ def option_for(f: dataclasses.Field, tp: Any) -> tuple[Any, Any]:
         default = f.default_factory()  # type: ignore[misc]
     origin = typing.get_origin(base)
     if base is bool:
-        return Annotated[bool, typer.Option(f"{flag}/--no-{flag[2:]}", help=helptext)], default
+        return Annotated[bool, typer.Option(f"{flag}/--no-{flag[2:]}", help=helptext, **shown)], default
     if origin is list:
-        return Annotated[list[str] | None if optional else list[str], typer.Option(flag, help=helptext)], default
+        option = typer.Option(flag, help=helptext, metavar="TEXT", **shown)
+        return Annotated[list[str] | None if optional else list[str], option], default
     if origin is dict or base is dict:
         text_default = default if default is inspect.Parameter.empty else (json.dumps(default) if default else None)
-        return Annotated[str | None, typer.Option(flag, help=helptext + " (YAML mapping)")], text_default
+        option = typer.Option(flag, help=helptext + " (YAML mapping)", metavar="YAML", **shown)
+        return Annotated[str | None, option], text_default
     kind = base if base in (int, float, str) else str
-    return Annotated[kind | None if optional else kind, typer.Option(flag, help=helptext)], default
+    option = typer.Option(flag, help=helptext, metavar=METAVARS[kind], **shown)
+    return Annotated[kind | None if optional else kind, option], default
 
 
 def step_command(
@@ -254,6 +275,7 @@ def step_command(
     inputs_help: str = "Input files, globs or directories (JSONL, JSON, CSV, Parquet, a datasets save_to_disk "
     "folder, or an r1data output folder).",
     output_required: bool = True,
+    examples: Sequence[str] = (),
 ) -> Callable[..., Any]:
     """The command of a registered step: INPUTS, -o OUT, one option per Config field, then the IOConfig options,
     then display options (`display`: (name, Annotated type, default) of this command's own, plus --quiet and
@@ -266,22 +288,22 @@ def step_command(
     hints_io = typing.get_type_hints(IOConfig)
     kw = inspect.Parameter.KEYWORD_ONLY
     out_help = "Output directory (data/, removed/, manifest.json, README.md)."
+    inputs = typer.Argument(help=inputs_help, metavar="INPUT...", show_default=False)
+    output = typer.Option("--output", "-o", help=out_help, metavar="DIR", rich_help_panel=IO_PANEL)
     params = [
-        inspect.Parameter("inputs", kw, annotation=Annotated[list[str], typer.Argument(help=inputs_help)]),
+        inspect.Parameter("inputs", kw, annotation=Annotated[list[str], inputs]),
         inspect.Parameter(
             "output",
             kw,
-            annotation=Annotated[
-                Path | None if not output_required else Path, typer.Option("--output", "-o", help=out_help)
-            ],
+            annotation=Annotated[Path | None if not output_required else Path, output],
             default=inspect.Parameter.empty if output_required else None,
         ),
     ]
     cfg_names = [f.name for f in settings_of(step.config)]
     io_names = [f.name for f in settings_of(IOConfig)]
-    for cls, hints in ((step.config, hints_cfg), (IOConfig, hints_io)):
+    for cls, hints, panel in ((step.config, hints_cfg, None), (IOConfig, hints_io, IO_PANEL)):
         for f in settings_of(cls):
-            annotation, default = option_for(f, hints[f.name])
+            annotation, default = option_for(f, hints[f.name], panel or help_panel(cls, f.name))
             params.append(inspect.Parameter(f.name, kw, annotation=annotation, default=default))
     shown = [*display, *DISPLAY]
     for opt, annotation, default in shown:
@@ -312,7 +334,63 @@ def step_command(
     command.__annotations__ = {p.name: p.annotation for p in params}
     command.__doc__ = step.help
     command.__name__ = f"{name.replace('-', '_')}_command"
-    return handle_errors(command)
+    wrapped = handle_errors(command)
+    wrapped.examples = list(examples)  # type: ignore[attr-defined]  # the epilog (cli/__init__.py)
+    return wrapped
+
+
+def help_panel(cls: type, name: str) -> str | None:
+    """The --help panel of a setting: the engine it belongs to (vllm, openai), else the panel of the config class
+    that declares it (`HELP_PANEL`: the judge's, the model's), else the step's own options."""
+    from r1data.steps.generation import ENGINE_OPTIONS
+
+    for engine, names in ENGINE_OPTIONS.items():
+        if name in names:
+            return f"{engine} engine"
+    for klass in reversed(cls.__mro__):
+        if name in getattr(klass, "__annotations__", {}):
+            return getattr(klass, "HELP_PANEL", None) if klass is not cls else None
+    return None
+
+
+def epilog(examples: Sequence[str]) -> str | None:
+    """Examples under a command's help, a line each (`PanelCommand` writes them as they are)."""
+    return "\n".join(examples) if examples else None
+
+
+class PanelCommand(TyperCommand):
+    """Help in plain text (compact at any width) with the options in panels: the step's own under "Options", the
+    input/output options every step shares under "Input/output", display options under "Display" (the option's
+    `rich_help_panel`), then "Examples" as written."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        panels: dict[str, list] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":  # its name as the user types it, not a Python type
+                panel = "Arguments"
+                record = (param.metavar or param.name.upper(), getattr(param, "help", None) or "")
+            else:
+                panel = getattr(param, "rich_help_panel", None) or "Options"
+            panels.setdefault(panel, []).append(record)
+        order = ["Arguments", "Options", "Model and sampling", "vllm engine", "openai engine", "Judge", IO_PANEL]
+        order.append(DISPLAY_PANEL)
+        for panel in sorted(panels, key=lambda p: order.index(p) if p in order else len(order)):
+            with formatter.section(panel):
+                formatter.write_dl(panels[panel])
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        pieces = [self.options_metavar or "[OPTIONS]"]
+        pieces += [p.metavar or p.name.upper() for p in self.get_params(ctx) if p.param_type_name == "argument"]
+        return pieces
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.epilog:
+            with formatter.section("Examples"):
+                for line in self.epilog.splitlines():
+                    formatter.write(f"{'':>{formatter.current_indent}}{line}\n")
 
 
 def option_names(fn: Callable[..., Any]) -> list[str]:

@@ -16,4 +16,9 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     c.summary(m, "r1data decontaminate", extra, shown["quiet"], shown["json_out"])
 
 
-decontaminate_command = c.step_command("decontaminate", summarize)
+EXAMPLES = [
+    "r1data decontaminate deduped -o clean --against math500.jsonl --against gsm8k_test.jsonl",
+    "r1data decontaminate deduped -o clean --against aime24.parquet --ngram 8 --paraphrase",
+]
+
+decontaminate_command = c.step_command("decontaminate", summarize, examples=EXAMPLES)

@@ -12,9 +12,16 @@ from r1data import schema
 from r1data.cli import common as c
 from r1data.ops.dedup import NEAR, SIMILARITY
 
-ShowClusters = Annotated[int, typer.Option(help="Print N example near-duplicate clusters.")]
+ShowClusters = Annotated[
+    int, typer.Option(help="Print N example near-duplicate clusters.", metavar="N", rich_help_panel=c.DISPLAY_PANEL)
+]
 ShowSiblings = Annotated[
-    int, typer.Option(help="Print N near-duplicate pairs kept apart because their gold answers differ.")
+    int,
+    typer.Option(
+        help="Print N near-duplicate pairs kept apart because their gold answers differ.",
+        metavar="N",
+        rich_help_panel=c.DISPLAY_PANEL,
+    ),
 ]
 
 
@@ -60,8 +67,16 @@ def print_siblings(kept: pl.DataFrame, pairs: list, n: int, width: int = 60) -> 
     c.console.print(table)
 
 
+EXAMPLES = [
+    "r1data dedup gsm8k.jsonl numina.parquet -o deduped",
+    'r1data dedup "data/*.jsonl" -o deduped --threshold 0.7 --show-clusters 5',
+]
+
 dedup_command = c.step_command(
-    "dedup", summarize, display=(("show_clusters", ShowClusters, 0), ("show_siblings", ShowSiblings, 0))
+    "dedup",
+    summarize,
+    examples=EXAMPLES,
+    display=(("show_clusters", ShowClusters, 0), ("show_siblings", ShowSiblings, 0)),
 )
 
 

@@ -20,4 +20,9 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     c.summary(m, f"r1data export --to {cfg.to}", rows, shown["quiet"], shown["json_out"])
 
 
-export_command = c.step_command("export", summarize)
+EXAMPLES = [
+    "r1data export verified -o rl --to verl",
+    'r1data export traces -o sft --to sharegpt --system "Think step by step."',
+]
+
+export_command = c.step_command("export", summarize, examples=EXAMPLES)

@@ -13,4 +13,9 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     c.summary(m, "r1data filter", extra, shown["quiet"], shown["json_out"])
 
 
-filter_command = c.step_command("filter", summarize)
+EXAMPLES = [
+    "r1data filter clean -o band --pass-rate 0.1:0.9 --samples 8",
+    "r1data filter clean -o band --pass-rate 0:0.5 --engine openai --base-url http://127.0.0.1:8000/v1 --model m",
+]
+
+filter_command = c.step_command("filter", summarize, examples=EXAMPLES)

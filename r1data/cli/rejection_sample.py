@@ -13,4 +13,9 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     c.summary(m, "r1data rejection-sample", extra, shown["quiet"], shown["json_out"])
 
 
-rejection_sample_command = c.step_command("rejection-sample", summarize)
+EXAMPLES = [
+    "r1data rejection-sample band -o traces --samples 4 --keep 1",
+    "r1data rejection-sample band -o traces --samples 8 --max-tokens 16384 --model ./my-model",
+]
+
+rejection_sample_command = c.step_command("rejection-sample", summarize, examples=EXAMPLES)

@@ -13,7 +13,12 @@ from rich.table import Table
 from r1data.cli import common as c
 from r1data.errors import MissingExtraError
 
-Plot = Annotated[Path | None, typer.Option(help="Write overlaid think-length histograms to this PNG.")]
+Plot = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write overlaid think-length histograms to this PNG.", metavar="PNG", rich_help_panel=c.DISPLAY_PANEL
+    ),
+]
 
 
 def _fmt(x: object, pct: bool = False) -> str:
@@ -63,9 +68,12 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
             c.console.print(f"Wrote {shown['plot']}")
 
 
+EXAMPLES = ["r1data stats traces", "r1data stats openr1.parquet s1k.parquet --plot lengths.png"]
+
 stats_command = c.step_command(
     "stats",
     summarize,
+    examples=EXAMPLES,
     display=(("plot", Plot, None),),
     inputs_help="One or more datasets (each: a file, glob or folder), side by side.",
     output_required=False,

@@ -14,4 +14,6 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     c.summary(result.manifest, "r1data tag", extra, shown["quiet"], shown["json_out"])
 
 
-tag_command = c.step_command("tag", summarize)
+EXAMPLES = ["r1data tag clean -o tagged", "r1data tag clean -o tagged --drop proof,multiple_choice"]
+
+tag_command = c.step_command("tag", summarize, examples=EXAMPLES)

@@ -30,4 +30,9 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
             c.console.print(table)
 
 
-verify_command = c.step_command("verify", summarize)
+EXAMPLES = [
+    "r1data verify generations.jsonl -o verified",
+    "r1data verify traces -o verified --completion-field generations --lenient",
+]
+
+verify_command = c.step_command("verify", summarize, examples=EXAMPLES)

@@ -38,46 +38,20 @@ DEFAULT_SHARD_ROWS = 100_000
 class IOConfig:
     """How inputs are read and outputs written; every step takes these."""
 
-    overwrite: bool = setting(
-        False, "Replace OUT if it exists (only once the new output is complete).", resume_safe=True
-    )
-    problem_field: str | None = setting(None, "Input column holding the problem text [default: recognised].")
-    answer_field: str | None = setting(None, "Input column holding the gold final answer [default: recognised].")
-    solution_field: str | None = setting(None, "Input column holding a worked solution [default: recognised].")
-    id_field: str | None = setting(None, "Input column holding a row id [default: recognised, else a hash].")
-    tests_field: str | None = setting(
-        None,
-        "Input column holding a code problem's tests (stdin/stdout pairs, asserts, ...) [default: recognised: "
-        "tests, test_cases, input_output, verification_info, test_list, ...].",
-    )
-    on_error: str = setting("fail", "fail: stop at the first unreadable line; skip: quarantine it in removed/.")
-    layout: str = setting(
-        "auto",
-        "The inputs' layout (sharegpt, openr1-math, verl, ...; `r1data layouts` lists them) "
-        "[default: recognised from the columns].",
-    )
-    think_format: str = setting(
-        "auto",
-        "Where a trace's reasoning ends: think (<think>...</think>), bespoke "
-        "(<|begin_of_thought|>...), none [default: recognised per trace].",
-    )
-    trace_source: str = setting(
-        "deepseek",
-        "s1K-1.1: whose traces to read, deepseek (deepseek_thinking_trajectory "
-        "+ deepseek_attempt) or gemini (gemini_*).",
-    )
-    limit: int | None = setting(None, "Read only the first N rows (a trial run on a slice).")
-    executor: str = setting(
-        "local",
-        "Where the heavy work runs: local (this machine) or ray (a Ray cluster: "
-        "dedup, decontaminate, judging and generation; the same results).",
-        resume_safe=True,
-    )
+    overwrite: bool = setting(False, "Replace OUT once the new output is complete.", resume_safe=True)
+    problem_field: str | None = setting(None, "Column of the problem [default: recognised].")
+    answer_field: str | None = setting(None, "Column of the gold final answer [default: recognised].")
+    solution_field: str | None = setting(None, "Column of a worked solution [default: recognised].")
+    id_field: str | None = setting(None, "Column of the row id [default: recognised, else a hash].")
+    tests_field: str | None = setting(None, "Column of a code problem's tests [default: recognised].")
+    on_error: str = setting("fail", "An unreadable line: fail, or skip (quarantined in removed/).")
+    layout: str = setting("auto", "The inputs' layout (`r1data layouts`) [default: recognised].")
+    think_format: str = setting("auto", "Where reasoning ends: think, bespoke or none [default: recognised per trace].")
+    trace_source: str = setting("deepseek", "s1K-1.1 traces: deepseek or gemini.")
+    limit: int | None = setting(None, "Read only the first N rows (a trial run).")
+    executor: str = setting("local", "Where the heavy work runs: local or ray (same results).", resume_safe=True)
     ray_address: str = setting(
-        "auto",
-        "--executor ray: the cluster to join (auto: the running one, else a local "
-        "Ray started for this run; or HOST:PORT, ray://...).",
-        resume_safe=True,
+        "auto", "--executor ray: auto (running, else local), HOST:PORT or ray://...", resume_safe=True
     )
     shard_rows: int = setting(DEFAULT_SHARD_ROWS, "Rows per Parquet shard.", resume_safe=True)
 

@@ -7,7 +7,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import xxhash
 
@@ -19,6 +19,8 @@ from r1data.judge.math import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 @dataclass(kw_only=True)
 class JudgeConfig:
     """How the judge runs: worker processes, the limit per verification, memory per worker."""
+
+    HELP_PANEL: ClassVar[str] = "Judge"  # where --help lists these settings
 
     timeout: float = setting(
         DEFAULT_TIMEOUT, "Judge: seconds per verification (per test, for code) before it is killed (timeout)."
@@ -60,6 +62,8 @@ ENGINE_OPTIONS = {
 @dataclass(kw_only=True)
 class GenerationConfig(JudgeConfig):
     """A model behind one of the engines, the prompt, and how it samples."""
+
+    HELP_PANEL: ClassVar[str] = "Model and sampling"
 
     model: str | None = setting(
         None, "Local model folder or .gguf file (openai: the served model's name) [default: built-in SmolLM2-135M]."
