@@ -282,6 +282,10 @@ class LazyEngine:
             self.engine = self.cfg.load_engine()
         return self.engine.generate(requests, sampling)
 
+    def facts(self) -> dict:
+        facts = getattr(self.engine, "facts", None)
+        return facts() if callable(facts) else {}
+
     def close(self) -> None:
         if self.engine is not None:
             self.engine.close()

@@ -484,12 +484,10 @@ class LocalChunks:
         self.judge: Any = None
 
     def open(self) -> None:
-        from r1data import progress
         from r1data.judge import Judge
 
         if self.engine is None and self.load_engine is not None:
-            progress.current().stage("loading the model", timed=True)
-            self.engine, self.owned = self.load_engine(), True
+            self.engine, self.owned = self.load_engine(), True  # it says "loading the model … N s" as it loads
         self.judge = Judge(**self.judge_settings)
 
     def run(self, work: Callable, chunks: Sequence[tuple[int, Callable[[], Any]]]) -> Iterator[tuple[int, Any]]:

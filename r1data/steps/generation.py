@@ -197,9 +197,17 @@ class GenerationConfig(JudgeConfig):
         return (self.engine, self.model, self.seed, tuple(sorted(self.engine_options().items())))
 
     def load_engine(self) -> Any:
+        """The engine, loaded now; the progress line counts the seconds it takes (vLLM: a minute or two on CPU)."""
+        from r1data import progress
         from r1data.engines import load_engine
 
-        return load_engine(self.engine, self.model, seed=self.seed, **self.engine_options())
+        report = progress.current()
+        was = report.stage_name
+        report.stage(f"loading the model ({self.engine_kind})", timed=True)
+        try:
+            return load_engine(self.engine, self.model, seed=self.seed, **self.engine_options())
+        finally:
+            report.stage(was)
 
     def chunked(self, command: str, work: Callable[..., Any], think_format: str = "auto", **extra: Any) -> Any:
         """The chunked run of a generation step: `work(rows, engine, judge, cfg, reading)` per chunk, with these

@@ -199,7 +199,7 @@ def test_vllm_generation_says_what_it_does_while_it_loads_and_runs(tmp_path):
     with progress.reporting("r1data filter", stream=buf, plain=True, interval=0, heartbeat=1.0):
         run_step("filter", [src], tmp_path / "f", cfg, IOConfig())
     lines = buf.getvalue().splitlines()
-    assert any(re.search(r"\[loading the model … \d+ s\]", line) for line in lines), lines
+    assert any(re.search(r"\[loading the model \(vllm\) … \d+ s\]", line) for line in lines), lines
     generating = [line for line in lines if "generating " in line]
     assert generating and all(re.search(r"generating \d+/16 samples, [\d,]+ tokens \(", g) for g in generating)
     assert any("ETA" in g for g in generating) or len(generating) == 1
