@@ -233,6 +233,36 @@ def funnel_plot(views: list[StepView]) -> str | None:
     return _png(fig)
 
 
+def overlap_plot(view: StepView) -> str | None:
+    """Dedup's overlap between sources as a matrix: row A, column B holds the rows of A removed as duplicates of
+    rows kept from B (the diagonal: a source's own duplicates)."""
+    overlap = (view.manifest.get("stats") or {}).get("source_overlap") or {}
+    pairs, rows = overlap.get("pairs") or [], overlap.get("rows") or {}
+    if len(rows) < 2 or not pairs:
+        return None
+    names = sorted(rows)
+    where = {n: i for i, n in enumerate(names)}
+    matrix = [[0] * len(names) for _ in names]
+    for p in pairs:
+        if p["source"] in where and p["duplicates_of"] in where:
+            matrix[where[p["source"]]][where[p["duplicates_of"]]] = p["rows"]
+    plt = _plt()
+    size = 1.6 + 0.7 * len(names)
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    image = ax.imshow(matrix, cmap="Oranges")
+    for i, line in enumerate(matrix):
+        for j, n in enumerate(line):
+            if n:
+                ax.text(j, i, f"{n:,}\n{n / rows[names[i]]:.1%}", ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), [f"{n} ({rows[n]:,})" for n in names], fontsize=8)
+    ax.set_xlabel("duplicate of a row kept from")
+    ax.set_ylabel("rows of (its rows)")
+    ax.set_title(f"{view.name}: overlap between sources (rows removed)")
+    fig.colorbar(image, ax=ax, shrink=0.7)
+    return _png(fig)
+
+
 def training_plot(view: StepView) -> str | None:
     """The trainer's curves from OUT/log.jsonl: loss, and the reward where GRPO logged one, per step."""
     log = view.path / "log.jsonl"
@@ -467,6 +497,7 @@ def build_html(views: list[StepView], title: str) -> str:
             (lengths_plot(v), "think lengths"),
             (pass_rate_plot(v), "pass rates"),
             (status_plot(v), "verifier statuses"),
+            (overlap_plot(v), "overlap between sources"),
             (training_plot(v), "training curves"),
         ):
             parts.append(_img(plot, f"{v.name}: {alt}"))

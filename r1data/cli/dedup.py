@@ -40,10 +40,25 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
     if stats["exact_groups_with_conflicting_answers"]:
         extra.append(("identical problems, different answers", stats["exact_groups_with_conflicting_answers"]))
     c.summary(m, "r1data dedup", extra, shown["quiet"], shown["json_out"])
+    if not shown["quiet"]:
+        print_overlap(stats.get("source_overlap"))
     if shown["show_clusters"] and not shown["quiet"]:
         print_clusters(result.kept, result.removed, shown["show_clusters"])
     if shown["show_siblings"] and not shown["quiet"]:
         print_siblings(result.kept, stats.get("sibling_examples", []), shown["show_siblings"])
+
+
+def print_overlap(overlap: dict | None, top: int = 5) -> None:
+    """The sources that overlap most: rows of one removed as duplicates of rows kept from another."""
+    across = [p for p in (overlap or {}).get("pairs", []) if p["source"] != p["duplicates_of"]]
+    if not across:
+        return
+    table = Table(title="overlap between sources (top pairs)", title_justify="left")
+    for col in ("rows of", "duplicate rows kept from", "rows", "share of its rows"):
+        table.add_column(col, justify="right" if col in ("rows", "share of its rows") else "left")
+    for p in across[:top]:
+        table.add_row(p["source"], p["duplicates_of"], f"{p['rows']:,}", f"{p['share']:.1%}")
+    c.console.print(table)
 
 
 def print_siblings(kept: pl.DataFrame, pairs: list, n: int, width: int = 60) -> None:

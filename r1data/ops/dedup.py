@@ -503,6 +503,21 @@ class OutOfCore(Protocol):
     ) -> Near: ...
 
 
+def source_overlap(sources: pl.Series, removed: np.ndarray, leader: np.ndarray) -> dict:
+    """How much the sources overlap: per ordered pair (A, B), the rows of A removed as duplicates of a row kept from
+    B (A == B: A's own duplicates), with the share of A's rows that is; and each source's rows. Pairs by count."""
+    names = sources.cast(pl.String).fill_null("(no source)").to_numpy()
+    values, counts = np.unique(names, return_counts=True)
+    rows_of = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    idx = np.flatnonzero(removed)
+    pairs: Counter = Counter(zip(names[idx].tolist(), names[leader[idx]].tolist(), strict=True))
+    listed = [
+        {"source": a, "duplicates_of": b, "rows": n, "share": round(n / rows_of[a], 4)}
+        for (a, b), n in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return {"rows": rows_of, "pairs": listed}
+
+
 @dataclass
 class DedupResult:
     kept: pl.DataFrame
@@ -598,6 +613,8 @@ def dedup(
         if spill is not None:
             stats["spill"] = near.spill
     removed_mask = drop_reason != None  # noqa: E711 - elementwise over an object array
+    if schema.SOURCE in df.columns:
+        stats["source_overlap"] = source_overlap(df.get_column(schema.SOURCE), removed_mask, leader)
     annotated = df.with_columns(
         pl.Series(schema.DROP_REASON, drop_reason.tolist(), dtype=pl.String),
         ids.gather(leader).alias(schema.DUPLICATE_OF),

@@ -180,3 +180,25 @@ def test_dedup_end_to_end_without_the_c_kernel(demo_dir, tmp_path):
         frames = [pl.read_parquet(outs[n] / folder / "*.parquet") for n in ("kernel", "plain")]
         assert frames[0].equals(frames[1])
     assert json.loads((outs["plain"] / "manifest.json").read_text())["stats"]["spill"]["memory_budget_mib"] == 51
+
+
+def test_the_overlap_between_sources_is_in_the_manifest_the_summary_and_the_report(tmp_path):
+    """Which sources overlap, and by how much, before they are mixed: per pair, the rows of one removed as
+    duplicates of rows kept from the other."""
+    import json as _json
+
+    a = [{"id": f"a{i}", "problem": f"Compute {i} times {i + 7}, subtract {i}.", "answer": "1"} for i in range(8)]
+    b = [{"id": f"b{i}", "problem": r["problem"], "answer": "1"} for i, r in enumerate(a[:3])]  # three copies of a
+    b += [{"id": "b9", "problem": "A brand new problem about a train leaving a station.", "answer": "2"}]
+    for name, rows in (("setA.jsonl", a), ("setB.jsonl", b)):
+        (tmp_path / name).write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "d"
+    r = run("dedup", tmp_path / "setA.jsonl", tmp_path / "setB.jsonl", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    overlap = _json.loads((out / "manifest.json").read_text())["stats"]["source_overlap"]
+    assert overlap["rows"] == {"setA": 8, "setB": 4}
+    assert overlap["pairs"] == [{"source": "setB", "duplicates_of": "setA", "rows": 3, "share": 0.75}]
+    assert "overlap between sources" in r.stderr and "setB" in r.stderr and "75.0%" in r.stderr
+    page = tmp_path / "report.html"
+    assert run("report", out, "-o", page).exit_code == 0
+    assert 'alt="d: overlap between sources"' in page.read_text()
