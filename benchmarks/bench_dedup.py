@@ -187,6 +187,7 @@ def scale(texts: list[str], work: Path, ten_million: bool) -> None:
         )
         print(f"  in memory:   {sec_m:6.1f} s ({n / sec_m:,.0f} problems/s), peak RSS {rss_m:,.0f} MiB")
         print(f"  ratios (out of core / in memory): time x{sec_o / sec_m:.2f}, peak RSS x{rss_o / rss_m:.2f}")
+    templated(work)
     if ten_million:
         src = short_problems(texts, 10_000_000, work / "short10m.jsonl")
         sec, rss, man, _ = run_file(src, work, "ten")
@@ -195,6 +196,69 @@ def scale(texts: list[str], work: Path, ten_million: bool) -> None:
             f"({man['rows_in'] / sec:,.0f} problems/s), peak RSS {rss:,.0f} MiB, kept {man['rows_out']:,}, "
             f"spill {man['stats'].get('spill')}"
         )
+
+
+def templated(work: Path, size: int = 10_000) -> None:
+    """A templated corpus: one template, other names and one number, each gold answer a different set. Every
+    near-duplicate pair passes the number rule and reaches the answer rule; before value keys each distinct answer
+    pair was compared on its own (the judge for what text cannot settle): 10 minutes and more for 10,000 rows."""
+    import random as _random
+
+    rng = _random.Random(3)
+    names = [
+        "Zoey",
+        "Oliver",
+        "Ethan",
+        "Mia",
+        "Liam",
+        "Ava",
+        "Noah",
+        "Emma",
+        "James",
+        "Sophia",
+        "Lucas",
+        "Isabella",
+        "Mason",
+        "Harper",
+        "Logan",
+        "Jacob",
+    ]
+    rows = []
+    for i in range(size):
+        k = rng.randint(1, 100_000)
+        rows.append(
+            {
+                "id": str(i),
+                "problem": f"{rng.choice(names)} looked up row {k} of the table of quadratic polynomials printed in "
+                "the appendix of the textbook. Find the set of all real roots of that polynomial, written as a set.",
+                "answer": f"\\{{{k}, {k + 1}\\}}",
+            }
+        )
+    src = work / "templated.jsonl"
+    pl.DataFrame(rows).write_ndjson(src)
+    sec, rss, man, _ = run_file(src, work, "templated")
+    stats = man["stats"]
+    print(
+        f"{size:,} templated problems (set answers): {sec:.1f} s (goal < 10 s), peak RSS {rss:,.0f} MiB; "
+        f"{stats['templated_siblings']:,} pairs kept apart by their answers, {stats['answer_pairs_judged']:,} "
+        f"answer pairs judged, {stats['answer_pairs_not_judged']:,} past the cap; kept {man['rows_out']:,}"
+    )
+    # the pairwise path of before, in this process, on a sample of the pairs that reached the answer rule
+    from r1data.ops.answers import normalize_answer, plainly_different, value_key
+
+    answers = [normalize_answer(r["answer"]) for r in rows[:2000]]
+    pairs = [(answers[i], answers[j]) for i in range(0, 2000, 7) for j in range(i + 1, min(2000, i + 60))]
+    t = time.perf_counter()
+    for a, b in pairs:
+        plainly_different(a, b)
+    pairwise = (time.perf_counter() - t) / len(pairs)
+    t = time.perf_counter()
+    keys = {a: value_key(a) for a in set(answers)}
+    keyed = (time.perf_counter() - t) / len(pairs)
+    print(
+        f"  per answer pair: pairwise {pairwise * 1e6:.1f} us vs value keys {keyed * 1e6:.2f} us amortised "
+        f"(x{pairwise / max(keyed, 1e-12):.0f}; {len(keys):,} distinct answers for {len(pairs):,} pairs)"
+    )
 
 
 def grid(texts: list[str], origin: list[int]) -> None:

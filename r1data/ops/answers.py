@@ -177,6 +177,31 @@ def plainly_different(a: str, b: str) -> bool | None:
     return None if same is None else not same
 
 
+def value_key(normalized: str) -> tuple | None:
+    """A hashable key of what a normalised answer is worth, when plain arithmetic or plain words settle it without
+    a partner: two answers with keys of the same kind are the same answer exactly when their keys are equal (the
+    verdict `plainly_different` gives them; a value rounds to 12 significant digits). None when it takes a
+    partner or the judge (variables, words beside numbers, anything the evaluator cannot read). Computing it once per
+    distinct answer makes comparing a million pairs of a templated corpus a lookup."""
+    if not normalized:
+        return None
+    text = _ASSIGNED.sub("", normalized)
+    number = as_number(text)
+    if number is not None:
+        return ("number", number)
+    if _WORDS.match(text):
+        return ("words", text)
+    if re.search(r"[a-z]", re.sub(r"\\[a-z]+", " ", text)):
+        return None  # variables: compared at random points, pair by pair
+    try:
+        shape, values = _values(text, {})
+    except (ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
+        return None
+    if any(isinstance(v, complex) for v in values):
+        return None
+    return ("value", shape, tuple(float(f"{v:.12g}") for v in values))
+
+
 def as_number(normalized: str):  # noqa: ANN201 - a Fraction or None
     """A normalised answer that is a plain number (an integer, a decimal, a/b or \\frac{a}{b}) as an exact
     Fraction; None for anything else (the judge compares those)."""
@@ -331,6 +356,14 @@ def _values(normalized: str, env: dict[str, float]) -> tuple[str, list[float]]:
         parts = [_values(p, env) for p in normalized.split("\\cup")]
         ordered = sorted(parts, key=lambda p: (p[1], p[0]))
         return "union" + "".join(s for s, _ in ordered), [v for _, vs in ordered for v in vs]
+    if normalized.startswith("\\{") and normalized.endswith("\\}") and len(normalized) > 4:
+        # a set: its elements in any order, each once (a templated corpus of set answers needs no judge)
+        elements = [_values(part, env) for part in normalized[2:-2].split(",")]
+        if any(shape or len(vs) != 1 for shape, vs in elements):
+            raise ValueError("a set of tuples")
+        return "set", sorted(
+            {vs[0] for _, vs in elements}, key=lambda v: (v.real, v.imag) if isinstance(v, complex) else (v, 0)
+        )
     shape, body = "", normalized
     if len(body) >= 2 and body[0] in "([" and body[-1] in ")]" and "," in body:
         shape, body = body[0] + body[-1], body[1:-1]

@@ -31,7 +31,7 @@ import polars as pl
 import xxhash
 
 from r1data import schema
-from r1data.ops.answers import normalize_answer, plainly_different
+from r1data.ops.answers import normalize_answer, plainly_different, value_key
 from r1data.ops.kernel import kernel as compiled_kernel
 from r1data.ops.minhash import ShingleSpec, estimated_jaccard, signatures
 from r1data.ops.normalize import normalize_series
@@ -62,6 +62,7 @@ class DedupParams:
     near: bool = True
     max_number_changes: int | None = 1
     answer_aware: bool = True  # a pair whose gold answers both exist and differ is not merged
+    max_judged_pairs: int | None = 100_000  # distinct answer pairs the judge compares, at most; beyond: kept apart
 
     @property
     def spec(self) -> ShingleSpec:
@@ -378,10 +379,18 @@ def answer_siblings(
     nl, nr = norm_id_of_value[raw_l], norm_id_of_value[raw_r]
     empty = np.array([not v for v in norm_values], dtype=bool)
     both = ~empty[nl] & ~empty[nr]
-    combos, which = np.unique(np.stack((nl, nr), axis=1)[both], axis=0, return_inverse=True)
+    # A key per distinct answer (its exact value, its words): pairs whose two keys are of one kind are settled by
+    # comparing keys, a vectorised lookup however many pairs a templated corpus makes; the rest pair by pair.
+    keys = [None if v.startswith(TESTS_KEY) else value_key(v) for v in norm_values]
+    _, key_ids = _dense_ids([repr(k) for k in keys])
+    kinds = np.array([-1 if k is None else ("number", "words", "value").index(k[0]) for k in keys], dtype=np.int8)
+    keyed = both & (kinds[nl] >= 0) & (kinds[nl] == kinds[nr])
+    out[np.flatnonzero(keyed)[key_ids[nl[keyed]] != key_ids[nr[keyed]]]] = True
+    rest = both & ~keyed
+    combos, which = np.unique(np.stack((nl, nr), axis=1)[rest], axis=0, return_inverse=True)
     settled = [_differ(norm_values[a], norm_values[b]) for a, b in combos.tolist()]  # no judge needed
     verdict = np.array([-1 if v is None else int(v) for v in settled], dtype=np.int8)[which.reshape(-1)]
-    idx = np.flatnonzero(both)
+    idx = np.flatnonzero(rest)
     out[idx[verdict == 1]] = True
     undecided = idx[verdict == -1]
     if undecided.size == 0:
@@ -409,12 +418,36 @@ class Rules:
     the first 1,000 templated siblings (in pair order) as examples."""
 
     def __init__(
-        self, params: DedupParams, texts: pl.Series, answers: pl.Series, equivalent: AnswersEquivalent | None
+        self,
+        params: DedupParams,
+        texts: pl.Series,
+        answers: pl.Series,
+        equivalent: AnswersEquivalent | None,
+        stage: Callable[[str], None] = lambda name: None,
     ) -> None:
         self.params, self.texts, self.answers, self.equivalent = params, texts, answers, equivalent
+        self.stage = stage
         self.templated = 0
         self.siblings = 0
+        self.judged = 0  # distinct answer pairs the judge compared
+        self.unjudged = 0  # and those the cap left uncompared (kept apart: never removed on a guess)
         self.examples: list[tuple[int, int, float]] = []
+
+    def _judge(self, keys: list[tuple[str, str]]) -> list[bool]:
+        """The judge on distinct answer pairs, within `max_judged_pairs` for the run: a templated corpus whose every
+        answer differs in a way text cannot settle would otherwise send it hundreds of thousands of pairs. A pair
+        past the cap counts as different answers (kept apart), and the manifest says how many."""
+        if self.equivalent is None or not keys:
+            return [False] * len(keys)
+        cap = self.params.max_judged_pairs
+        room = len(keys) if cap is None else max(0, min(len(keys), cap - self.judged))
+        if room:
+            left = "" if cap is None else f", at most {cap - self.judged - room:,} more after these"
+            self.stage(f"comparing gold answers: {room:,} pairs ({self.judged:,} compared before{left})")
+        same = list(self.equivalent(keys[:room])) if room else []
+        self.judged += room
+        self.unjudged += len(keys) - room
+        return same + [False] * (len(keys) - room)
 
     def number_changes(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         """`pair_number_changes`, from an index of the rows' numbers (a C merge of sorted ids) when the kernel is
@@ -438,7 +471,7 @@ class Rules:
             ok[idx[~same]] = False
         if self.params.answer_aware and ok.any():
             idx = np.flatnonzero(ok)
-            siblings = idx[answer_siblings(self.answers, left[idx], right[idx], self.equivalent)]
+            siblings = idx[answer_siblings(self.answers, left[idx], right[idx], self._judge)]
             ok[siblings] = False
             self.siblings += siblings.size
             room = 1000 - len(self.examples)
@@ -582,7 +615,7 @@ def dedup(
         texts = norm.gather(survivors)
         answers = keys.gather(survivors)
         rank = np.lexsort((np.arange(survivors.size), ~has_answer[survivors]))
-        rules = Rules(params, texts, answers, answers_equivalent)
+        rules = Rules(params, texts, answers, answers_equivalent, stage)
         if spill is None:
             near = _near_in_memory(texts, params, (bands, rows), kernels, rules, rank, stage)
         else:
@@ -607,6 +640,8 @@ def dedup(
             "sibling_examples": [
                 (str(ids[int(survivors[i])]), str(ids[int(survivors[j])]), round(e, 4)) for i, j, e in rules.examples
             ],
+            "answer_pairs_judged": rules.judged,
+            "answer_pairs_not_judged": rules.unjudged,
             "near_duplicates": int(is_near.sum()) + orphans.size,
             "near_clusters": near.clusters,
         }

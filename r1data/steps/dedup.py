@@ -46,6 +46,11 @@ class Config:
         "A near-duplicate pair whose gold answers both exist and are not the same answer (normalised text, then "
         "math equivalence) is kept apart: templated siblings, not duplicates. No effect without an answer column.",
     )
+    max_judged_pairs: int = setting(
+        _D.max_judged_pairs,
+        "Distinct pairs of gold answers the judge compares at most (templated corpora can make hundreds of "
+        "thousands); a pair beyond is kept apart, never removed, and the manifest says how many; -1: no cap.",
+    )
     workers: int | None = setting(None, "Threads for signatures and LSH bands [default: CPU count].", resume_safe=True)
     memory_gb: float | None = setting(
         None,
@@ -102,6 +107,7 @@ class Config:
             near=not self.exact_only,
             max_number_changes=None if self.max_number_changes < 0 else self.max_number_changes,
             answer_aware=self.answer_aware,
+            max_judged_pairs=None if self.max_judged_pairs < 0 else self.max_judged_pairs,
         )
 
 
@@ -142,6 +148,12 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
                 ) from None
         if remote is not None:
             result.stats["executor"] = remote.counts
+        if result.stats.get("answer_pairs_not_judged"):
+            result.stats.setdefault("warnings", []).append(
+                f"{result.stats['answer_pairs_not_judged']:,} near-duplicate pairs were kept apart without comparing "
+                f"their gold answers: the judge compared the first {cfg.max_judged_pairs:,} distinct pairs "
+                "(--max-judged-pairs; -1 compares them all)"
+            )
         return result.kept, result.removed, result.stats
 
     return run_one_shot("dedup", inputs, out, cfg, io, op)

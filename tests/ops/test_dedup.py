@@ -214,3 +214,78 @@ def test_answer_normal_forms_and_plain_arithmetic():
     assert differ("4", "b=4") is False and differ("x=3", "y=4") is True
     assert differ("\\sin^2 x", "1-\\cos^2 x") is False and differ("2 \\sec x", "2 \\tan x") is True
     assert differ("y = 2x + 3", "2x+3 = y") is None  # the judge decides
+
+
+def templated_sets(n: int, seed: int = 3) -> pl.DataFrame:
+    """A templated corpus: one template, other names and one number, each answer a different set (of tuples, which
+    only the judge compares)."""
+    import random
+
+    rng = random.Random(seed)
+    names = ["Zoey", "Oliver", "Ethan", "Mia", "Liam", "Ava", "Noah", "Emma", "James", "Sophia"]
+    rows = []
+    for i in range(n):
+        k = rng.randint(1, 10**6)
+        problem = (
+            f"{rng.choice(names)} looked up row {k} of the table of quadratic systems printed in the appendix of the "
+            "textbook. Find the set of all real solutions (x, y) of that system, written as a set of pairs."
+        )
+        rows.append({"id": f"q{i}", "problem": problem, "answer": f"\\{{({k}, {k + 1})\\}}", "source": "t"})
+    return pl.DataFrame(rows).with_columns(pl.lit(None, dtype=pl.String).alias("solution"))
+
+
+def test_a_templated_corpus_stays_linear_and_the_cap_changes_nothing_it_does_not_reach():
+    """Before: every confirmed pair of a templated corpus whose answers differ in a way text cannot settle went to
+    the judge one by one (a 10,000-row set-answer corpus ran past 10 minutes). Distinct answers get a value key
+    once; pairs the keys cannot settle go to the judge within --max-judged-pairs, beyond which they are kept apart.
+    Where the cap is not reached the output is the same as without it."""
+    df = templated_sets(600)
+    asked: list[int] = []
+
+    def equivalent(pairs: list[tuple[str, str]]) -> list[bool]:
+        asked.append(len(pairs))
+        return [a.replace(" ", "") == b.replace(" ", "") for a, b in pairs]
+
+    runs = {}
+    for cap in (None, 10**9, 50):
+        asked.clear()
+        result = dedup(df, DedupParams(max_judged_pairs=cap), answers_equivalent=equivalent)
+        runs[cap] = (result, sum(asked))
+    (free, free_asked), (roomy, _), (tight, tight_asked) = runs[None], runs[10**9], runs[50]
+    assert free_asked > 50 and tight_asked == 50  # the judge was needed, and the cap held it to 50 pairs
+    assert free.kept.equals(roomy.kept) and free.removed.equals(roomy.removed)
+    assert free.stats["answer_pairs_judged"] == free_asked and free.stats["answer_pairs_not_judged"] == 0
+    assert tight.stats["answer_pairs_not_judged"] == free_asked - 50
+    assert set(tight.removed["id"]) <= set(free.removed["id"])  # beyond the cap pairs are kept apart, never merged
+
+
+def test_value_keys_agree_with_the_pairwise_verdict():
+    from itertools import combinations
+
+    from r1data.ops.answers import normalize_answer, plainly_different, value_key
+
+    answers = [
+        "12",
+        "12.0",
+        "\\frac{1}{2}",
+        "0.5",
+        "\\{1,2\\}",
+        "\\{2, 1\\}",
+        "\\{1,3\\}",
+        "monday",
+        "sunday",
+        "x=3",
+        "3",
+        "2\\sqrt{2}",
+        "\\sqrt{8}",
+        "(1,2)",
+        "(2,1)",
+        "\\pi/4",
+        "3/4",
+    ]
+    normal = [normalize_answer(a) for a in answers]
+    for a, b in combinations(normal, 2):
+        ka, kb = value_key(a), value_key(b)
+        if ka is not None and kb is not None and ka[0] == kb[0]:
+            assert (ka != kb) == plainly_different(a, b), (a, b)
+    assert value_key(normalize_answer("x^2+1")) is None and value_key(normalize_answer("\\{(1,2)\\}")) is None
