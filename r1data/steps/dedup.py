@@ -84,6 +84,11 @@ class Config:
             )
         check(self.workers is None or self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
         check(
+            self.max_judged_pairs >= -1,
+            "max_judged_pairs",
+            f"must be -1 (no cap) or more (got {self.max_judged_pairs})",
+        )
+        check(
             self.memory_gb is None or self.memory_gb >= 0.05,
             "memory_gb",
             f"must be at least 0.05 (got {self.memory_gb}); most machines run well with the default",
