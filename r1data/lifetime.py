@@ -21,6 +21,17 @@ import sys
 POLL_SECONDS = 0.5
 
 
+def alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def quiet_resource_tracker(log: str = os.devnull) -> None:
     """Start Python's resource tracker (once per process tree) with its stderr on `log`, not the terminal.
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from r1data.errors import OutputError, as_os_error, os_error
+from r1data.lifetime import alive
 
 PARTIAL, OLD, WORK, LOCK = "r1data-partial", "r1data-old", "r1data-work", "r1data-lock"
 SCRATCH = "r1data-scratch"  # a step's spilled working state beside OUT (out-of-core dedup); never published
@@ -168,16 +169,6 @@ def mkdir(path: Path) -> None:
 # The lock
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class OutputLock:
     """One writer per OUT. The lock file holds {pid, host, command, since}; it is held with flock, which the
     kernel releases when the holder dies, so a lock left by a killed run is taken over without a word."""
@@ -200,7 +191,7 @@ class OutputLock:
             except OSError:
                 holder = self._holder(fd)
                 os.close(fd)
-                if holder.get("host") == socket.gethostname() and not _alive(int(holder.get("pid", 0) or 0)):
+                if holder.get("host") == socket.gethostname() and not alive(int(holder.get("pid", 0) or 0)):
                     time.sleep(0.05)  # the holder is gone; its kernel lock is on the way out
                     continue
                 raise OutputError(

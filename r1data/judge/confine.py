@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from r1data.lifetime import alive
+
 AF_VSOCK = getattr(socket, "AF_VSOCK", 40)
 BLOCKED_CALLS = ("add_key", "keyctl", "request_key")
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
@@ -88,16 +90,6 @@ def _limit_v1(folder: Path, limit: int) -> None:
         (folder / "memory.memsw.limit_in_bytes").write_text(str(limit))
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _empty(folder: Path) -> None:
     """Kill what is left in a cgroup and remove it."""
     procs = folder / "cgroup.procs"
@@ -155,7 +147,7 @@ def _sweep(parent: Path) -> None:
     """Remove the cgroups of r1data processes that are gone (a killed run leaves its own behind)."""
     for folder in parent.iterdir():
         owner = folder.name.split("-")[0]
-        if folder.is_dir() and owner.isdigit() and not _alive(int(owner)):
+        if folder.is_dir() and owner.isdigit() and not alive(int(owner)):
             _empty(folder)
 
 

@@ -404,10 +404,10 @@ names = answer()["names"]
 ns = {"__name__": "solution"}
 for name, v in names.items():
     if isinstance(v, dict) and len(v) == 1 and "module" in v:
-        try:
+        try:  # the test side imports the module itself: no object of the program's crosses
             ns[name] = importlib.import_module(v["module"]["name"])
-        except Exception:
-            pass
+        except Exception:  # a module of the program's own: the test does without that name (a NameError if used)
+            continue
         continue
     ns[name] = dec(v, remote)
 exec(compile(job["setup"], "setup.py", "exec"), ns)
