@@ -13,9 +13,11 @@ Prints
 4. memory for one million short problems: projected from 20k and 100k runs, or measured with --million;
 5. scale (--scale; alone, it takes minutes): one million short problems with 15% planted duplicates through the
    whole command, out of core (the default, `--memory-gb` at its default) against the in-memory path
-   (`--in-memory`, the path before out-of-core) in the same run: seconds, problems/s, peak RSS, the ratios, and
-   whether the kept ids are identical; the same on the heavy-duplicate corpus of section 4 (each problem has ~66
-   near copies); with --ten-million also ten million short problems, out of core.
+   (`--in-memory`, the path before out-of-core) in the same run: seconds, problems/s, peak RSS (the process tree,
+   sampled), each stage's seconds (the manifest's `stage_seconds`), the ratios, and whether the kept ids are
+   identical; the same on the heavy-duplicate corpus of section 4 (each problem has ~66 near copies); a templated
+   corpus of 10,000 rows; with --ten-million also ten million short problems, out of core (the rows streamed: read,
+   then read again to write).
 
 Usage: python benchmarks/bench_dedup.py [--baseline-docs 2000] [--grid] [--million] [--scale [--ten-million]]
 """
@@ -147,7 +149,10 @@ def short_problems(
 
 
 def run_file(src: Path, workdir: Path, name: str, flags: tuple[str, ...] = ()) -> tuple[float, float, dict, Path]:
-    """`r1data dedup` on a file in a fresh process: seconds, peak RSS in MiB, manifest, OUT."""
+    """`r1data dedup` on a file in a fresh process: seconds, peak RSS in MiB (the process and its children together,
+    sampled every 20 ms, or the process's own peak if higher), manifest, OUT."""
+    import psutil
+
     out = workdir / f"{name}-out"
     code = (
         "import resource, sys; from r1data.cli import app; "
@@ -157,12 +162,32 @@ def run_file(src: Path, workdir: Path, name: str, flags: tuple[str, ...] = ()) -
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, str(src), str(out), *flags], capture_output=True, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(src), str(out), *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0
+    watched = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            tree = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    stdout, stderr = proc.communicate()
     seconds = time.perf_counter() - t
     if proc.returncode:
-        raise SystemExit(f"r1data dedup {name} failed:\n{proc.stderr[-3000:]}")
-    rss_mib = int(proc.stdout.strip().splitlines()[-1]) / 1024
-    return seconds, rss_mib, json.loads((out / "manifest.json").read_text()), out
+        raise SystemExit(f"r1data dedup {name} failed:\n{stderr[-3000:]}")
+    own = int(stdout.strip().splitlines()[-1]) * 1024
+    return seconds, max(peak, own) / 2**20, json.loads((out / "manifest.json").read_text()), out
+
+
+def stage_line(manifest: dict) -> str:
+    stages = manifest["stats"].get("stage_seconds", {})
+    return ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
 
 
 def kept_ids(out: Path) -> pl.Series:
@@ -182,10 +207,13 @@ def scale(texts: list[str], work: Path, ten_million: bool) -> None:
         n = man_o["rows_in"]
         print(f"{label}: kept {man_o['rows_out']:,} of {n:,}; identical kept ids and drop counts: {same}")
         print(
-            f"  out of core: {sec_o:6.1f} s ({n / sec_o:,.0f} problems/s), peak RSS {rss_o:,.0f} MiB, "
+            f"  out of core: {sec_o:6.1f} s ({n / sec_o:,.0f} problems/s; goal 50,000), peak RSS {rss_o:,.0f} MiB "
+            f"(children counted; goal 2,048), rows read twice: {man_o['stats'].get('rows_read_twice')}, "
             f"spill {man_o['stats'].get('spill')}"
         )
+        print(f"    stages: {stage_line(man_o)}")
         print(f"  in memory:   {sec_m:6.1f} s ({n / sec_m:,.0f} problems/s), peak RSS {rss_m:,.0f} MiB")
+        print(f"    stages: {stage_line(man_m)}")
         print(f"  ratios (out of core / in memory): time x{sec_o / sec_m:.2f}, peak RSS x{rss_o / rss_m:.2f}")
     templated(work)
     if ten_million:
@@ -193,9 +221,11 @@ def scale(texts: list[str], work: Path, ten_million: bool) -> None:
         sec, rss, man, _ = run_file(src, work, "ten")
         print(
             f"10M short problems, 15% planted duplicates, out of core: {sec:.0f} s "
-            f"({man['rows_in'] / sec:,.0f} problems/s), peak RSS {rss:,.0f} MiB, kept {man['rows_out']:,}, "
+            f"({man['rows_in'] / sec:,.0f} problems/s), peak RSS {rss:,.0f} MiB (children counted; goal 6,144), "
+            f"kept {man['rows_out']:,}, rows read twice: {man['stats'].get('rows_read_twice')}, "
             f"spill {man['stats'].get('spill')}"
         )
+        print(f"  stages: {stage_line(man)}")
 
 
 def templated(work: Path, size: int = 10_000) -> None:

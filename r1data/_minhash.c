@@ -10,6 +10,10 @@
  *   weights: uint64[n] position weights; a, b: uint64[num_perm] permutation parameters
  *   out:     uint32[documents x num_perm], C order, written in place
  *
+ * signatures_text(data, offsets, first_doc, n, weights, a, b, out)
+ *   the same from normalised texts (UTF-8 data[offsets[i]:offsets[i+1]], tokens separated by spaces): tokens are
+ *   hashed as they are split (signature scheme 2's token hash: FNV-1a over the bytes, finalised), no token array
+ *
  * Two sequential passes of near-duplicate removal live here too (r1data.ops.dedup has numpy/Python versions that
  * give the same results; these make them stream over pairs at C speed):
  *
@@ -18,11 +22,13 @@
  *   (int64, int64, float64 pairs; uint8 kept, int64 dup_of, float64 dup_sim per row, updated in place)
  * union(parent, left, right)
  *   union-find over int64 parent links (parent[i] == i at the start), path halving; roots are the smaller index
+ * band_keys(sig, perms, bands, rows, out)
+ *   out[i, b] = the LSH key of row i in band b (uint64, rows x bands): r1data.ops.dedup.band_keys
  * jaccard(sig, perms, left, right, out)
  *   out[i] = share of equal slots of rows left[i] and right[i] of the uint32 (rows x perms) signatures
  *
  * number_changes(offsets, ids, left, right, out)
- *   each row's numbers as sorted uint32 ids in ids[offsets[r]:offsets[r+1]]; out[i] = how many numbers must
+ *   each row's numbers as sorted uint64 ids in ids[offsets[r]:offsets[r+1]]; out[i] = how many numbers must
  *   change to turn row left[i]'s multiset into right[i]'s: max(|A|, |B|) - |A & B| (r1data.ops.dedup.number_changes)
  *
  * And the tokenizer of r1data.ops.normalize for ASCII text (the same tokens as its regex, a test holds them equal):
@@ -45,6 +51,50 @@ static int get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, int writable
         return -1;
     }
     return 0;
+}
+
+/* The permutations loop is where the time goes: built for AVX-512 and AVX2 beside the baseline where the compiler
+ * can pick one at load time (the same values on every path: integer arithmetic modulo 2^64). */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute) && \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 11))
+#if __has_attribute(target_clones)
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef HOT
+#define HOT
+#endif
+
+static inline uint64_t finalise(uint64_t x) {  /* splitmix64's finaliser */
+    x ^= x >> 30; x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 27; x *= 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* One document's signature from its token hashes t[0:length] (length >= 1): every n-gram (one gram of all tokens
+ * when the document is shorter than n) hashed as finalise(sum_j W[j] * t[i + j]), then min over the gram hashes of
+ * A[p] * h + B[p] per permutation, the top 32 bits kept. */
+HOT static void one_signature(const uint64_t *t, int64_t length, Py_ssize_t n, const uint64_t *W, const uint64_t *A,
+                              const uint64_t *B, Py_ssize_t perms, uint64_t *cur, uint32_t *row) {
+    const int64_t count = length >= n ? length - n + 1 : 1;
+    for (Py_ssize_t p = 0; p < perms; p++) cur[p] = UINT64_MAX;
+    for (int64_t i = 0; i < count; i++) {
+        uint64_t acc = 0;
+        for (Py_ssize_t j = 0; j < n && i + j < length; j++) acc += W[j] * t[i + j];
+        acc = finalise(acc);
+        for (Py_ssize_t p = 0; p < perms; p++) {
+            uint64_t v = A[p] * acc + B[p];
+            cur[p] = v < cur[p] ? v : cur[p];
+        }
+    }
+    for (Py_ssize_t p = 0; p < perms; p++) row[p] = (uint32_t)(cur[p] >> 32);
+}
+
+/* The token hash of signature scheme 2: FNV-1a over the token's bytes, finalised. */
+static inline uint64_t token_hash(const unsigned char *s, int64_t len) {
+    uint64_t h = 0xCBF29CE484222325ULL;
+    for (int64_t k = 0; k < len; k++) { h ^= s[k]; h *= 0x100000001B3ULL; }
+    return finalise(h);
 }
 
 static PyObject *signatures(PyObject *self, PyObject *args) {
@@ -79,26 +129,8 @@ static PyObject *signatures(PyObject *self, PyObject *args) {
     uint64_t *cur = PyMem_RawMalloc(sizeof(uint64_t) * (perms ? perms : 1));
     if (!cur) { PyErr_NoMemory(); goto e7; }
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t d = 0; d < docs; d++) {
-        const int64_t length = L[d];
-        if (length == 0) continue;
-        const uint64_t *t = F + S[d];
-        const int64_t count = length >= n ? length - n + 1 : 1;
-        for (Py_ssize_t p = 0; p < perms; p++) cur[p] = UINT64_MAX;
-        for (int64_t i = 0; i < count; i++) {
-            uint64_t acc = 0;
-            for (Py_ssize_t j = 0; j < n && i + j < length; j++) acc += W[j] * t[i + j];
-            acc ^= acc >> 30; acc *= 0xBF58476D1CE4E5B9ULL;  /* splitmix64 finaliser */
-            acc ^= acc >> 27; acc *= 0x94D049BB133111EBULL;
-            acc ^= acc >> 31;
-            for (Py_ssize_t p = 0; p < perms; p++) {
-                uint64_t v = A[p] * acc + B[p];
-                cur[p] = v < cur[p] ? v : cur[p];
-            }
-        }
-        uint32_t *row = O + d * perms;
-        for (Py_ssize_t p = 0; p < perms; p++) row[p] = (uint32_t)(cur[p] >> 32);
-    }
+    for (Py_ssize_t d = 0; d < docs; d++)
+        if (L[d] > 0) one_signature(F + S[d], L[d], n, W, A, B, perms, cur, O + d * perms);
     Py_END_ALLOW_THREADS
     PyMem_RawFree(cur);
     PyBuffer_Release(&out); PyBuffer_Release(&b); PyBuffer_Release(&a); PyBuffer_Release(&w);
@@ -112,6 +144,94 @@ e3: PyBuffer_Release(&start);
 e2: PyBuffer_Release(&len);
 e1: PyBuffer_Release(&flat);
     return NULL;
+}
+
+static PyObject *signatures_text(PyObject *self, PyObject *args) {
+    PyObject *o_d, *o_off, *o_w, *o_a, *o_b, *o_out;
+    Py_ssize_t first_doc, n;
+    if (!PyArg_ParseTuple(args, "OOnnOOOO", &o_d, &o_off, &first_doc, &n, &o_w, &o_a, &o_b, &o_out)) return NULL;
+    Py_buffer d, off, w, a, b, out;
+    if (get(o_d, &d, 1, 0, "data") < 0) return NULL;
+    if (get(o_off, &off, 8, 0, "offsets") < 0) goto t1;
+    if (get(o_w, &w, 8, 0, "weights") < 0) goto t2;
+    if (get(o_a, &a, 8, 0, "a") < 0) goto t3;
+    if (get(o_b, &b, 8, 0, "b") < 0) goto t4;
+    if (get(o_out, &out, 4, 1, "out") < 0) goto t5;
+    const Py_ssize_t docs = off.len / 8 - 1, perms = a.len / 8;
+    const int64_t *OFF = off.buf;
+    int bad = docs < 0 || w.len / 8 < n || b.len / 8 != perms || n < 1 || first_doc < 0 ||
+              out.len / 4 < (first_doc + docs) * perms;
+    for (Py_ssize_t i = 0; i < docs && !bad; i++) bad = OFF[i] < 0 || OFF[i] > OFF[i + 1] || OFF[i + 1] > d.len;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "signatures_text: inconsistent offsets or array sizes");
+        goto t6;
+    }
+    int64_t longest = 0;  /* bytes of the longest document: it holds at most (bytes + 1) / 2 tokens */
+    for (Py_ssize_t i = 0; i < docs; i++) longest = OFF[i + 1] - OFF[i] > longest ? OFF[i + 1] - OFF[i] : longest;
+    uint64_t *cur = PyMem_RawMalloc(sizeof(uint64_t) * (perms ? perms : 1));
+    uint64_t *tok = PyMem_RawMalloc(sizeof(uint64_t) * (longest / 2 + 1));
+    if (!cur || !tok) { PyMem_RawFree(cur); PyMem_RawFree(tok); PyErr_NoMemory(); goto t6; }
+    const unsigned char *D = d.buf;
+    const uint64_t *W = w.buf, *A = a.buf, *B = b.buf;
+    uint32_t *O = (uint32_t *)out.buf + first_doc * perms;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < docs; i++) {
+        int64_t k = OFF[i], end = OFF[i + 1], count = 0;
+        while (k < end) {
+            if (D[k] == ' ') { k++; continue; }
+            int64_t start = k;
+            while (k < end && D[k] != ' ') k++;
+            tok[count++] = token_hash(D + start, k - start);
+        }
+        if (count > 0) one_signature(tok, count, n, W, A, B, perms, cur, O + i * perms);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(tok);
+    PyMem_RawFree(cur);
+    PyBuffer_Release(&out); PyBuffer_Release(&b); PyBuffer_Release(&a); PyBuffer_Release(&w);
+    PyBuffer_Release(&off); PyBuffer_Release(&d);
+    Py_RETURN_NONE;
+t6: PyBuffer_Release(&out);
+t5: PyBuffer_Release(&b);
+t4: PyBuffer_Release(&a);
+t3: PyBuffer_Release(&w);
+t2: PyBuffer_Release(&off);
+t1: PyBuffer_Release(&d);
+    return NULL;
+}
+
+static PyObject *band_keys(PyObject *self, PyObject *args) {
+    PyObject *o_s, *o_o;
+    Py_ssize_t perms, bands, rows;
+    if (!PyArg_ParseTuple(args, "OnnnO", &o_s, &perms, &bands, &rows, &o_o)) return NULL;
+    Py_buffer sg, o;
+    if (get(o_s, &sg, 4, 0, "sig") < 0) return NULL;
+    if (get(o_o, &o, 8, 1, "out") < 0) { PyBuffer_Release(&sg); return NULL; }
+    const Py_ssize_t n = perms > 0 ? sg.len / 4 / perms : 0;
+    int bad = perms < 1 || bands < 0 || rows < 1 || bands * rows > perms || o.len / 8 != n * bands;
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "band_keys: inconsistent arrays (bands x rows past the signature?)");
+    } else {
+        const uint32_t *S = sg.buf;
+        uint64_t *O = o.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint32_t *row = S + i * perms;
+            for (Py_ssize_t b = 0; b < bands; b++) {
+                uint64_t key = 0;
+                for (Py_ssize_t c = b * rows; c < (b + 1) * rows; c++) {
+                    key ^= (uint64_t)row[c];
+                    key *= 0x100000001B3ULL;
+                    key ^= key >> 29;
+                }
+                O[i * bands + b] = key;
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&o); PyBuffer_Release(&sg);
+    if (bad) return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *greedy(PyObject *self, PyObject *args) {
@@ -284,7 +404,7 @@ static PyObject *number_changes(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOO", &o_off, &o_ids, &o_l, &o_r, &o_o)) return NULL;
     Py_buffer off, ids, l, r, o;
     if (get(o_off, &off, 8, 0, "offsets") < 0) return NULL;
-    if (get(o_ids, &ids, 4, 0, "ids") < 0) { PyBuffer_Release(&off); return NULL; }
+    if (get(o_ids, &ids, 8, 0, "ids") < 0) { PyBuffer_Release(&off); return NULL; }
     if (get(o_l, &l, 8, 0, "left") < 0) { PyBuffer_Release(&ids); PyBuffer_Release(&off); return NULL; }
     if (get(o_r, &r, 8, 0, "right") < 0) {
         PyBuffer_Release(&l); PyBuffer_Release(&ids); PyBuffer_Release(&off); return NULL;
@@ -292,7 +412,7 @@ static PyObject *number_changes(PyObject *self, PyObject *args) {
     if (get(o_o, &o, 8, 1, "out") < 0) {
         PyBuffer_Release(&r); PyBuffer_Release(&l); PyBuffer_Release(&ids); PyBuffer_Release(&off); return NULL;
     }
-    const Py_ssize_t rows = off.len / 8 - 1, pairs = l.len / 8, n_ids = ids.len / 4;
+    const Py_ssize_t rows = off.len / 8 - 1, pairs = l.len / 8, n_ids = ids.len / 8;
     const int64_t *OFF = off.buf, *L = l.buf, *R = r.buf;
     int bad = rows < 0 || r.len != l.len || o.len != l.len;
     for (Py_ssize_t i = 0; i < rows && !bad; i++) bad = OFF[i] < 0 || OFF[i] > OFF[i + 1] || OFF[i + 1] > n_ids;
@@ -300,7 +420,7 @@ static PyObject *number_changes(PyObject *self, PyObject *args) {
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "number_changes: inconsistent offsets or a pair outside the rows");
     } else {
-        const uint32_t *ID = ids.buf;
+        const uint64_t *ID = ids.buf;
         int64_t *O = o.buf;
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t i = 0; i < pairs; i++) {
@@ -323,11 +443,13 @@ static PyObject *number_changes(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"number_changes", number_changes, METH_VARARGS, "Numbers changed between pairs of rows (see module source)."},
+    {"band_keys", band_keys, METH_VARARGS, "LSH keys of every row in every band (see module source)."},
     {"jaccard", jaccard, METH_VARARGS, "Estimated Jaccard of signature pairs (see module source)."},
     {"tokens_ascii", tokens_ascii, METH_VARARGS, "The normal form's tokens of ASCII texts (see module source)."},
     {"greedy", greedy, METH_VARARGS, "The greedy keep sweep over pairs in visiting order (see module source)."},
     {"union", union_, METH_VARARGS, "Union-find over pairs, in place (see module source)."},
     {"signatures", signatures, METH_VARARGS, "MinHash signatures of a block of documents (see module source)."},
+    {"signatures_text", signatures_text, METH_VARARGS, "MinHash signatures of normalised texts (see module source)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -336,7 +458,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_minhash", "Compiled
 /* The interface version: r1data/ops/kernel.py loads the kernel only when this equals its KERNEL_VERSION (a build
  * left from another version of r1data is not used). Raise both together whenever a function or its arguments
  * change. */
-#define KERNEL_VERSION 1
+#define KERNEL_VERSION 2
 
 PyMODINIT_FUNC PyInit__minhash(void) {
     PyObject *m = PyModule_Create(&module);

@@ -14,10 +14,12 @@ import codecs
 import glob
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 import xxhash
 
@@ -72,8 +74,12 @@ class ReadResult:
             )
         return out
 
+    counted_rows: int | None = None  # rows read, where the records are not held (a step that streams its rows)
+
     @property
     def rows_in(self) -> int:
+        if self.counted_rows is not None:
+            return self.counted_rows
         return self.records.height + self.quarantined.height
 
 
@@ -268,10 +274,20 @@ _MIN_LIMIT = 1 << 30
 
 
 def _decompressed(src: InputSource, piece: int = 1 << 24) -> bytes:
+    return b"".join(_chunks(src, piece))
+
+
+def _chunks(src: InputSource, piece: int = 1 << 24) -> Iterator[bytes]:
+    """The file's bytes a piece at a time, decompressed (refused past `MAX_EXPANSION` times the compressed size)."""
     import pyarrow as pa
 
+    if not src.compression:
+        with open(src.path, "rb") as f:
+            while chunk := f.read(piece):
+                yield chunk
+        return
     limit = max(_MIN_LIMIT, MAX_EXPANSION * src.path.stat().st_size)
-    pieces, total = [], 0
+    total = 0
     with pa.input_stream(str(src.path), compression=src.compression) as f:
         while chunk := f.read(piece):
             total += len(chunk)
@@ -281,8 +297,33 @@ def _decompressed(src: InputSource, piece: int = 1 << 24) -> bytes:
                     f"size: not read (a decompression bomb would fill the memory). If the data is real, decompress it "
                     f"yourself (e.g. gunzip -k) and pass the plain file."
                 )
-            pieces.append(chunk)
-    return b"".join(pieces)
+            yield chunk
+
+
+def _line_pieces(src: InputSource, size: int) -> Iterator[tuple[bytes, int]]:
+    """The file's bytes (decompressed, no byte-order mark) in pieces of about `size` bytes that end at a line's end,
+    each with the file's line number of its first line."""
+    held, line, first = b"", 1, True
+    try:
+        for chunk in _chunks(src, min(size, 1 << 24)):
+            if first:
+                chunk, first = (chunk[len(BOM) :] if chunk.startswith(BOM) else chunk), False
+            held += chunk
+            if len(held) < size:
+                continue
+            cut = held.rfind(b"\n") + 1
+            if cut == 0:
+                continue  # one line longer than a piece: read on
+            piece, held = held[:cut], held[cut:]
+            yield piece, line
+            line += piece.count(b"\n")
+    except OSError as exc:
+        raise InputError(
+            f"{src.path}: cannot read it ({exc}). Check the file (a {src.compression or 'plain'} "
+            f"{src.format} file is expected from its name)."
+        ) from None
+    if held or line == 1:
+        yield held, line
 
 
 # Nesting deeper than any real row (chats, tests, tool calls nest under 20 levels): such a line is refused with its
@@ -336,8 +377,8 @@ def _check_utf8(raw: bytes, piece: int = 1 << 26) -> None:
     decoder.decode(b"", final=True)
 
 
-def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
-    """One JSON object per line."""
+def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail", first_line: int = 1) -> _Read:
+    """One JSON object per line (`first_line`: the file's line number of raw's first line, when raw is a piece)."""
     try:
         _check_utf8(raw)
         if _maybe_too_deep(raw):
@@ -349,7 +390,7 @@ def read_jsonl(raw: bytes, path: Path, on_error: OnError = "fail") -> _Read:
     except Exception:
         pass  # the line-by-line path below finds and names the bad line
     rows, bad, replaced, chats = [], [], 0, 0
-    for lineno, line in enumerate(raw.splitlines(), start=1):
+    for lineno, line in enumerate(raw.splitlines(), start=first_line):
         if not line.strip():
             continue
         deep = False
@@ -475,27 +516,55 @@ def _id_like(keys: list[str]) -> bool:
 
 
 def _read_table(src: InputSource, on_error: OnError) -> _Read:
+    return next(_tables(src, on_error, None))
+
+
+def _tables(src: InputSource, on_error: OnError, piece_bytes: int | None) -> Iterator[_Read]:
+    """The file's rows as one table, or with `piece_bytes` a piece at a time where the format allows (JSONL by
+    lines, Parquet by row slices, an r1data folder by shard; JSON, CSV and saved datasets come whole)."""
     p = src.path
     try:
+        if src.format == "jsonl" and piece_bytes:
+            for raw, line in _line_pieces(src, piece_bytes):
+                yield read_jsonl(raw, p, on_error, line)
+            return
+        if src.format == "parquet" and piece_bytes:
+            import pyarrow.parquet as pq
+
+            meta = pq.ParquetFile(p).metadata
+            rows = max(1, piece_bytes * meta.num_rows // max(1, meta.serialized_size + _parquet_bytes(meta)))
+            for lo in range(0, max(meta.num_rows, 1), rows):
+                yield _Read(pl.scan_parquet(p).slice(lo, rows).collect())
+            return
+        if src.format == "r1data" and piece_bytes:
+            for shard in sorted((p / "data").glob("*.parquet")):
+                yield _Read(pl.read_parquet(shard))
+            return
         if src.format == "jsonl":
-            return read_jsonl(raw_bytes(src), p, on_error)
-        if src.format == "json":
-            return read_json(raw_bytes(src), p, on_error)
-        if src.format == "csv":
-            return _Read(pl.read_csv(raw_bytes(src), infer_schema=False))
-        if src.format == "parquet":
-            return _Read(pl.read_parquet(p))
-        if src.format == "r1data":
-            return _Read(pl.read_parquet(sorted((p / "data").glob("*.parquet"))))
-        if src.format == "hf_disk":
+            yield read_jsonl(raw_bytes(src), p, on_error)
+        elif src.format == "json":
+            yield read_json(raw_bytes(src), p, on_error)
+        elif src.format == "csv":
+            yield _Read(pl.read_csv(raw_bytes(src), infer_schema=False))
+        elif src.format == "parquet":
+            yield _Read(pl.read_parquet(p))
+        elif src.format == "r1data":
+            yield _Read(pl.read_parquet(sorted((p / "data").glob("*.parquet"))))
+        elif src.format == "hf_disk":
             import datasets  # heavy: only for this input kind
 
-            return _Read(pl.from_arrow(datasets.load_from_disk(str(p)).with_format("arrow")[:]))
+            yield _Read(pl.from_arrow(datasets.load_from_disk(str(p)).with_format("arrow")[:]))
+        else:  # pragma: no cover
+            raise InputError(f"{p}: unknown format {src.format}")
     except R1DataError:
         raise
     except Exception as exc:
         raise InputError(f"{p}: cannot read as {src.format} ({type(exc).__name__}: {exc})") from exc
-    raise InputError(f"{p}: unknown format {src.format}")  # pragma: no cover
+
+
+def _parquet_bytes(meta: Any) -> int:
+    """A Parquet file's rows' size in memory, about: the row groups' uncompressed bytes."""
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
 
 
 def fingerprint(sources: list[InputSource]) -> str:
@@ -511,6 +580,164 @@ def fingerprint(sources: list[InputSource]) -> str:
     return h.hexdigest()
 
 
+@dataclass
+class Batch:
+    """Rows read, a piece of the inputs at a time: schema records (with `_row`, their position among all records
+    read, and ids), their normalised problems, and what was set aside (unreadable lines, empty problems)."""
+
+    records: pl.DataFrame
+    normalized: pl.Series
+    quarantined: pl.DataFrame
+
+
+class IdMaker:
+    """Ids for rows without one: a hash of the normalised problem, and repeats of a text `-1`, `-2`, ... in input
+    order across every batch (the state carried is the count per hash)."""
+
+    def __init__(self) -> None:
+        self.seen = pl.DataFrame(schema={"h": pl.String, "n": pl.Int64})
+
+    def __call__(self, df: pl.DataFrame, normalized: pl.Series) -> pl.DataFrame:
+        missing = df.get_column(schema.ID).is_null()
+        if not missing.any():
+            return df
+        at = np.flatnonzero(missing.to_numpy())
+        hashes = pl.Series("h", list(map(schema.hash_id, normalized.gather(at).to_list())), dtype=pl.String)
+        local = pl.DataFrame({"h": hashes}).with_columns(pl.int_range(1, pl.len() + 1).over("h").alias("k"))
+        nth = local.join(self.seen, on="h", how="left").select(pl.col("k") + pl.col("n").fill_null(0)).to_series()
+        self.seen = (
+            pl.concat([self.seen, local.group_by("h").agg(pl.len().cast(pl.Int64).alias("n"))])
+            .group_by("h")
+            .agg(pl.col("n").sum())
+        )
+        made = pl.select(pl.when(nth <= 1).then(hashes).otherwise(hashes + "-" + (nth - 1).cast(pl.String))).to_series()
+        return df.with_columns(df.get_column(schema.ID).scatter(at, made))
+
+
+class InputReader:
+    """The inputs a batch at a time (`piece_bytes` of input each, about; None: a whole file each), mapped onto the
+    schema as `read_inputs` maps them, so that a step can hold what it needs of each batch and not the rows. After
+    the batches: `sources`, `readings`, `notes`, `repeated_ids`, `rows_in`, and `fingerprint()`. Reading the same
+    inputs again gives the same batches (a step that writes its output on a second pass relies on it)."""
+
+    def __init__(
+        self,
+        specs: list[str | Path],
+        fields: schema.FieldMap | None = None,
+        on_error: OnError = "fail",
+        limit: int | None = None,
+        layout: str = "auto",
+        trace_source: str = "deepseek",
+        piece_bytes: int | None = None,
+    ) -> None:
+        self.specs, self.fields, self.on_error, self.limit = specs, fields or schema.FieldMap(), on_error, limit
+        self.layout, self.trace_source, self.piece_bytes = layout, trace_source, piece_bytes
+        self.inputs = resolve_inputs(specs)
+        self.sources: list[dict] = []
+        self.readings: list = []
+        self.notes: list[str] = []
+        self.repeated_ids = 0
+        self.rows_in = 0
+        self.records = 0
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.inputs)
+
+    def summary(self) -> ReadResult:
+        """What was read, for the manifest, without the rows (after the batches)."""
+        return ReadResult(
+            pl.DataFrame(),
+            pl.DataFrame(),
+            self.sources,
+            self.fingerprint(),
+            None,
+            self.repeated_ids,
+            self.notes,
+            self.readings,
+            counted_rows=self.rows_in,
+        )
+
+    def __iter__(self) -> Iterator[Batch]:
+        from r1data import layouts
+
+        self.sources, self.readings, self.notes, self.repeated_ids, self.rows_in, self.records = [], [], [], 0, 0, 0
+        make_ids, given_ids, bad_lines = IdMaker(), [], 0
+        for src in self.inputs:
+            if self.limit is not None and self.records >= self.limit:
+                self.sources.append(src.describe() | {"rows": None, "not_read": f"--limit {self.limit} reached"})
+                continue
+            info = src.describe() | {"rows": 0}
+            if src.note:
+                self.notes.append(src.note)
+            reading, surrogates, seen = None, 0, 0
+            for read in _tables(src, self.on_error, self.piece_bytes):
+                if self.limit is not None and self.records >= self.limit:
+                    break
+                df = read.frame
+                info["rows"] += df.height + len(read.bad)
+                surrogates += read.surrogates
+                records = pl.DataFrame()
+                if df.height:
+                    forced = self.layout if reading is None or reading.layout not in layouts.NAMES else reading.layout
+                    df, piece_reading, mapped = layouts.read_layout(df, forced, str(src.path), self.trace_source)
+                    if reading is None:
+                        reading = piece_reading
+                    elif piece_reading is not reading:
+                        reading.adjustments.update(piece_reading.adjustments)
+                    if read.note:
+                        reading.adjust(read.note, df.height)
+                    if mapped and schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() == df.height:
+                        df = df.drop(schema.TESTS)  # no code problem here
+                    records = schema.to_records(df, self.fields, src.name, str(src.path), reading)
+                    if not seen:
+                        reading.sample(records)
+                    seen += records.height
+                if self.limit is not None:
+                    records = records.head(max(0, self.limit - self.records))
+                    if records.height == 0 and read.bad == []:
+                        continue
+                bad_lines += len(read.bad)
+                yield self._batch(records, read.bad, make_ids, given_ids)
+            if reading is not None:
+                reading.rows = seen
+                info["layout"] = reading.layout
+                info["reading"] = reading.as_dict()
+                self.readings.append(reading)
+            if surrogates:
+                info["surrogates_replaced"] = surrogates
+                self.notes.append(
+                    f"{src.path}: {surrogates} lone surrogate escape(s) (not text) became U+FFFD; "
+                    "--on-error skip quarantines such rows instead"
+                )
+            self.sources.append(info)
+        if self.records == 0 and not bad_lines:
+            raise EmptyInputError(f"{', '.join(str(s) for s in self.specs)}: no rows to work on (the input is empty)")
+        given = pl.concat(given_ids) if given_ids else pl.Series([], dtype=pl.UInt64)
+        self.repeated_ids = given.len() - given.n_unique()
+
+    def _batch(self, records: pl.DataFrame, bad: list[dict], make_ids: IdMaker, given_ids: list) -> Batch:
+        quarantined = [pl.DataFrame(bad)] if bad else []
+        self.rows_in += len(bad)
+        normalized = pl.Series(schema.PROBLEM, [], dtype=pl.String)
+        if records.height:
+            records = records.with_columns(
+                pl.int_range(self.records, self.records + pl.len(), dtype=pl.Int64).alias(schema.ROW)
+            )
+            self.records += records.height
+            self.rows_in += records.height
+            given_ids.append(records.get_column(schema.ID).drop_nulls().hash(seed=0))
+            normalized = normalize_series(records.get_column(schema.PROBLEM))
+            records = make_ids(records, normalized)
+            empty = normalized == ""
+            if empty.any():
+                quarantined.append(records.filter(empty).with_columns(pl.lit(EMPTY_PROBLEM).alias(schema.DROP_REASON)))
+                records, normalized = records.filter(~empty), normalized.filter(~empty)
+        else:
+            records = pl.DataFrame()
+        dropped = pl.concat(quarantined, how="diagonal_relaxed") if quarantined else pl.DataFrame()
+        return Batch(records, normalized, dropped)
+
+
 def read_inputs(
     specs: list[str | Path],
     fields: schema.FieldMap | None = None,
@@ -520,64 +747,23 @@ def read_inputs(
     trace_source: str = "deepseek",
 ) -> ReadResult:
     """Read every input, map it onto the schema (in its layout: recognised, or `layout`), assign ids, and set
-    aside rows with no problem text.
+    aside rows with no problem text: `InputReader`'s batches, a whole file each, in one table.
 
     Every row gets `_row`, its position in the input (the key steps account and resume by). `limit` keeps only
     the first rows (a trial run on a slice)."""
-    from r1data import layouts
-
-    fields = fields or schema.FieldMap()
-    sources = resolve_inputs(specs)
-    tables, bad, described, notes, readings = [], [], [], [], []
-    for src in sources:
-        read = _read_table(src, on_error)
-        df = read.frame
-        bad.extend(read.bad)
-        info = src.describe() | {"rows": df.height + len(read.bad)}
-        if src.note:
-            notes.append(src.note)
-        if read.surrogates:
-            info["surrogates_replaced"] = read.surrogates
-            notes.append(
-                f"{src.path}: {read.surrogates} lone surrogate escape(s) (not text) became U+FFFD; "
-                "--on-error skip quarantines such rows instead"
-            )
-        described.append(info)
-        if df.height == 0:
-            continue
-        df, reading, mapped = layouts.read_layout(df, layout, str(src.path), trace_source)
-        if read.note:
-            reading.adjust(read.note, df.height)
-        if mapped and schema.TESTS in df.columns and df.get_column(schema.TESTS).null_count() == df.height:
-            df = df.drop(schema.TESTS)  # no code problem here
-        table = schema.to_records(df, fields, src.name, str(src.path), reading)
-        reading.rows = table.height
-        reading.sample(table)
-        info["layout"] = reading.layout
-        info["reading"] = reading.as_dict()
-        readings.append(reading)
-        tables.append(table)
-    records = schema.concat(tables)
-    if limit is not None and records.height > limit:
-        records = records.head(limit)
-    if records.height == 0 and not bad:
-        raise EmptyInputError(f"{', '.join(str(s) for s in specs)}: no rows to work on (the input is empty)")
-    normalized = None
-    repeated = 0
-    if records.height:
-        records = records.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(schema.ROW))
-        given = records.get_column(schema.ID).drop_nulls()
-        repeated = given.len() - given.n_unique()
-        normalized = normalize_series(records.get_column(schema.PROBLEM))
-        records = schema.assign_ids(records, normalized)
-        empty = normalized == ""
-        dropped = records.filter(empty).with_columns(pl.lit(EMPTY_PROBLEM).alias(schema.DROP_REASON))
-        records, normalized = records.filter(~empty), normalized.filter(~empty)
-    else:
-        dropped = pl.DataFrame()
-    quarantined = (
-        pl.concat([d for d in (pl.DataFrame(bad), dropped) if d.height], how="diagonal_relaxed")
-        if (bad or dropped.height)
-        else pl.DataFrame()
+    reader = InputReader(specs, fields, on_error, limit, layout, trace_source)
+    batches = list(reader)
+    records = schema.concat([b.records for b in batches])
+    normalized = pl.concat([b.normalized for b in batches if b.records.height]) if records.height else None
+    set_aside = [b.quarantined for b in batches if b.quarantined.height]
+    quarantined = pl.concat(set_aside, how="diagonal_relaxed") if set_aside else pl.DataFrame()
+    return ReadResult(
+        records,
+        quarantined,
+        reader.sources,
+        reader.fingerprint(),
+        normalized,
+        reader.repeated_ids,
+        reader.notes,
+        reader.readings,
     )
-    return ReadResult(records, quarantined, described, fingerprint(sources), normalized, repeated, notes, readings)

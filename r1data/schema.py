@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 import xxhash
 
@@ -240,16 +241,19 @@ def to_records(df: pl.DataFrame, fields: FieldMap, source: str, where: str, read
             .alias("instruction")
         )
     if df.schema[problem_col] == pl.String:
-        from r1data.ops.chat import strip_template
+        from r1data.ops.chat import TEMPLATE_MARKERS, strip_template
 
-        values = df.get_column(problem_col).to_list()
-        cleaned = [strip_template(v) if v is not None else (v, None) for v in values]
+        problems = df.get_column(problem_col)
+        # only the rows that hold a template's marker go through the Python stripper (a vectorised search finds them)
+        at = np.flatnonzero(problems.str.contains(TEMPLATE_MARKERS).fill_null(False).to_numpy())
+        cleaned = [strip_template(v) for v in problems.gather(at).to_list()]
         stripped = [name for _, name in cleaned if name]
         if stripped:
             if reading is not None:
                 for name in sorted(set(stripped)):
                     reading.adjust(f"{name} chat template removed from the problem", stripped.count(name))
-            df = df.with_columns(pl.Series(problem_col, [c for c, _ in cleaned], dtype=pl.String))
+            fixed = pl.Series(problem_col, [c for c, _ in cleaned], dtype=pl.String)
+            df = df.with_columns(problems.scatter(at, fixed))
     if reading is not None and not reading.roles:
         completion_col = next((c for c in COMPLETION_CANDIDATES if c in df.columns), None)
         found = {

@@ -12,23 +12,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
-from r1data.ops.dedup import LARGE_BUCKET, DedupParams, Kernels, Near, Rules, band_keys, components, sweep
+from r1data.ops.dedup import (
+    LARGE_BUCKET,
+    DedupParams,
+    HeldSignatures,
+    Kernels,
+    Near,
+    Rules,
+    SignatureStore,
+    band_keys,
+    components,
+    sweep,
+)
 from r1data.ops.kernel import kernel as compiled_kernel
 
 
 @dataclass(frozen=True)
 class Spill:
-    """Out-of-core near-dup: the working state (signature blocks, band buckets, pair partitions) stays within
-    about `memory_bytes`; the rest lives in sorted runs under `folder` (a scratch folder on OUT's disk)."""
+    """Out-of-core near-dup: the working state (signatures, band buckets, pair partitions) stays within about
+    `memory_bytes`; the rest lives in sorted runs under `folder` (a scratch folder on OUT's disk)."""
 
     folder: Path
     memory_bytes: int
 
+    def signatures(self) -> SignatureStore:
+        """Where the rows' signatures go while the rows are read: memory while they take under half the budget, then
+        a file."""
+        return SpilledSignatures(self.folder / "signatures.u32", self.memory_bytes // 2)
+
     def __call__(
         self,
-        texts: pl.Series,
+        store: SignatureStore,
+        survivors: np.ndarray,
         params: DedupParams,
         shape: tuple[int, int],
         kernels: Kernels,
@@ -36,10 +52,61 @@ class Spill:
         rank: np.ndarray,
         stage: Callable[[str], None],
     ) -> Near:
-        return _near_spilled(self, texts, params, shape, kernels, rules, rank, stage)
+        return _near_spilled(self, store, survivors, params, shape, kernels, rules, rank, stage)
 
 
-_PAIR_BYTES = 96  # working bytes per candidate pair while a partition is checked (codes, ends, Jaccard, rules)
+class SpilledSignatures:
+    """Signatures in memory up to `limit` bytes; past it, all of them in one file (appended batch by batch) that
+    `gather` maps a piece at a time. The file goes when near-dup is done (`drop`)."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self.path, self.limit = path, limit
+        self.memory = HeldSignatures()
+        self.bytes = 0
+        self.rows = 0
+        self.perm = 0
+
+    @property
+    def held(self) -> bool:
+        return self.bytes <= self.limit
+
+    def add(self, block: np.ndarray) -> None:
+        was_held = self.held
+        self.bytes += block.nbytes
+        self.rows += block.shape[0]
+        self.perm = block.shape[1]
+        if self.held:
+            self.memory.add(block)
+            return
+        with open(self.path, "ab") as f:
+            if was_held:  # the budget is passed now: what was held goes first
+                for held in self.memory.blocks:
+                    held.tofile(f)
+                self.memory = HeldSignatures()
+            np.ascontiguousarray(block, dtype=np.uint32).tofile(f)
+
+    def mapped(self) -> np.ndarray:
+        return np.memmap(self.path, dtype=np.uint32, mode="r", shape=(self.rows, self.perm))
+
+    def gather(self, rows: np.ndarray) -> np.ndarray:
+        if self.held:
+            return self.memory.gather(rows)
+        sig = self.mapped()
+        out = np.asarray(sig[rows])
+        del sig  # the mapping is dropped: its pages leave this process
+        return out
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        return self.memory.take(rows) if self.held else self.gather(rows)
+
+    def drop(self) -> None:
+        self.memory = HeldSignatures()
+        self.path.unlink(missing_ok=True)
+
+
+# working bytes per candidate pair while a partition is checked: the runs' slices and their union, ends, Jaccard, the
+# rules' gathers and the greedy records (measured at ten million rows: about 290)
+_PAIR_BYTES = 320
 _GREEDY = np.dtype([("better", "<i8"), ("worse", "<i8"), ("sim", "<f8")])
 
 
@@ -67,7 +134,8 @@ def _band_run(key_path: Path | np.ndarray, run_path: Path, m: int) -> int:
 
 def _near_spilled(
     spill: Spill,
-    texts: pl.Series,
+    store: SignatureStore,
+    survivors: np.ndarray,
     params: DedupParams,
     shape: tuple[int, int],
     kernels: Kernels,
@@ -75,40 +143,37 @@ def _near_spilled(
     rank: np.ndarray,
     stage: Callable[[str], None],
 ) -> Near:
-    """The same result as the in-memory near-dup search (`r1data.ops.dedup`), out of core:
+    """The same result as the in-memory near-dup search (`r1data.ops.dedup`), out of core, over the rows `survivors`
+    of `store` (the signatures made as the rows were read):
 
-    1. signatures by blocks of documents, appended to one file; each block's LSH keys appended per band;
+    1. each block of rows' LSH keys, appended per band (or held, when they fit);
     2. per band (bands in parallel threads), its bucket pairs as a sorted run of unique pair codes;
     3. the runs cut at the same code boundaries into partitions that fit the budget; each partition's pairs are the
-       union of the runs' slices, in code order, checked (Jaccard from the signature file, the rules) and its
+       union of the runs' slices, in code order, checked (Jaccard from the signatures, the rules) and its
        confirmed pairs joined by union-find and spilled by the worse row's rank;
     4. the greedy keep sweeps those spills in rank order (the order `greedy_keep` visits)."""
     bands, rows = shape
-    m, perm, folder, budget = texts.len(), params.num_perm, spill.folder, spill.memory_bytes
+    m, perm, folder, budget = survivors.size, params.num_perm, spill.folder, spill.memory_bytes
     workers = max(1, params.workers)
-    # 1. signatures and band keys, a block of documents at a time
-    block = max(256, budget // 8 // (perm * 4 + 64 * 16))  # a block's signatures, tokens and keys: < budget / 8
-    # when signatures and keys fit half the budget they stay in memory; else they go to disk a block at a time
-    in_memory = m * (perm * 4 + bands * 8) <= budget // 2
-    sig_path = folder / "signatures.u32"
+    # the signatures stay where the store holds them: in memory (taken whole), or in its file (read by pieces)
+    resident = store.take(survivors) if store.held else None
+    # 1. band keys, a block of rows at a time: held when they fit a quarter of the budget, else on disk by band
+    block = max(256, budget // 8 // (perm * 4 + 64 * 16))  # a block's signatures and keys: < budget / 8
+    keys_held = m * bands * 8 <= budget // 4
     key_paths: list = [folder / f"band-{b:03d}.keys" for b in range(bands)]
-    resident = np.empty((m, perm), dtype=np.uint32) if in_memory else None
-    all_keys = np.empty((m, bands), dtype=np.uint64) if in_memory else None
+    all_keys = np.empty((m, bands), dtype=np.uint64) if keys_held else None
     with contextlib.ExitStack() as files:
-        sig_file = None if in_memory else files.enter_context(open(sig_path, "wb"))
-        key_files = [] if in_memory else [files.enter_context(open(path, "wb")) for path in key_paths]
+        key_files = [] if keys_held else [files.enter_context(open(path, "wb")) for path in key_paths]
         for lo in range(0, m, block):
-            stage(f"MinHash signatures: {min(lo + block, m):,} of {m:,} problems")
-            sig = kernels.signatures(texts.slice(lo, block), params.spec, params.workers).astype(np.uint32, copy=False)
+            stage(f"LSH keys: {min(lo + block, m):,} of {m:,} problems")
+            sig = resident[lo : lo + block] if resident is not None else store.gather(survivors[lo : lo + block])
             keys = band_keys(sig, bands, rows)
-            if in_memory:
-                resident[lo : lo + block] = sig  # type: ignore[index]
+            if keys_held:
                 all_keys[lo : lo + block] = keys  # type: ignore[index]
                 continue
-            sig.tofile(sig_file)
             for b, f in enumerate(key_files):
                 np.ascontiguousarray(keys[:, b]).tofile(f)
-    if in_memory:
+    if keys_held:
         key_paths = [all_keys[:, b] for b in range(bands)]  # type: ignore[index]
     # 2. one sorted run of pair codes per band
     stage(f"LSH candidate pairs: {bands} bands")
@@ -139,9 +204,12 @@ def _near_spilled(
     spills = max(1, parts)
     greedy_paths = [folder / f"greedy-{q:05d}.pairs" for q in range(spills)]
     greedy_files = [open(path, "wb") for path in greedy_paths]  # noqa: SIM115 - closed below
-    # the signatures for the Jaccard estimates: in memory, or mapped a chunk of pairs at a time (each pair touches two
-    # pages of the file; the mapping is dropped after every chunk)
-    jaccard_chunk = 1 << 20 if resident is not None else max(1024, budget // 8 // 8192)
+    # the signatures for the Jaccard estimates: in memory, or the store's file mapped one window of rows at a time. A
+    # partition's pairs have their first rows in one contiguous range of the file (codes are ordered by it) and their
+    # second rows anywhere after: taken window by window of the second row, a mapping holds that window and the range
+    # at most. (Random pairs through one mapping of the whole file would map all of it: the kernel maps page-cache
+    # folios around every fault.)
+    window_rows = max(1024, budget // 8 // (perm * 4))
     kernel = compiled_kernel()
     parent = np.arange(m, dtype=np.int64)
     held_left, held_right = [], []  # without the C kernel: components() at the end
@@ -162,15 +230,18 @@ def _near_spilled(
             left, right = codes // m, codes % m
             del codes
             est = np.empty(left.size, dtype=np.float64)
-            for lo in range(0, left.size, jaccard_chunk):
-                sl = slice(lo, lo + jaccard_chunk)
-                sig = (
-                    resident
-                    if resident is not None
-                    else np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(m, perm))
-                )
-                est[sl] = kernels.jaccard(sig, left[sl], right[sl])
-                del sig  # a mapping is dropped after each chunk: its pages leave this process
+            if resident is not None:
+                est[:] = kernels.jaccard(resident, left, right)
+            else:
+                first, second = survivors[left], survivors[right]
+                window = second // window_rows
+                order = np.argsort(window, kind="stable")
+                edges = np.flatnonzero(np.diff(window[order])) + 1
+                for piece in np.split(order, edges):
+                    sig = store.mapped()  # type: ignore[attr-defined]
+                    est[piece] = kernels.jaccard(sig, first[piece], second[piece])
+                    del sig  # the mapping is dropped after each window: its pages leave this process
+                del first, second, window, order
             rules_ok = rules.confirm(left, right, est)
             left, right, est = left[rules_ok], right[rules_ok], est[rules_ok]
             confirmed += left.size
@@ -194,8 +265,10 @@ def _near_spilled(
         for f in greedy_files:
             f.close()
     del resident
-    for path in [*run_paths, sig_path]:
+    for path in run_paths:
         path.unlink(missing_ok=True)
+    if isinstance(store, SpilledSignatures):
+        store.drop()
     # 4. the greedy keep, spill by spill in rank order
     stage(f"keeping one row per cluster ({confirmed:,} confirmed pairs)")
     dup_of = np.full(m, -1, dtype=np.int64)
@@ -223,12 +296,19 @@ def _near_spilled(
     clusters = int(np.unique(parent[dup_of >= 0]).size)
     info = {
         "memory_budget_mib": round(spill.memory_bytes / 2**20),
-        "signature_blocks": -(-m // block),
-        "signatures_in_memory": in_memory,
+        "key_blocks": -(-m // block),
+        "signatures_in_memory": store.held,
+        "keys_in_memory": keys_held,
         "band_pairs_on_disk": total,
         "partitions": len(bounds) - 1,
         "spilled_mib": round(
-            ((0 if in_memory else m * (perm * 4 + bands * 8)) + total * 8 + confirmed * _GREEDY.itemsize) / 2**20
+            (
+                (0 if store.held else store.rows * perm * 4)  # type: ignore[attr-defined]
+                + (0 if keys_held else m * bands * 8)
+                + total * 8
+                + confirmed * _GREEDY.itemsize
+            )
+            / 2**20
         ),
     }
     return Near(dup_of, dup_sim, candidates, confirmed, clusters, info)

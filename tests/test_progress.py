@@ -233,3 +233,21 @@ def test_the_report_shows_the_decisions(problems, tmp_path):
     assert "assistant: &lt;think&gt;Adding.&lt;/think&gt; The answer is $\\boxed{5}$." in page  # the accepted trace
     assert "<td>01-dedup (first 3 rows)</td>" in page and "<td>02-filter</td>" in page  # what each step read
     assert "(first" not in page.split("<td>01-dedup</td>")[1].split("</tr>")[0]
+
+
+def test_dedup_shows_the_gold_answer_pairs_judged_and_left():
+    """Issue 25: the judge's comparisons of gold answers (a templated corpus can ask for thousands) move the bar:
+    pairs judged of the pairs asked, with an ETA, not a silent wait."""
+    from r1data.steps.dedup import counted
+
+    buf = io.StringIO()
+
+    def equivalent(pairs):  # the judge counts `judged` as it goes (judge/math.py)
+        progress.current().count(judged=len(pairs) // 2)
+        progress.current().milestone()
+        return [False] * len(pairs)
+
+    with progress.reporting("r1data dedup", stream=buf, plain=True):
+        assert counted(equivalent)([("x^2", "x*x")] * 10) == [False] * 10
+    said = buf.getvalue()
+    assert "5/10 answer pairs (50%)" in said and "ETA" in said

@@ -148,9 +148,10 @@ def _cpus() -> int:
 
 def _signature_batch(batch: dict, spec: Any) -> dict:
     from r1data.ops.dedup import compute_signatures
+    from r1data.ops.minhash import SIGNATURE_SCHEME
 
     sig = compute_signatures([str(t) for t in batch["text"]], spec, 1)
-    return {"row": batch["row"], "sig": sig}
+    return {"row": batch["row"], "sig": sig, "scheme": np.full(len(sig), SIGNATURE_SCHEME, dtype=np.int32)}
 
 
 def _bucket_pairs(batch: dict) -> dict:
@@ -166,6 +167,21 @@ def _confirm(sig: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray
     return estimated_jaccard(sig, left, right)
 
 
+def check_schemes(found: np.ndarray) -> None:
+    """Signatures made by the cluster's workers must follow this r1data's signature scheme: an r1data of another
+    version on a node would make signatures that never match these, and near duplicates would be missed in silence."""
+    from r1data.errors import ConfigError
+    from r1data.ops.minhash import SIGNATURE_SCHEME
+
+    others = sorted(set(np.unique(found).tolist()) - {SIGNATURE_SCHEME})
+    if others:
+        raise ConfigError(
+            f"the Ray workers made MinHash signatures of scheme {', '.join(map(str, others))}, this r1data makes "
+            f"scheme {SIGNATURE_SCHEME}: they cannot be mixed. Install the same r1data version on every node of the "
+            "cluster (pip install r1data==<this version>), or run with --executor local."
+        )
+
+
 class RayDedup:
     """The Kernels of r1data.ops.dedup on a Ray cluster. Counts what each stage did, for the manifest."""
 
@@ -174,11 +190,13 @@ class RayDedup:
         self.counts: dict[str, int] = {}
         self._sig_ref = None
 
-    def signatures(self, texts: list[str], spec: Any, workers: int) -> np.ndarray:
+    def signatures(self, texts: Any, spec: Any, workers: int) -> np.ndarray:
         ray = _ray()
+        import polars as pl
         import pyarrow as pa
 
-        ds = ray.data.from_arrow(pa.table({"row": np.arange(len(texts), dtype=np.int64), "text": texts}))
+        column = texts.to_arrow() if isinstance(texts, pl.Series) else texts
+        ds = ray.data.from_arrow(pa.table({"row": np.arange(len(texts), dtype=np.int64), "text": column}))
         ds = ds.repartition(self.blocks)
         out = ds.map_batches(
             _signature_batch, fn_kwargs={"spec": spec}, batch_format="numpy", batch_size=None, zero_copy_batch=True
@@ -186,7 +204,8 @@ class RayDedup:
         parts = list(out.iter_batches(batch_format="numpy", batch_size=None))
         rows = np.concatenate([p["row"] for p in parts]) if parts else np.zeros(0, np.int64)
         sig = np.concatenate([np.asarray(p["sig"]) for p in parts]) if parts else np.zeros((0, spec.num_perm))
-        self.counts["signature_blocks"] = len(parts)
+        check_schemes(np.concatenate([p["scheme"] for p in parts]) if parts else np.zeros(0, np.int32))
+        self.counts["signature_blocks"] = self.counts.get("signature_blocks", 0) + len(parts)
         return sig[np.argsort(rows, kind="stable")]
 
     def pairs(self, sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:

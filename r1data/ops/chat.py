@@ -163,6 +163,9 @@ _ANY_MARKER = re.compile(
 )
 
 
+TEMPLATE_MARKERS = _ANY_MARKER.pattern  # also a valid polars (Rust) regex: a vectorised search for candidate rows
+
+
 def has_template(text: Any) -> bool:
     return isinstance(text, str) and _ANY_MARKER.search(text) is not None
 

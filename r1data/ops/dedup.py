@@ -21,6 +21,7 @@ duplicate (templated siblings such as "A bus travels at 33 mph for 3 hours..." v
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ import xxhash
 from r1data import schema
 from r1data.ops.answers import normalize_answer, plainly_different, value_key
 from r1data.ops.kernel import kernel as compiled_kernel
-from r1data.ops.minhash import ShingleSpec, estimated_jaccard, signatures
+from r1data.ops.minhash import SIGNATURE_SCHEME, ShingleSpec, estimated_jaccard, signatures
 from r1data.ops.normalize import normalize_series
 
 EXACT = "exact_duplicate"
@@ -111,9 +112,15 @@ def _band_keys(sig: np.ndarray, band: int, rows: int, columns: np.ndarray | None
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """The LSH key of every row in every band: (rows, bands) uint64."""
+    """The LSH key of every row in every band: (rows, bands) uint64 (one C pass over the rows when the kernel is
+    built; the same keys)."""
     if not bands:
         return np.zeros((sig.shape[0], 0), np.uint64)
+    kernel = compiled_kernel()
+    if kernel is not None and sig.dtype == np.uint32:
+        out = np.empty((sig.shape[0], bands), dtype=np.uint64)
+        kernel.band_keys(np.ascontiguousarray(sig), sig.shape[1], bands, rows, out)
+        return out
     columns = np.ascontiguousarray(sig[:, : bands * rows].T)
     return np.stack([_band_keys(sig, band, rows, columns) for band in range(bands)], axis=1)
 
@@ -169,8 +176,9 @@ def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray,
     """
     n = sig.shape[0]
     lefts, rights = [], []
+    keys = band_keys(sig, bands, rows)
     for band in range(bands):
-        key = _band_keys(sig, band, rows)
+        key = np.ascontiguousarray(keys[:, band])
         order = np.argsort(key, kind="stable")
         sorted_keys = key[order]
         for k in range(1, min(LARGE_BUCKET, n)):
@@ -270,57 +278,72 @@ def number_changes(a: str, b: str) -> int:
     return max(sum((na - nb).values()), sum((nb - na).values()))
 
 
-def pair_number_changes(texts: list[str] | pl.Series, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """`number_changes(texts[left[i]], texts[right[i]])` for every pair, as joins rather than a loop:
-    each number is keyed by its value and occurrence (the second "3" of a text is ("3", 1)), so the
-    shared part of two multisets is an inner join, and changes = max(|A|, |B|) - shared."""
-    if left.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    rows = np.unique(np.concatenate((left, right)))
-    chosen = texts.gather(rows) if isinstance(texts, pl.Series) else [texts[i] for i in rows.tolist()]
-    numbers = (
-        pl.DataFrame({"row": rows, "text": chosen})
-        .with_columns(pl.col("text").str.extract_all(_NUMBER.pattern).alias("num"))
-        .select("row", "num")
-        .explode("num")
-        .drop_nulls("num")
-        .with_columns(pl.int_range(pl.len()).over("row", "num").alias("occ"))
-    )
-    counts = numbers.group_by("row").len("n")
-    out = np.empty(left.size, dtype=np.int64)
-    for lo in range(0, left.size, _PAIR_CHUNK):  # chunks bound the join's memory (pairs x numbers)
-        hi = min(lo + _PAIR_CHUNK, left.size)
-        pairs = pl.DataFrame({"pair": np.arange(lo, hi), "a": left[lo:hi], "b": right[lo:hi]})
-        shared = (
-            pairs.join(numbers.rename({"row": "a"}), on="a")
-            .join(numbers.rename({"row": "b"}), on=["b", "num", "occ"])
-            .group_by("pair")
-            .len("shared")
-        )
-        result = (
-            pairs.join(counts.rename({"row": "a", "n": "na"}), on="a", how="left")
-            .join(counts.rename({"row": "b", "n": "nb"}), on="b", how="left")
-            .join(shared, on="pair", how="left")
-            .fill_null(0)
-            .sort("pair")
-            .select(pl.max_horizontal("na", "nb") - pl.col("shared"))
-        )
-        out[lo:hi] = result.to_series().to_numpy()
-    return out
+_NUMBER_SEED = 0x4E554D  # the seed of the number-string hash (ids of `number_index`)
 
 
-def number_index(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's numbers (as `number_changes` reads them) as sorted dense ids: offsets (rows + 1) and uint32 ids.
-    Equal number strings get equal ids, so multiset intersections are merges of sorted runs."""
-    lists = texts.str.extract_all(_NUMBER.pattern)
-    counts = lists.list.len().fill_null(0).to_numpy().astype(np.int64)
-    flat = lists.explode().drop_nulls()
-    if flat.len() != counts.sum():  # pragma: no cover - guards a change in polars' explode semantics
-        raise RuntimeError("number count mismatch between the lists and their concatenation")
-    ids = (flat.rank("dense").to_numpy() - 1).astype(np.uint32) if flat.len() else np.zeros(0, np.uint32)
-    row = np.repeat(np.arange(counts.size), counts)
-    ids = ids[np.lexsort((ids, row))]
-    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64), np.ascontiguousarray(ids)
+@dataclass
+class NumberIndex:
+    """Each row's numbers (as `number_changes` reads them) as sorted uint64 hashes of their text: offsets (rows + 1)
+    and ids. Equal number strings get equal ids in every batch, so indexes of batches concatenate, and multiset
+    intersections are merges of sorted runs."""
+
+    offsets: np.ndarray
+    ids: np.ndarray
+
+    @staticmethod
+    def of(texts: pl.Series) -> NumberIndex:
+        lists = texts.str.extract_all(_NUMBER.pattern)
+        counts = lists.list.len().fill_null(0).to_numpy().astype(np.int64)
+        flat = lists.list.eval(pl.element().hash(seed=_NUMBER_SEED).sort()).explode().drop_nulls()
+        if flat.len() != counts.sum():  # pragma: no cover - guards a change in polars' explode semantics
+            raise RuntimeError("number count mismatch between the lists and their concatenation")
+        ids = flat.to_numpy().astype(np.uint64) if flat.len() else np.zeros(0, np.uint64)
+        return NumberIndex(np.concatenate(([0], np.cumsum(counts))).astype(np.int64), np.ascontiguousarray(ids))
+
+    @staticmethod
+    def concat(parts: list[NumberIndex]) -> NumberIndex:
+        if not parts:
+            return NumberIndex(np.zeros(1, np.int64), np.zeros(0, np.uint64))
+        starts = np.cumsum([0] + [p.ids.size for p in parts[:-1]])
+        offsets = np.concatenate(
+            [parts[0].offsets[:1]] + [p.offsets[1:] + s for p, s in zip(parts, starts, strict=True)]
+        )
+        return NumberIndex(offsets.astype(np.int64), np.concatenate([p.ids for p in parts]).astype(np.uint64))
+
+    def changes(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """`number_changes` of every pair of rows (a C merge of sorted ids when the kernel is built, else joins)."""
+        out = np.empty(left.size, dtype=np.int64)
+        kernel = compiled_kernel()
+        if kernel is not None:
+            kernel.number_changes(
+                self.offsets, self.ids, np.ascontiguousarray(left, np.int64), np.ascontiguousarray(right, np.int64), out
+            )
+            return out
+        if left.size == 0:
+            return out
+        # each number keyed by its value and occurrence (the second "3" of a row is (3, 1)): the shared part of two
+        # multisets is an inner join, and changes = max(|A|, |B|) - shared
+        rows = np.unique(np.concatenate((left, right)))
+        counts = self.offsets[rows + 1] - self.offsets[rows]
+        starts = np.repeat(self.offsets[rows], counts)
+        within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        numbers = pl.DataFrame({"row": np.repeat(rows, counts), "num": self.ids[starts + within]}).with_columns(
+            pl.int_range(pl.len()).over("row", "num").alias("occ")
+        )
+        size = self.offsets[1:] - self.offsets[:-1]
+        for lo in range(0, left.size, _PAIR_CHUNK):  # chunks bound the join's memory (pairs x numbers)
+            hi = min(lo + _PAIR_CHUNK, left.size)
+            pairs = pl.DataFrame({"pair": np.arange(lo, hi), "a": left[lo:hi], "b": right[lo:hi]})
+            shared = (
+                pairs.join(numbers.rename({"row": "a"}), on="a")
+                .join(numbers.rename({"row": "b"}), on=["b", "num", "occ"])
+                .group_by("pair")
+                .len("shared")
+            )
+            found = np.zeros(hi - lo, dtype=np.int64)
+            found[shared.get_column("pair").to_numpy() - lo] = shared.get_column("shared").to_numpy()
+            out[lo:hi] = np.maximum(size[left[lo:hi]], size[right[lo:hi]]) - found
+        return out
 
 
 AnswersEquivalent = Callable[[list[tuple[str, str]]], list[bool]]
@@ -359,7 +382,11 @@ def _differ(a: str, b: str) -> bool | None:
 
 
 def answer_siblings(
-    answers: list[str | None] | pl.Series, left: np.ndarray, right: np.ndarray, equivalent: AnswersEquivalent | None
+    answers: list[str | None] | pl.Series,
+    left: np.ndarray,
+    right: np.ndarray,
+    equivalent: AnswersEquivalent | None,
+    present: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per pair: both gold answers exist and are not the same answer (templated siblings, not duplicates).
 
@@ -370,8 +397,18 @@ def answer_siblings(
     out = np.zeros(left.size, dtype=bool)
     if left.size == 0:
         return out
+    answers = answers if isinstance(answers, pl.Series) else pl.Series(answers, dtype=pl.String)
+    # only pairs whose two rows both have an answer can be siblings: the rest never reach Python lists
+    if present is None:
+        present = (answers.fill_null("").str.strip_chars() != "").to_numpy()
+    both_present = present[left] & present[right]
+    if not both_present.all():
+        at = np.flatnonzero(both_present)
+        if at.size:
+            out[at] = answer_siblings(answers, left[at], right[at], equivalent)
+        return out
     rows = np.unique(np.concatenate((left, right)))
-    raw = answers.gather(rows).to_list() if isinstance(answers, pl.Series) else [answers[i] for i in rows.tolist()]
+    raw = answers.gather(rows).to_list()
     raw_values, raw_id = _dense_ids([a or "" for a in raw])
     norm_values, norm_id_of_value = _dense_ids([normalize_answer(v) if v else "" for v in raw_values])
     li, ri = np.searchsorted(rows, left), np.searchsorted(rows, right)
@@ -415,18 +452,21 @@ def answer_siblings(
 class Rules:
     """The checks a candidate pair passes to be a confirmed duplicate: estimated Jaccard >= threshold, numbers
     changed in at most `max_number_changes` places, gold answers not different. Counts what they reject; keeps
-    the first 1,000 templated siblings (in pair order) as examples."""
+    the first 1,000 templated siblings (in pair order) as examples. Pairs name rows of `answers` (near-dup's rows);
+    `rows` maps them to the rows of `numbers` (all rows) where the two differ."""
 
     def __init__(
         self,
         params: DedupParams,
-        texts: pl.Series,
+        numbers: NumberIndex,
         answers: pl.Series,
         equivalent: AnswersEquivalent | None,
         stage: Callable[[str], None] = lambda name: None,
+        rows: np.ndarray | None = None,
     ) -> None:
-        self.params, self.texts, self.answers, self.equivalent = params, texts, answers, equivalent
-        self.stage = stage
+        self.params, self.numbers, self.answers, self.equivalent = params, numbers, answers, equivalent
+        self.stage, self.rows = stage, rows
+        self.present: np.ndarray | None = None  # rows with a gold answer (computed once)
         self.templated = 0
         self.siblings = 0
         self.judged = 0  # distinct answer pairs the judge compared
@@ -450,17 +490,9 @@ class Rules:
         return same + [False] * (len(keys) - room)
 
     def number_changes(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """`pair_number_changes`, from an index of the rows' numbers (a C merge of sorted ids) when the kernel is
-        built."""
-        kernel = compiled_kernel()
-        if kernel is None:
-            return pair_number_changes(self.texts, left, right)
-        rows = np.unique(np.concatenate((left, right)))  # index only the rows these pairs name
-        out = np.empty(left.size, dtype=np.int64)
-        kernel.number_changes(
-            *number_index(self.texts.gather(rows)), np.searchsorted(rows, left), np.searchsorted(rows, right), out
-        )
-        return out
+        if self.rows is not None:
+            left, right = self.rows[left], self.rows[right]
+        return self.numbers.changes(left, right)
 
     def confirm(self, left: np.ndarray, right: np.ndarray, est: np.ndarray) -> np.ndarray:
         ok = est >= self.params.threshold
@@ -471,7 +503,9 @@ class Rules:
             ok[idx[~same]] = False
         if self.params.answer_aware and ok.any():
             idx = np.flatnonzero(ok)
-            siblings = idx[answer_siblings(self.answers, left[idx], right[idx], self._judge)]
+            if self.present is None:
+                self.present = (self.answers.fill_null("").str.strip_chars() != "").to_numpy()
+            siblings = idx[answer_siblings(self.answers, left[idx], right[idx], self._judge, self.present)]
             ok[siblings] = False
             self.siblings += siblings.size
             room = 1000 - len(self.examples)
@@ -487,6 +521,127 @@ class Rules:
         return ok
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Signatures, held while the rows are read
+
+
+class SignatureStore(Protocol):
+    """The signatures of every row read, in row order, added a batch at a time. `held`: they are in memory."""
+
+    held: bool
+
+    def add(self, block: np.ndarray) -> None: ...
+
+    def gather(self, rows: np.ndarray) -> np.ndarray: ...
+
+    def take(self, rows: np.ndarray) -> np.ndarray: ...
+
+
+class HeldSignatures:
+    """Signatures in memory, as the batches that made them."""
+
+    held = True
+
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []
+        self.starts: list[int] = [0]
+
+    def add(self, block: np.ndarray) -> None:
+        self.blocks.append(block)
+        self.starts.append(self.starts[-1] + block.shape[0])
+
+    def gather(self, rows: np.ndarray) -> np.ndarray:
+        perm = self.blocks[0].shape[1] if self.blocks else 0
+        out = np.empty((rows.size, perm), dtype=np.uint32)
+        which = np.searchsorted(self.starts, rows, side="right") - 1
+        for b in np.unique(which).tolist():
+            at = np.flatnonzero(which == b)
+            out[at] = self.blocks[b][rows[at] - self.starts[b]]
+        return out
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The signatures of `rows` (ascending) as one array, the store consumed: each batch's block is freed once
+        its rows are copied, so the peak is the result and one block."""
+        perm = self.blocks[0].shape[1] if self.blocks else 0
+        out = np.empty((rows.size, perm), dtype=np.uint32)
+        cuts = np.searchsorted(rows, self.starts)
+        for b, block in enumerate(self.blocks):
+            out[cuts[b] : cuts[b + 1]] = block[rows[cuts[b] : cuts[b + 1]] - self.starts[b]]
+            self.blocks[b] = np.zeros((0, perm), np.uint32)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What dedup holds per row, collected batch by batch
+
+
+@dataclass
+class RowFacts:
+    """Everything dedup decides from, per row: not the rows themselves. `text_keys`: a 128-bit hash of the normalised
+    problem (two seeded 64-bit hashes), for exact duplicates; `answers`: what the answer rule compares (`answer_keys`);
+    `numbers`: the numbers of each problem; `signatures`: MinHash signatures (near-dup only)."""
+
+    ids: pl.Series
+    text_keys: pl.DataFrame
+    answers: pl.Series
+    has_answer: np.ndarray
+    numbers: NumberIndex
+    sources: pl.Series | None
+    signatures: SignatureStore | None
+
+    @property
+    def rows(self) -> int:
+        return self.ids.len()
+
+    def release(self) -> None:
+        """Let go of all but the ids once the decision is made (the rows are written next)."""
+        self.text_keys, self.answers, self.has_answer = pl.DataFrame(), pl.Series(dtype=pl.String), np.zeros(0, bool)
+        self.numbers, self.sources, self.signatures = NumberIndex.concat([]), None, None
+
+
+class Collector:
+    """RowFacts from batches of rows and their normalised problems, in row order: each batch's signatures are made
+    as it comes, and nothing of the rows is held but what dedup decides from."""
+
+    def __init__(self, params: DedupParams, kernels: Kernels | None = None, store: SignatureStore | None = None):
+        self.params, self.kernels = params, kernels or Kernels()
+        self.store = (store or HeldSignatures()) if params.near else None
+        self.parts: dict[str, list] = {"ids": [], "keys": [], "answers": [], "numbers": [], "sources": []}
+        self.with_sources = True
+
+    def add(self, df: pl.DataFrame, normalized: pl.Series) -> None:
+        p = self.parts
+        p["ids"].append(df.get_column(schema.ID).cast(pl.String))
+        p["keys"].append(pl.DataFrame({"a": normalized.hash(seed=1), "b": normalized.hash(seed=2)}))
+        p["answers"].append(answer_keys(df).cast(pl.String))
+        if self.params.near:
+            p["numbers"].append(NumberIndex.of(normalized))
+            sig = self.kernels.signatures(normalized, self.params.spec, self.params.workers)
+            self.store.add(np.ascontiguousarray(sig, dtype=np.uint32))  # type: ignore[union-attr]
+        if schema.SOURCE in df.columns:
+            p["sources"].append(df.get_column(schema.SOURCE).cast(pl.String))
+        else:
+            self.with_sources = False
+
+    def facts(self) -> RowFacts:
+        """The facts of every row added; the collector lets go of its parts (no second copy is held)."""
+        p, self.parts = self.parts, {k: [] for k in self.parts}
+        answers = pl.concat(p["answers"]) if p["answers"] else pl.Series(schema.ANSWER, [], dtype=pl.String)
+        return RowFacts(
+            ids=pl.concat(p["ids"]) if p["ids"] else pl.Series(schema.ID, [], dtype=pl.String),
+            text_keys=pl.concat(p["keys"]) if p["keys"] else pl.DataFrame({"a": [], "b": []}),
+            answers=answers,
+            has_answer=(answers.fill_null("").str.strip_chars() != "").to_numpy(),
+            numbers=NumberIndex.concat(p["numbers"]),
+            sources=pl.concat(p["sources"]) if self.with_sources and p["sources"] else None,
+            signatures=self.store,
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Near duplicates: in memory or out of core
+
+
 @dataclass
 class Near:
     dup_of: np.ndarray  # per survivor: the kept survivor it duplicates, -1 if kept
@@ -498,7 +653,8 @@ class Near:
 
 
 def _near_in_memory(
-    texts: pl.Series,
+    store: SignatureStore,
+    survivors: np.ndarray,
     params: DedupParams,
     shape: tuple[int, int],
     kernels: Kernels,
@@ -506,13 +662,13 @@ def _near_in_memory(
     rank: np.ndarray,
     stage: Callable[[str], None],
 ) -> Near:
-    m = texts.len()
-    stage(f"MinHash signatures of {m:,} problems")
-    sig = kernels.signatures(texts.to_list(), params.spec, params.workers)
+    m = survivors.size
+    sig = store.take(survivors)
     stage("LSH candidate pairs")
     left, right = kernels.pairs(sig, *shape)
     stage(f"checking {left.size:,} candidate pairs")
     est = kernels.jaccard(sig, left, right)
+    del sig
     ok = rules.confirm(left, right, est)
     stage("clusters")
     cluster = components(m, left[ok], right[ok])
@@ -522,11 +678,15 @@ def _near_in_memory(
 
 class OutOfCore(Protocol):
     """Near-dup out of core (`r1data.spill.Spill`): the same `Near` as the in-memory search, its working state within
-    a memory budget. ops holds no paths: where the working files live is the caller's."""
+    a memory budget, and the store that keeps signatures within it while rows are read. ops holds no paths: where
+    the working files live is the caller's."""
+
+    def signatures(self) -> SignatureStore: ...
 
     def __call__(
         self,
-        texts: pl.Series,
+        store: SignatureStore,
+        survivors: np.ndarray,
         params: DedupParams,
         shape: tuple[int, int],
         kernels: Kernels,
@@ -551,50 +711,65 @@ def source_overlap(sources: pl.Series, removed: np.ndarray, leader: np.ndarray) 
     return {"rows": rows_of, "pairs": listed}
 
 
+class Clock:
+    """Seconds spent per stage, in the order stages began (the manifest's `stage_seconds`)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._name: str | None = None
+        self._since = 0.0
+
+    def lap(self, name: str | None) -> None:
+        """End the running stage and begin `name` (None: end only)."""
+        now = time.perf_counter()
+        if self._name is not None:
+            self.seconds[self._name] = round(self.seconds.get(self._name, 0.0) + now - self._since, 3)
+        self._name, self._since = name, now
+
+
 @dataclass
-class DedupResult:
-    kept: pl.DataFrame
-    removed: pl.DataFrame
+class Decision:
+    """Per row: why it goes (None: kept), the row kept in its place, and their similarity; and the stats."""
+
+    drop_reason: np.ndarray
+    leader: np.ndarray
+    similarity: np.ndarray
     stats: dict
 
+    @property
+    def removed(self) -> np.ndarray:
+        return self.drop_reason != None  # noqa: E711 - elementwise over an object array
 
-def dedup(
-    df: pl.DataFrame,
+
+def decide(
+    facts: RowFacts,
     params: DedupParams = DedupParams(),
-    normalized: pl.Series | None = None,
     answers_equivalent: AnswersEquivalent | None = None,
     stage: Callable[[str], None] = lambda name: None,
     kernels: Kernels = Kernels(),
     spill: OutOfCore | None = None,
-) -> DedupResult:
-    """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity).
-
-    `normalized`: the problems already normalised (row-aligned), when the caller has them.
-    `answers_equivalent`: decides whether two gold answers whose text differs are the same answer (the judge);
-    with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart. `stage` is told the name of
-    each stage as it begins (live progress). `spill`: run near-dup out of core (`r1data.spill.Spill`: signatures,
-    band buckets and pairs in sorted runs on disk, the working state within its memory budget); the result is the
-    same."""
-    n = df.height
-    norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
-    keys = answer_keys(df)
-    has_answer = (keys.fill_null("").str.strip_chars() != "").to_numpy()
-    ids = df.get_column(schema.ID)
-
-    # Exact: cluster = first index of the same normalised text.
+    clock: Clock | None = None,
+) -> Decision:
+    """Which rows go, from what was collected of them (`Collector`): exact duplicates of the normalised text, then
+    near duplicates among the rest (see the module docstring for the keep rule)."""
+    clock = clock or Clock()
+    n = facts.rows
+    has_answer = facts.has_answer
     stage("exact duplicates")
-    first_index = (
-        pl.DataFrame({"k": norm, "i": np.arange(n)}).select(pl.col("i").min().over("k")).to_series().to_numpy()
-    )
+    clock.lap("exact duplicates")
+    keyed = facts.text_keys.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("i"))
+    first_index = keyed.select(pl.col("i").min().over("a", "b")).to_series().to_numpy()
     exact_leader = _keepers(first_index, has_answer)
     exact_dup = exact_leader != np.arange(n)
+    gold = facts.answers.str.starts_with(TESTS_KEY).fill_null(False)
     conflicting = (
-        pl.DataFrame({"k": norm, "a": df.get_column(schema.ANSWER)})
-        .group_by("k")
-        .agg(pl.col("a").drop_nulls().n_unique().alias("answers"), pl.len().alias("rows"))
+        keyed.with_columns(pl.when(~gold).then(facts.answers).alias("g"))
+        .group_by("a", "b")
+        .agg(pl.col("g").drop_nulls().n_unique().alias("answers"), pl.len().alias("rows"))
         .filter((pl.col("rows") > 1) & (pl.col("answers") > 1))
         .height
     )
+    del keyed, first_index
 
     drop_reason = np.full(n, None, dtype=object)
     leader = np.arange(n)
@@ -611,15 +786,13 @@ def dedup(
         "lsh_rows": rows,
     }
     if params.near:
+        clock.lap("near duplicates")
         survivors = np.flatnonzero(~exact_dup)
-        texts = norm.gather(survivors)
-        answers = keys.gather(survivors)
+        answers = facts.answers.gather(survivors)
         rank = np.lexsort((np.arange(survivors.size), ~has_answer[survivors]))
-        rules = Rules(params, texts, answers, answers_equivalent, stage)
-        if spill is None:
-            near = _near_in_memory(texts, params, (bands, rows), kernels, rules, rank, stage)
-        else:
-            near = spill(texts, params, (bands, rows), kernels, rules, rank, stage)
+        rules = Rules(params, facts.numbers, answers, answers_equivalent, stage, rows=survivors)
+        near_search = spill if spill is not None else _near_in_memory
+        near = near_search(facts.signatures, survivors, params, (bands, rows), kernels, rules, rank, stage)
         is_near = near.dup_of >= 0
         rows_near = survivors[is_near]
         drop_reason[rows_near] = NEAR
@@ -632,7 +805,9 @@ def dedup(
         drop_reason[orphans] = NEAR
         similarity[orphans] = similarity[leader[orphans]]
         leader[orphans] = leader[leader[orphans]]
+        ids = facts.ids
         stats |= {
+            "signature_scheme": SIGNATURE_SCHEME,
             "candidate_pairs": near.candidates,
             "confirmed_pairs": near.confirmed,
             "pairs_rejected_numbers_differ": rules.templated,
@@ -647,15 +822,61 @@ def dedup(
         }
         if spill is not None:
             stats["spill"] = near.spill
-    removed_mask = drop_reason != None  # noqa: E711 - elementwise over an object array
-    if schema.SOURCE in df.columns:
-        stats["source_overlap"] = source_overlap(df.get_column(schema.SOURCE), removed_mask, leader)
+    decision = Decision(drop_reason, leader, similarity, stats)
+    if facts.sources is not None:
+        stats["source_overlap"] = source_overlap(facts.sources, decision.removed, leader)
+    clock.lap(None)
+    return decision
+
+
+def split(df: pl.DataFrame, decision: Decision, ids: pl.Series, offset: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows `offset .. offset + df.height` of the decision applied to df (those rows): the kept rows, and the removed
+    ones with drop_reason, duplicate_of (the kept row's id) and similarity."""
+    part = slice(offset, offset + df.height)
+    removed_mask = decision.removed[part]
     annotated = df.with_columns(
-        pl.Series(schema.DROP_REASON, drop_reason.tolist(), dtype=pl.String),
-        ids.gather(leader).alias(schema.DUPLICATE_OF),
-        pl.Series(SIMILARITY, similarity).round(4),
+        pl.Series(schema.DROP_REASON, decision.drop_reason[part].tolist(), dtype=pl.String),
+        ids.gather(decision.leader[part]).alias(schema.DUPLICATE_OF),
+        pl.Series(SIMILARITY, decision.similarity[part]).round(4),
     )
     kept = annotated.filter(pl.Series(~removed_mask)).drop(schema.DROP_REASON, schema.DUPLICATE_OF, SIMILARITY)
-    removed = annotated.filter(pl.Series(removed_mask))
-    stats["kept"] = kept.height
-    return DedupResult(kept, removed, stats)
+    return kept, annotated.filter(pl.Series(removed_mask))
+
+
+@dataclass
+class DedupResult:
+    kept: pl.DataFrame
+    removed: pl.DataFrame
+    stats: dict
+
+
+def dedup(
+    df: pl.DataFrame,
+    params: DedupParams = DedupParams(),
+    normalized: pl.Series | None = None,
+    answers_equivalent: AnswersEquivalent | None = None,
+    stage: Callable[[str], None] = lambda name: None,
+    kernels: Kernels = Kernels(),
+    spill: OutOfCore | None = None,
+) -> DedupResult:
+    """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity): `Collector`, `decide`
+    and `split` over one batch, all in memory (`r1data dedup` streams its inputs through the same three).
+
+    `normalized`: the problems already normalised (row-aligned), when the caller has them.
+    `answers_equivalent`: decides whether two gold answers whose text differs are the same answer (the judge);
+    with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart. `stage` is told the name of
+    each stage as it begins (live progress). `spill`: run near-dup out of core (`r1data.spill.Spill`: signatures,
+    band buckets and pairs in sorted runs on disk, the working state within its memory budget); the result is the
+    same."""
+    norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
+    clock = Clock()
+    clock.lap("signatures")
+    stage(f"MinHash signatures of {df.height:,} problems")
+    collector = Collector(params, kernels, spill.signatures() if spill is not None and params.near else None)
+    collector.add(df, norm)
+    facts = collector.facts()
+    decision = decide(facts, params, answers_equivalent, stage, kernels, spill, clock)
+    kept, removed = split(df, decision, facts.ids)
+    decision.stats["kept"] = kept.height
+    decision.stats["stage_seconds"] = clock.seconds
+    return DedupResult(kept, removed, decision.stats)

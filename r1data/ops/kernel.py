@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any
 
-KERNEL_VERSION = 1  # r1data/_minhash.c's KERNEL_VERSION: raise both together
+KERNEL_VERSION = 2  # r1data/_minhash.c's KERNEL_VERSION: raise both together
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,18 @@
 """MinHash signatures without Python-level shingle building.
 
 Building shingles in Python, not the MinHash arithmetic, is what costs: datasketch's per-shingle
-`update` loop spends its time there. Here tokens are extracted and hashed by polars' native
-(multi-threaded) string kernels, and one compiled loop (r1data/_minhash.c) forms each n-gram hash
-from the token hashes, applies the `num_perm` permutations and keeps the per-document minimum,
-never materialising shingles x permutations. A plain-numpy path computes the same values (a test
-holds them equal) and serves when the C kernel could not be built.
+`update` loop spends its time there. Here one compiled pass (r1data/_minhash.c) splits each normalised
+text into its tokens, hashes them, forms each n-gram hash from the token hashes, applies the
+`num_perm` permutations and keeps the per-document minimum, never materialising tokens or
+shingles x permutations. A plain-numpy path computes the same values (a test holds them equal) and
+serves when the C kernel could not be built.
 
-Permutation family: h_k(x) = ((a_k * x + b_k) mod 2^64) >> 32 with odd a_k (multiply-shift
-hashing) over 64-bit n-gram hashes; signatures are uint32 (512 bytes a document at 128).
-Token hashes come from polars' seeded hash: signatures are reproducible for a given polars version,
-which every manifest records.
+Signature scheme 2 (`SIGNATURE_SCHEME`, recorded in every dedup manifest): a word token's hash is
+FNV-1a 64 over its UTF-8 bytes, finalised by splitmix64's mixer (scheme 1 used polars' seeded hash,
+which could change with polars); a character token's hash is its code point times a constant. The
+n-gram hash is the mixer over a weighted sum of its token hashes; the permutation family is
+h_k(x) = ((a_k * x + b_k) mod 2^64) >> 32 with odd a_k (multiply-shift hashing); signatures are
+uint32 (512 bytes a document at 128).
 """
 
 from __future__ import annotations
@@ -50,6 +52,64 @@ def _position_weights(n: int, seed: int) -> np.ndarray:
 
 
 _TOKEN_SEED = 0x5EED
+SIGNATURE_SCHEME = 2  # raise it whenever a signature's value changes for the same text and settings
+_FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
+
+
+def _finalise(x: np.ndarray) -> np.ndarray:
+    """splitmix64's mixer, in place on a uint64 array (the C kernel's `finalise`)."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def text_buffers(texts: list[str] | pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of all texts and the int64 offsets (texts + 1) of each, from Arrow's buffers (no copy of a
+    large_string array that starts at 0)."""
+    import pyarrow as pa
+
+    series = texts if isinstance(texts, pl.Series) else pl.Series(texts, dtype=pl.String)
+    arr = series.cast(pl.String).fill_null("").to_arrow()
+    arr = arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+    arr = pa.concat_arrays([arr]) if arr.offset else arr  # buffers from position 0
+    _, offsets, data = arr.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int64, count=len(arr) + 1)
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return data[offsets[0] : offsets[-1]], offsets - offsets[0]
+
+
+def word_token_hashes(normalized: list[str] | pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Scheme 2's word tokens in numpy: the hash of every space-separated token of every normalised text (FNV-1a
+    over its bytes, finalised) and each text's token count: what the C kernel computes as it splits."""
+    data, offsets = text_buffers(normalized)
+    docs = offsets.size - 1
+    if data.size == 0:
+        return np.zeros(0, np.uint64), np.zeros(docs, np.int64)
+    byte = data != 0x20
+    first = np.zeros(data.size, dtype=bool)  # a document's first byte
+    last = np.zeros(data.size, dtype=bool)  # and its last
+    nonempty = offsets[1:] > offsets[:-1]
+    first[offsets[:-1][nonempty]] = True
+    last[offsets[1:][nonempty] - 1] = True
+    before = np.concatenate(([False], byte[:-1])) & ~first  # the previous byte is a token's, in this document
+    after = np.concatenate((byte[1:], [False])) & ~last
+    starts = np.flatnonzero(byte & ~before)
+    ends = np.flatnonzero(byte & ~after) + 1
+    length = ends - starts
+    order = np.argsort(-length, kind="stable")  # longest first: the tokens still going at byte j are a prefix
+    descending, at = -length[order], starts[order]
+    h_sorted = np.full(starts.size, _FNV_OFFSET, dtype=np.uint64)
+    for j in range(int(length.max(initial=0))):
+        alive = int(np.searchsorted(descending, -j, side="left"))  # the tokens longer than j
+        h_sorted[:alive] ^= data[at[:alive] + j]
+        h_sorted[:alive] *= _FNV_PRIME
+    h = np.empty_like(h_sorted)
+    h[order] = h_sorted
+    lengths = np.bincount(np.searchsorted(offsets, starts, side="right") - 1, minlength=docs).astype(np.int64)
+    return _finalise(h), lengths
 
 
 def token_hashes(normalized: list[str] | pl.Series, pattern: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +141,7 @@ def token_arrays(normalized: list[str] | pl.Series, kind: str) -> tuple[np.ndarr
         lengths = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
         flat = np.concatenate(parts).astype(np.uint64) if parts else np.zeros(0, np.uint64)
         return flat * np.uint64(0x9E3779B97F4A7C15), lengths
-    return token_hashes(normalized)
+    return word_token_hashes(normalized)
 
 
 def shingle_hashes(flat: np.ndarray, lengths: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -156,18 +216,46 @@ def signatures_compiled(flat: np.ndarray, lengths: np.ndarray, spec: ShingleSpec
     flat = np.ascontiguousarray(flat, dtype=np.uint64)
     out = np.full((lengths.size, spec.num_perm), _MAX32, dtype=np.uint32)
     weights = _position_weights(spec.ngram, spec.seed)
-    # Split by tokens, not documents, so each thread gets a similar amount of work.
-    threads = max(1, min(threads, lengths.size))
-    cuts = np.searchsorted(np.cumsum(lengths), np.linspace(0, lengths.sum(), threads + 1)[1:-1])
-    bounds = [0, *cuts.tolist(), lengths.size]
+    bounds = _split(lengths, threads)  # by tokens, not documents: each thread gets a similar amount of work
 
     def run(lo: int, hi: int) -> None:
         kernel.signatures(flat, lengths[lo:hi], starts[lo:hi], lo, spec.ngram, weights, a, b, out)
 
-    if threads == 1:
+    if len(bounds) <= 2:
         run(0, lengths.size)
     else:
-        with ThreadPoolExecutor(threads) as pool:
+        with ThreadPoolExecutor(len(bounds) - 1) as pool:
+            list(pool.map(run, bounds[:-1], bounds[1:]))
+    return out
+
+
+def _split(weights: np.ndarray, threads: int) -> list[int]:
+    """Bounds that cut items into `threads` runs of about equal total weight."""
+    threads = max(1, min(threads, weights.size))
+    cuts = np.searchsorted(np.cumsum(weights), np.linspace(0, weights.sum(), threads + 1)[1:-1])
+    return [0, *cuts.tolist(), weights.size]
+
+
+def signatures_of_text(normalized: list[str] | pl.Series, spec: ShingleSpec, threads: int = 1) -> np.ndarray:
+    """Word-token signatures straight from normalised texts in the C kernel: tokens are split and hashed in the
+    same pass (the values of `signatures_numpy` over `word_token_hashes`), texts spread over `threads` by bytes."""
+    kernel = compiled_kernel()
+    if kernel is None:
+        raise RuntimeError("r1data._minhash is not built; reinstall r1data with a C compiler present")
+    data, offsets = text_buffers(normalized)
+    docs = offsets.size - 1
+    a, b = permutations(spec.num_perm, spec.seed)
+    weights = _position_weights(spec.ngram, spec.seed)
+    out = np.full((docs, spec.num_perm), _MAX32, dtype=np.uint32)
+    bounds = _split(np.diff(offsets) + 1, threads)
+
+    def run(lo: int, hi: int) -> None:
+        kernel.signatures_text(data, offsets[lo : hi + 1], lo, spec.ngram, weights, a, b, out)
+
+    if len(bounds) <= 2:
+        run(0, docs)
+    else:
+        with ThreadPoolExecutor(len(bounds) - 1) as pool:
             list(pool.map(run, bounds[:-1], bounds[1:]))
     return out
 
@@ -184,9 +272,11 @@ def signatures(
     `compiled=None` uses the C kernel when it is built, else the numpy path; both give identical
     signatures (tests/ops/test_minhash.py holds them together)."""
     norm = texts if normalized else [normalize_text(t) for t in texts]  # a Series stays one (no copies)
-    flat, lengths = token_arrays(norm, spec.kind)
     if compiled is None:
         compiled = compiled_kernel() is not None
+    if compiled and spec.kind == "word":
+        return signatures_of_text(norm, spec, threads)
+    flat, lengths = token_arrays(norm, spec.kind)
     return signatures_compiled(flat, lengths, spec, threads) if compiled else signatures_numpy(flat, lengths, spec)
 
 

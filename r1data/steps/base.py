@@ -28,7 +28,7 @@ import polars as pl
 from r1data import progress, publish, schema
 from r1data.config import as_dict, check, setting
 from r1data.errors import EmptyInputError, OutputError
-from r1data.io import OnError, ReadResult, read_inputs
+from r1data.io import InputReader, OnError, ReadResult, read_inputs
 from r1data.manifest import COMPLETE, MANIFEST, dataset_card, new_manifest, step_command_line
 
 DEFAULT_SHARD_ROWS = 100_000
@@ -80,6 +80,13 @@ class IOConfig:
             self.problem_field, self.answer_field, self.solution_field, self.id_field, self.tests_field, reserved
         )
 
+    def reader(self, inputs: list[str | Path], piece_bytes: int | None, reserved: tuple[str, ...] = ()) -> InputReader:
+        """The inputs a batch at a time (`piece_bytes` of input each), for a step that streams its rows."""
+        on_error: OnError = "skip" if self.on_error == "skip" else "fail"
+        return InputReader(
+            inputs, self.fields(reserved), on_error, self.limit, self.layout, self.trace_source, piece_bytes
+        )
+
     def read(self, inputs: list[str | Path], reserved: tuple[str, ...] = ()) -> ReadResult:
         on_error: OnError = "skip" if self.on_error == "skip" else "fail"
         read = read_inputs(inputs, self.fields(reserved), on_error, self.limit, self.layout, self.trace_source)
@@ -89,14 +96,33 @@ class IOConfig:
         return read
 
 
-@dataclass
 class StepResult:
-    """What every step returns: its manifest, where it wrote, and (one-shot steps) the kept and removed rows."""
+    """What every step returns: its manifest, where it wrote, and (steps that write rows) the kept and removed rows:
+    as the step held them, or, for a step that streamed its rows (dedup), read back from OUT's shards when asked."""
 
-    manifest: dict
-    out: Path | None
-    kept: pl.DataFrame | None = None
-    removed: pl.DataFrame | None = None
+    def __init__(
+        self, manifest: dict, out: Path | None, kept: pl.DataFrame | None = None, removed: pl.DataFrame | None = None
+    ) -> None:
+        self.manifest, self.out = manifest, out
+        self._kept, self._removed = kept, removed
+
+    def _shards(self, key: str, folder: str) -> pl.DataFrame | None:
+        if self.out is None or key not in self.manifest:
+            return None
+        paths = [self.out / s["path"] for s in self.manifest[key]]
+        return pl.read_parquet(paths) if paths else pl.DataFrame()
+
+    @property
+    def kept(self) -> pl.DataFrame | None:
+        if self._kept is None:
+            self._kept = self._shards("shards", "data")
+        return self._kept
+
+    @property
+    def removed(self) -> pl.DataFrame | None:
+        if self._removed is None:
+            self._removed = self._shards("removed_shards", "removed")
+        return self._removed
 
 
 @dataclass(frozen=True)
@@ -169,19 +195,89 @@ def strip_internal(df: pl.DataFrame) -> pl.DataFrame:
     return df.drop(schema.ROW, strict=False)
 
 
+def shard_name(i: int, total: int) -> str:
+    return f"train-{i:05d}-of-{total:05d}.parquet"
+
+
+class ShardWriter:
+    """Rows added in pieces, written as Hugging Face-named Parquet shards of `rows_per_shard` rows into `folder`:
+    `total` rows are expected (the shard count is in every name), so each shard is written as soon as it is full and
+    no more than one shard's rows are held. An empty output still gets one (empty) shard with `empty`'s schema.
+    `conform` puts each piece into the output's schema (pieces of one input can differ)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        total: int,
+        rows_per_shard: int,
+        empty: pl.DataFrame | None = None,
+        conform: Callable[[pl.DataFrame], pl.DataFrame] = lambda df: df,
+    ) -> None:
+        self.folder, self.total, self.rows_per_shard = folder, total, rows_per_shard
+        self.shards = max(1, -(-total // rows_per_shard))
+        self.empty, self.conform = empty, conform
+        self.held: list[pl.DataFrame] = []
+        self.held_rows = 0
+        self.written: list[dict] = []
+        self.rows = 0
+
+    def add(self, df: pl.DataFrame) -> None:
+        if df.height == 0:
+            if self.empty is None:
+                self.empty = self.conform(df).clear()
+            return
+        part = self.conform(df)
+        if self.empty is None:
+            self.empty = part.clear()
+        self.held.append(part)
+        self.held_rows += part.height
+        while self.held_rows >= self.rows_per_shard and len(self.written) < self.shards - 1:
+            self._write(self.rows_per_shard)
+
+    def _write(self, rows: int) -> None:
+        joined = pl.concat(self.held, how="vertical_relaxed") if len(self.held) > 1 else self.held[0]
+        shard, rest = joined.slice(0, rows), joined.slice(rows)
+        if not self.written:
+            publish.mkdir(self.folder)  # a folder only for shards: no rows removed, no removed/
+        path = self.folder / shard_name(len(self.written), self.shards)
+        publish.write_parquet(shard, path)
+        publish.fault_point("shard_written")
+        self.written.append({"path": str(path.relative_to(self.folder.parent)), "rows": shard.height})
+        self.rows += shard.height
+        self.held, self.held_rows = ([rest] if rest.height else []), rest.height
+
+    def close(self) -> list[dict]:
+        if self.rows + self.held_rows != self.total:
+            raise AssertionError(f"{self.folder}: {self.rows + self.held_rows} rows written, {self.total} expected")
+        if self.held:
+            self._write(self.held_rows)
+        elif not self.written:
+            self.held = [self.empty if self.empty is not None else pl.DataFrame()]
+            self._write(0)
+        return self.written
+
+
 def write_shards(df: pl.DataFrame, folder: Path, rows_per_shard: int) -> list[dict]:
     """Split df into Hugging Face-named Parquet shards (train-00000-of-00003.parquet); an empty df still gets one
     (empty) shard with its schema."""
-    publish.mkdir(folder)
-    total = max(1, -(-df.height // rows_per_shard))
-    written = []
-    for i in range(total):
-        part = df.slice(i * rows_per_shard, rows_per_shard)
-        path = folder / f"train-{i:05d}-of-{total:05d}.parquet"
-        publish.write_parquet(part, path)
-        publish.fault_point("shard_written")
-        written.append({"path": str(path.relative_to(folder.parent)), "rows": part.height})
-    return written
+    writer = ShardWriter(folder, df.height, rows_per_shard, df.clear())
+    writer.add(df)
+    return writer.close()
+
+
+@dataclass
+class Written:
+    """What a step wrote into the staging folder: its shards, and the counts the manifest records."""
+
+    shards: list[dict]
+    removed_shards: list[dict]
+    rows_out: int
+    rows_removed: int
+    drops: dict
+
+
+def drop_counts(removed: pl.DataFrame) -> Counter:
+    return Counter(removed.get_column(schema.DROP_REASON).to_list()) if removed.height else Counter()
 
 
 def publish_output(
@@ -195,20 +291,37 @@ def publish_output(
     """Write shards, audit, card and manifest into a staging folder beside OUT, then swap it in. `fill` may add
     more to the staging folder first (a chunked run's chunks). Returns the manifest as written."""
     kept, removed = strip_internal(kept), strip_internal(removed)
-    with publish.staging(out) as stage:
+
+    def write(stage: Path) -> Written:
         shards = write_shards(kept, stage / "data", shard_rows)
         removed_shards = write_shards(removed, stage / "removed", shard_rows) if removed.height else []
+        return Written(shards, removed_shards, kept.height, removed.height, dict(drop_counts(removed)))
+
+    return publish_written(out, manifest, write, fill)
+
+
+def publish_written(
+    out: Path, manifest: dict, write: Callable[[Path], Written], fill: Callable[[Path], None] | None = None
+) -> dict:
+    """The one publish path: `write` fills a staging folder beside OUT with the step's shards, `fill` adds more (a
+    chunked run's chunks), then the card and the manifest (last: a staging folder with a manifest is complete) and
+    the swap. Returns the manifest as written."""
+    with publish.staging(out) as stage:
+        written = write(stage)
         if fill is not None:
             fill(stage)
-        drops = dict(Counter(removed.get_column(schema.DROP_REASON).to_list())) if removed.height else {}
         manifest.setdefault("status", COMPLETE)
         if manifest["status"] == "running":
             manifest["status"] = COMPLETE
         manifest.update(
-            rows_out=kept.height, rows_removed=removed.height, drops=drops, shards=shards, removed_shards=removed_shards
+            rows_out=written.rows_out,
+            rows_removed=written.rows_removed,
+            drops=written.drops,
+            shards=written.shards,
+            removed_shards=written.removed_shards,
         )
         publish.write_text(stage / "README.md", dataset_card(manifest))
-        publish.write_json(stage / MANIFEST, manifest)  # last: a staging folder with a manifest is complete
+        publish.write_json(stage / MANIFEST, manifest)
         publish.fault_point("staged")
         publish.swap_in(stage, out)
     return manifest
@@ -264,6 +377,13 @@ def add_warnings(manifest: dict, warnings: list[str]) -> None:
 OpResult = tuple[pl.DataFrame, pl.DataFrame, dict]
 
 
+def no_usable_rows(inputs: list[str | Path], quarantined: int) -> EmptyInputError:
+    return EmptyInputError(
+        f"{', '.join(map(str, inputs))}: no usable rows ({quarantined} quarantined: "
+        "unreadable lines or empty problems). See the errors with --on-error fail."
+    )
+
+
 def run_one_shot(
     command: str,
     inputs: list[str | Path],
@@ -283,10 +403,7 @@ def run_one_shot(
         read = io.read(inputs, reserved)
         report.stage(f"{command}: {read.records.height:,} rows")
         if read.records.height == 0:
-            raise EmptyInputError(
-                f"{', '.join(map(str, inputs))}: no usable rows ({read.quarantined.height} quarantined: "
-                "unreadable lines or empty problems). See the errors with --on-error fail."
-            )
+            raise no_usable_rows(inputs, read.quarantined.height)
         from r1data.engines.executors import executor_for
 
         runs_on = executor_for(io.executor, io.ray_address)

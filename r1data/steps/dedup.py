@@ -6,16 +6,33 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1data import progress, publish
+import polars as pl
+
+from r1data import progress, publish, schema
 from r1data.config import check, setting
-from r1data.errors import OutputError
-from r1data.ops.dedup import DedupParams, Kernels, dedup
+from r1data.errors import InputError, OutputError
+from r1data.io import Batch
+from r1data.ops.dedup import SIMILARITY, Clock, Collector, DedupParams, Kernels, decide, split
 from r1data.spill import Spill
-from r1data.steps.base import IOConfig, StepResult, run_one_shot
+from r1data.steps.base import (
+    IOConfig,
+    Output,
+    ShardWriter,
+    StepResult,
+    Written,
+    add_warnings,
+    drop_counts,
+    input_manifest,
+    no_usable_rows,
+    publish_written,
+    strip_internal,
+)
 
 KIND = "one-shot"
 _D = DedupParams()
@@ -116,33 +133,64 @@ class Config:
         )
 
 
+PIECE_BYTES = 64 << 20  # input read per batch: the rows are held a batch at a time, never all at once
+
+
 def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *, engine: Any = None) -> StepResult:
-    """`r1data dedup`."""
+    """`r1data dedup`, streaming its rows: the first pass holds of each batch only what dedup decides from (ids,
+    text hashes, answer keys, numbers, signatures within --memory-gb); the kept and removed rows are written on a
+    second pass over the inputs. Batches that fit a quarter of the budget are kept from the first pass instead."""
+    from r1data.engines.executors import executor_for
+    from r1data.judge import Judge, answers_equivalent
+
     params = cfg.params()
-
-    def op(read: Any, executor: Any) -> tuple:
-        from r1data.judge import Judge, answers_equivalent
-
-        kernels, remote = Kernels(), executor.dedup_kernels()
+    started = time.perf_counter()
+    with Output(out, "dedup", io.overwrite, inputs) as target:
+        target.refuse_existing()
+        report = progress.current()
+        report.stage("reading")
+        reader = io.reader(inputs, PIECE_BYTES)
+        runs_on = executor_for(io.executor, io.ray_address)
+        executor = runs_on.start()
+        kernels, remote = Kernels(), runs_on.dedup_kernels()
         if remote is not None:  # the cluster holds the working state (Ray's object store spills on its own)
             kernels = Kernels(signatures=remote.signatures, pairs=remote.pairs, jaccard=remote.jaccard)
         out_of_core = remote is None and not cfg.in_memory and not cfg.exact_only
+        budget = cfg.memory_bytes()
+        clock = Clock()
         with (
             Judge(workers=2) as judge,
             publish.scratch(Path(out)) if out_of_core else contextlib.nullcontext() as folder,
         ):
             # the judge's workers start only if a pair's answers take math-verify to compare
-            spill = Spill(folder, cfg.memory_bytes()) if folder is not None else None
+            spill = Spill(folder, budget) if folder is not None else None
             try:
-                result = dedup(
-                    read.records,
-                    params,
-                    read.normalized,
-                    answers_equivalent(judge),
-                    progress.current().stage,
-                    kernels,
-                    spill,
+                clock.lap("read, normalise, sign")
+                collector = Collector(
+                    params, kernels, spill.signatures() if spill is not None and params.near else None
                 )
+                shapes = Shapes()
+                held: list[Batch] | None = []
+                held_bytes = 0
+                for batch in reader:
+                    report.stage(f"reading and signing: {reader.rows_in:,} rows")
+                    if batch.records.height:
+                        collector.add(batch.records, batch.normalized)
+                    shapes.add(batch)
+                    if held is not None:
+                        held_bytes += batch.records.estimated_size() + batch.quarantined.estimated_size()
+                        held.append(Batch(batch.records, batch.normalized.clear(), batch.quarantined))
+                        if held_bytes > budget // 4 and not cfg.in_memory:
+                            held = None  # the rows are read again to write them
+                for reading in reader.readings:
+                    report.line(f"Reading {reading.line()}")
+                facts = collector.facts()
+                if facts.rows == 0:
+                    raise no_usable_rows(inputs, shapes.quarantined)
+                report.stage(f"dedup: {facts.rows:,} rows")
+                equivalent = counted(answers_equivalent(judge))
+                decision = decide(facts, params, equivalent, report.stage, kernels, spill, clock)
+                facts.release()
             except OSError as exc:
                 if spill is None:
                     raise
@@ -151,14 +199,120 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
                     "be full: free space there, or give a larger --memory-gb so that less is spilled. "
                     "Nothing was written to OUT."
                 ) from None
+        stats = decision.stats
         if remote is not None:
-            result.stats["executor"] = remote.counts
-        if result.stats.get("answer_pairs_not_judged"):
-            result.stats.setdefault("warnings", []).append(
-                f"{result.stats['answer_pairs_not_judged']:,} near-duplicate pairs were kept apart without comparing "
+            executor.update(remote.counts)
+        if stats.get("answer_pairs_not_judged"):
+            stats.setdefault("warnings", []).append(
+                f"{stats['answer_pairs_not_judged']:,} near-duplicate pairs were kept apart without comparing "
                 f"their gold answers: the judge compared the first {cfg.max_judged_pairs:,} distinct pairs "
                 "(--max-judged-pairs; -1 compares them all)"
             )
-        return result.kept, result.removed, result.stats
+        read = reader.summary()
+        manifest = input_manifest("dedup", cfg, io, read)
+        add_warnings(manifest, stats.pop("warnings", []))
+        removed_rows = int(decision.removed.sum())
+        stats["kept"] = facts.rows - removed_rows
+        stats["rows_read_twice"] = held is None
+        manifest["stats"] = stats
+        manifest["executor"] = executor
+        clock.lap("write")
+        report.stage("writing the kept and removed rows")
 
-    return run_one_shot("dedup", inputs, out, cfg, io, op)
+        def write(stage: Path) -> Written:
+            kept_out = ShardWriter(stage / "data", stats["kept"], io.shard_rows, conform=shapes.kept)
+            removed_out = ShardWriter(
+                stage / "removed", shapes.quarantined + removed_rows, io.shard_rows, conform=shapes.removed
+            )
+            drops: Counter = Counter()
+            offset = 0
+            for batch in held if held is not None else reader:
+                rows = batch.records.height
+                if rows and not batch.records.get_column(schema.ID).equals(facts.ids.slice(offset, rows)):
+                    raise InputError(
+                        f"{', '.join(map(str, inputs))}: the inputs changed while dedup ran (the rows read to write "
+                        "the output are not the rows deduplicated). Run it again on inputs nobody writes to; nothing "
+                        "was written to OUT."
+                    )
+                kept, removed = split(batch.records, decision, facts.ids, offset) if rows else (None, None)
+                offset += rows
+                for part in (batch.quarantined, removed):
+                    if part is not None and part.height:
+                        removed_out.add(strip_internal(part))
+                        drops += drop_counts(part)
+                if kept is not None:
+                    kept_out.add(strip_internal(kept))
+                report.stage(f"writing: {offset:,} of {facts.rows:,} rows")
+            if held is None and reader.fingerprint() != read.fingerprint:
+                raise InputError(
+                    f"{', '.join(map(str, inputs))}: the inputs changed while dedup ran. Run it again on inputs "
+                    "nobody writes to; nothing was written to OUT."
+                )
+            removed_shards = removed_out.close() if removed_out.total else []
+            written = Written(kept_out.close(), removed_shards, kept_out.total, removed_out.total, dict(drops))
+            clock.lap(None)
+            stats["stage_seconds"] = clock.seconds  # the manifest is written after this
+            manifest["seconds"] = round(time.perf_counter() - started, 3)
+            report.stage("publishing")
+            return written
+
+        manifest = publish_written(target.path, manifest, write)
+    return StepResult(manifest, target.path)
+
+
+def counted(equivalent: Any) -> Any:
+    """The judge's comparisons of gold answers on the progress bar: pairs judged of the pairs asked, with an ETA (the
+    stage line says how many were compared before and how many more the cap allows)."""
+
+    def judged(pairs: list[tuple[str, str]]) -> list[bool]:
+        report = progress.current()
+        report.start(len(pairs), unit="answer pairs", follow="judged")
+        try:
+            return equivalent(pairs)
+        finally:
+            report.start(None, unit="rows")
+
+    return judged
+
+
+class Shapes:
+    """The schemas of the batches read (they can differ: a column null in one piece, nested in one file and text in
+    another), so that every shard of the output has one schema: the one a table of all the rows would have."""
+
+    def __init__(self) -> None:
+        self.records: list[pl.DataFrame] = []
+        self.set_aside: list[pl.DataFrame] = []
+        self.quarantined = 0
+        self._kept: pl.DataFrame | None = None
+        self._removed: pl.DataFrame | None = None
+
+    def add(self, batch: Batch) -> None:
+        self.quarantined += batch.quarantined.height
+        if batch.records.width:
+            self.records.append(strip_internal(batch.records).clear())
+        if batch.quarantined.width:
+            self.set_aside.append(strip_internal(batch.quarantined).clear())
+
+    def _unified(self) -> None:
+        if self._kept is None:
+            self._kept = schema.concat(self.records)
+            annotated = self._kept.with_columns(
+                pl.lit(None, pl.String).alias(schema.DROP_REASON),
+                pl.lit(None, pl.String).alias(schema.DUPLICATE_OF),
+                pl.lit(None, pl.Float64).alias(SIMILARITY),
+            )
+            self._removed = schema.concat([*self.set_aside, annotated])
+
+    @staticmethod
+    def _conform(df: pl.DataFrame, shape: pl.DataFrame) -> pl.DataFrame:
+        if df.schema == shape.schema:
+            return df
+        return schema.concat([shape, df]).select(shape.columns)
+
+    def kept(self, df: pl.DataFrame) -> pl.DataFrame:
+        self._unified()
+        return self._conform(df, self._kept)  # type: ignore[arg-type]
+
+    def removed(self, df: pl.DataFrame) -> pl.DataFrame:
+        self._unified()
+        return self._conform(df, self._removed)  # type: ignore[arg-type]

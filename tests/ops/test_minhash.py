@@ -1,9 +1,14 @@
 import re
 
 import numpy as np
+import polars as pl
 
+from r1data.ops import minhash
+from r1data.ops.kernel import kernel as compiled_kernel
 from r1data.ops.minhash import ShingleSpec, estimated_jaccard, signatures
 from r1data.ops.normalize import TOKEN_PATTERN, normalize_text
+
+PINNED = "cc9e8bd666050642"  # xxh3-64 of the pinned texts' signatures under scheme 2
 
 
 def exact_jaccard(a: str, b: str, n: int) -> float:
@@ -55,16 +60,43 @@ def test_compiled_kernel_equals_numpy_path():
 
     import pytest
 
-    from r1data.ops import minhash
-    from r1data.ops.kernel import kernel as compiled_kernel
-
     if compiled_kernel() is None:
         assert not os.environ.get("CI"), "CI installs with a compiler: the C kernel must be built"
         pytest.skip("r1data._minhash is not built (no C compiler at install)")
     texts = ["", "x", "a b", "what is 2+3?", "the quick brown fox jumps over the lazy dog " * 5, "ünïcödé ∑ text"]
-    for kind, n in (("word", 3), ("word", 5), ("char", 5)):
+    norm = [normalize_text(t) for t in texts] + ["a  b ", " lead", "x" * 300]  # spaces where the normal form has none
+    for kind, n in (("word", 1), ("word", 3), ("word", 5), ("char", 5)):
         spec = ShingleSpec(ngram=n, kind=kind, num_perm=64)
-        flat, lengths = minhash.token_arrays([normalize_text(t) for t in texts], kind)
+        flat, lengths = minhash.token_arrays(norm, kind)
         expected = minhash.signatures_numpy(flat, lengths, spec)
+        assert np.array_equal(signatures(norm, spec, normalized=True, compiled=False), expected)
         for threads in (1, 2, 3):
             assert np.array_equal(minhash.signatures_compiled(flat, lengths, spec, threads), expected)
+            assert np.array_equal(signatures(norm, spec, normalized=True, compiled=True, threads=threads), expected)
+            if kind == "word":  # tokens split and hashed in the kernel's one pass
+                assert np.array_equal(minhash.signatures_of_text(pl.Series(norm), spec, threads), expected)
+
+
+def test_the_signature_scheme_is_pinned():
+    """Signatures of a fixed text are fixed for a scheme: a change to their values must raise SIGNATURE_SCHEME (the
+    manifest records it, and signatures of two schemes are never mixed)."""
+    import xxhash
+
+    texts = ["Find the sum of the roots of x^2 - 5x + 6 = 0.", "Ünïcödé ∑ text, \\frac{1}{2}", "x", ""]
+    for compiled in (False, True) if compiled_kernel() is not None else (False,):
+        sig = signatures(texts, ShingleSpec(ngram=3, num_perm=128, seed=42), compiled=compiled)
+        assert minhash.SIGNATURE_SCHEME == 2
+        assert xxhash.xxh3_64_hexdigest(sig.tobytes()) == PINNED
+
+
+def test_signatures_of_another_scheme_are_refused_not_mixed():
+    """A Ray worker with another r1data would sign rows under another scheme: its signatures never match these, so
+    near duplicates would be missed in silence. The driver refuses them, naming both schemes."""
+    import pytest
+
+    from r1data.engines.executors import check_schemes
+    from r1data.errors import ConfigError
+
+    check_schemes(np.full(4, minhash.SIGNATURE_SCHEME, dtype=np.int32))
+    with pytest.raises(ConfigError, match=f"scheme 1, this r1data makes scheme {minhash.SIGNATURE_SCHEME}"):
+        check_schemes(np.array([minhash.SIGNATURE_SCHEME, 1], dtype=np.int32))
