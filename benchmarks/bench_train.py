@@ -26,6 +26,15 @@ RECIPE = ROOT / "recipes" / "smollm2-135m" / "grpo" / "cpu.yaml"
 
 def greedy_accuracy(model_dir: str, rows: list[dict], user_template: str) -> float:
     """Share of held-out problems whose greedy answer the shared judge accepts."""
+    scores = greedy_scores(model_dir, rows, user_template)
+    return sum(scores) / len(scores)
+
+
+def greedy_scores(
+    model_dir: str, rows: list[dict], user_template: str, tokenizer_dir: str | None = None, batch: int = 64
+) -> list[float]:
+    """Per held-out problem, 1.0 when the shared judge accepts the model's greedy answer, else 0.0.
+    `tokenizer_dir`: where the tokenizer is, when `model_dir` is a checkpoint saved without one."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -33,8 +42,15 @@ def greedy_accuracy(model_dir: str, rows: list[dict], user_template: str) -> flo
 
     accuracy = get_reward("accuracy")
 
-    tok = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir or model_dir, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(model_dir)
+    out: list[float] = []
+    for lo in range(0, len(rows), batch):
+        out += _greedy_batch(model, tok, rows[lo : lo + batch], user_template, accuracy, torch)
+    return out
+
+
+def _greedy_batch(model, tok, rows: list[dict], user_template: str, accuracy, torch) -> list[float]:
     texts = [
         tok.apply_chat_template(
             [{"role": "user", "content": user_template.format(problem=r["problem"])}],
@@ -48,7 +64,7 @@ def greedy_accuracy(model_dir: str, rows: list[dict], user_template: str) -> flo
         out = model.generate(**enc, do_sample=False, max_new_tokens=32, pad_token_id=tok.pad_token_id)
     completions = tok.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     scores = accuracy(completions, answer=[r["answer"] for r in rows])
-    return sum(s or 0.0 for s in scores) / len(scores)
+    return [float(s or 0.0) for s in scores]
 
 
 def main() -> None:

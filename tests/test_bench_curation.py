@@ -16,29 +16,62 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 bench = pytest.importorskip("bench_curation", reason="needs the train extra (bench_train imports it lazily)")
 
 
-def test_the_pool_mixes_kinds_duplicates_and_leaked_held_out_problems():
-    held = bench.held_out_set(10)
-    rows = bench.pool(0, sums=20, echoes=5, products=5, copies=4, held_out=held, leaked=3)
-    kinds = {r["id"].split("/")[0] for r in rows}
-    assert kinds == {"sum", "echo", "product", "copy", "leak"} and len(rows) == 37
+def test_the_pool_holds_each_fault_of_a_real_pool_in_a_known_share():
+    held = bench.held_out_set(30)
+    rows = bench.pool(
+        0, sums=20, copies=4, near=3, echoes=5, products=5, garbled=4, held_out=held, leaked=3, rephrased=2
+    )
+    assert bench.kinds(rows) == {
+        "copy": 4,
+        "echo": 5,
+        "garbled": 4,
+        "leak": 3,
+        "leak-rephrased": 2,
+        "near": 3,
+        "product": 5,
+        "sum": 20,
+    }
     problems = [r["problem"] for r in rows]
     assert len(set(problems)) < len(problems)  # exact duplicates are there
-    assert sum(p in {h["problem"] for h in held} for p in problems) >= 3  # and contamination
+    held_problems = {h["problem"] for h in held}
+    # contamination only where planted: no pool sum is a held-out problem by chance
+    assert {r["id"].split("/")[0] for r in rows if r["problem"] in held_problems} == {"leak"}
     assert all(str(eval(r["problem"][8:-1])) == r["answer"] for r in rows if r["id"].startswith(("sum", "product")))
+    assert all(str(eval(r["problem"][8:-1])) != r["answer"] for r in rows if r["id"].startswith("garbled"))
+    assert len(held_problems) == 30  # each held-out problem once
+
+
+def test_intervals_paired_differences_and_the_equal_compute_curve():
+    import numpy as np
+
+    mean, lo, hi = bench.bootstrap(np.array([1.0] * 30 + [0.0] * 70))
+    assert mean == 0.3 and lo < 0.3 < hi and hi - lo < 0.25
+    assert bench.bootstrap(np.ones(50))[1:] == (1.0, 1.0)  # no spread, no interval
+    mean, lo, hi = bench.across_seeds(np.array([-0.1, 0.1, 0.0]))  # three seeds that disagree: a wide interval
+    assert abs(mean) < 1e-12 and lo == -hi and 0.2 < hi < 0.3
+    curve = [(0, [0.0, 0.0]), (100, [1.0, 0.0]), (200, [1.0, 1.0])]
+    assert bench.at_samples(curve, 50).tolist() == [0.5, 0.0]
+    assert bench.at_samples(curve, 150).tolist() == [1.0, 0.5]
+    assert bench.at_samples(curve, 500).tolist() == [1.0, 1.0] and bench.at_samples(curve, -5).tolist() == [0.0, 0.0]
+    rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "abcdef"}]}] * 200
+    cut, n = bench.cut_off(rows, 0.25)
+    assert 30 <= n <= 70 and sum(r["messages"][1]["content"] == "abc" for r in cut) == n
 
 
 def test_curation_and_the_sft_rows_run_on_the_tiny_model(tmp_path, tiny_model):
     held = bench.held_out_set(6)
-    raw = bench.write_jsonl(
-        tmp_path / "raw.jsonl", bench.pool(0, sums=6, echoes=2, products=2, copies=2, held_out=held, leaked=2)
+    small = bench.pool(
+        0, sums=6, copies=2, near=1, echoes=2, products=2, garbled=2, held_out=held, leaked=2, rephrased=1
     )
+    raw = bench.write_jsonl(tmp_path / "raw.jsonl", small)
     held_path = bench.write_jsonl(tmp_path / "held.jsonl", held)
     out = bench.curate(raw, held_path, tmp_path / "curate", str(tiny_model), engine="transformers", samples=2)
     drops = {name: json.loads((p / "manifest.json").read_text())["drops"] for name, p in out.items()}
     assert drops["dedup"]["exact_duplicate"] >= 2 and drops["decontaminate"]["contaminated"] == 2
     rows = bench.all_traces(out["filter"])
     assert rows and all(r["messages"][0]["content"].endswith("Answer with the number only.") for r in rows)
-    assert 0.0 <= bench.greedy_accuracy(str(tiny_model), held, bench.TEMPLATE) <= 1.0
+    scores = bench.greedy_scores(str(tiny_model), held, bench.TEMPLATE, batch=4)
+    assert len(scores) == 6 and set(scores) <= {0.0, 1.0}
 
 
 def test_the_log_readers(tmp_path):
@@ -54,3 +87,14 @@ def test_the_log_readers(tmp_path):
         )
     )
     assert bench.rewards(log) == [0.25, 0.5] and bench.zero_advantage_share(log) == [0.5, 0.0]
+
+
+def test_the_gpu_path_refuses_on_a_machine_without_one(monkeypatch, capsys):
+    """`--gpu` runs MATH with MATH-500 held out on vLLM; without a GPU it says so and exits 2, before any work."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sys, "argv", ["bench_curation.py", "--gpu", "--model", "/nowhere"])
+    with pytest.raises(SystemExit) as stopped:
+        bench.main()
+    assert stopped.value.code == 2 and "needs a GPU" in capsys.readouterr().out
