@@ -257,6 +257,14 @@ def at_samples(curve: list[tuple[int, list[float]]], samples: float) -> np.ndarr
     return (1 - w) * ys[k] + w * ys[k + 1]
 
 
+def arm_steps(budget: int | None, steps: int, per_step: int, cost: int) -> int:
+    """GRPO steps of an arm: `steps`; or, with a budget of generated samples, what the budget leaves after the
+    samples the arm's curation drew (both arms counted alike: a GRPO step generates `per_step` completions)."""
+    if budget is None:
+        return steps
+    return max(0, (budget - cost) // per_step)
+
+
 def rl_run(data: Path, out: Path, steps: int, seed: int, held: list[dict], every: int, reuse: bool) -> dict:
     """One GRPO run, with greedy held-out scores at every `every` steps (its checkpoints) and at the end."""
     done = out / "bench-result.json"
@@ -377,18 +385,32 @@ def cpu(args: argparse.Namespace) -> None:
 
     per_step = load_train_config("grpo", GRPO_RECIPE, {}).per_device_train_batch_size  # completions per step
     arms = {"A (raw pool)": (raw, 0), "B (r1data-curated)": (steps_out["filter"], drawn)}
+    steps = {name: arm_steps(args.budget_samples, args.steps, per_step, cost) for name, (_, cost) in arms.items()}
     runs: dict[str, list[dict]] = {name: [] for name in arms}
     for seed in args.seeds:
         for name, (data, _) in arms.items():
-            r = rl_run(data, work / f"grpo-{name[0]}-{seed}", args.steps, seed, held, args.eval_every, args.reuse)
+            tag = "" if steps[name] == args.steps else f"-{steps[name]}steps"  # a run of other length: its own
+            out = work / f"grpo-{name[0]}-{seed}{tag}"
+            if steps[name] == 0:  # the budget is spent before training: the arm is the base model
+                r = {"points": [(0, before.tolist())], "rewards": [], "zero_adv": [float("nan")], "seconds": 0.0}
+            else:
+                r = rl_run(data, out, steps[name], seed, held, args.eval_every, args.reuse)
             runs[name].append(r)
             print(
-                f"RL {name}, seed {seed}: {r['seconds']:.0f} s; accuracy reward per step "
+                f"RL {name}, seed {seed}, {steps[name]} steps: {r['seconds']:.0f} s; accuracy reward per step "
                 + " ".join(f"{x:.2f}" for x in r["rewards"])
                 + f"; zero-advantage share {statistics.mean(r['zero_adv']):.2f}"
             )
     final = {name: np.array([r["points"][-1][1] for r in rs]) for name, rs in runs.items()}
-    report(f"RL, equal steps ({args.steps} GRPO steps of {per_step} completions)", final, before)
+    if args.budget_samples is None:
+        title = f"RL, equal steps ({args.steps} GRPO steps of {per_step} completions)"
+    else:
+        title = (
+            f"RL, equal budget of {args.budget_samples:,} generated samples (steps: "
+            + ", ".join(f"{name} {n}" for name, n in steps.items())
+            + ")"
+        )
+    report(title, final, before)
     zero = {k: statistics.mean(x for r in v for x in r["zero_adv"]) for k, v in runs.items()}
     print("  zero-advantage groups: " + ", ".join(f"{k} {v:.2f}" for k, v in zero.items()))
 
@@ -404,7 +426,7 @@ def cpu(args: argparse.Namespace) -> None:
             x = cs[0][i][0]
             points.append(f"{x:,}: {np.mean([c[i][1] for c in cs]):.3f}")
         print(f"  {name:20}" + "  ".join(points))
-    budget = args.steps * per_step
+    budget = args.budget_samples or args.steps * per_step
     for x in sorted({budget, budget + drawn}):
         at = {name: np.array([at_samples(c, x) for c in cs]) for name, cs in curves.items()}
         a, b = at.values()
@@ -515,6 +537,13 @@ def gpu(args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=20, help="GRPO steps per run")
+    ap.add_argument(
+        "--budget-samples",
+        type=int,
+        default=None,
+        help="equal compute: each arm trains until this many generated samples, its curation's samples included "
+        "[default: equal steps, --steps each]",
+    )
     ap.add_argument("--eval-every", type=int, default=10, help="held-out scores at every N GRPO steps (the curve)")
     ap.add_argument("--sft-steps", type=int, default=10, help="SFT steps per run")
     ap.add_argument(

@@ -53,6 +53,9 @@ def test_intervals_paired_differences_and_the_equal_compute_curve():
     assert bench.at_samples(curve, 50).tolist() == [0.5, 0.0]
     assert bench.at_samples(curve, 150).tolist() == [1.0, 0.5]
     assert bench.at_samples(curve, 500).tolist() == [1.0, 1.0] and bench.at_samples(curve, -5).tolist() == [0.0, 0.0]
+    assert bench.arm_steps(None, 20, 16, 1307) == 20  # equal steps
+    assert bench.arm_steps(1627, 20, 16, 0) == 101 and bench.arm_steps(1627, 20, 16, 1307) == 20  # equal samples
+    assert bench.arm_steps(320, 20, 16, 1307) == 0  # the curation spent the budget
     rows = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "abcdef"}]}] * 200
     cut, n = bench.cut_off(rows, 0.25)
     assert 30 <= n <= 70 and sum(r["messages"][1]["content"] == "abc" for r in cut) == n
