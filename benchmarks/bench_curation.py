@@ -427,7 +427,7 @@ def cpu(args: argparse.Namespace) -> None:
             points.append(f"{x:,}: {np.mean([c[i][1] for c in cs]):.3f}")
         print(f"  {name:20}" + "  ".join(points))
     budget = args.budget_samples or args.steps * per_step
-    for x in sorted({budget, budget + drawn}):
+    for x in sorted({budget} if args.budget_samples else {budget, budget + drawn}):
         at = {name: np.array([at_samples(c, x) for c in cs]) for name, cs in curves.items()}
         a, b = at.values()
         print(
