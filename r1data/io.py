@@ -11,6 +11,7 @@ or with `on_error="skip"` quarantines its row. A file in a folder that r1data ca
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import glob
 import json
 import re
@@ -757,13 +758,6 @@ def read_inputs(
     normalized = pl.concat([b.normalized for b in batches if b.records.height]) if records.height else None
     set_aside = [b.quarantined for b in batches if b.quarantined.height]
     quarantined = pl.concat(set_aside, how="diagonal_relaxed") if set_aside else pl.DataFrame()
-    return ReadResult(
-        records,
-        quarantined,
-        reader.sources,
-        reader.fingerprint(),
-        normalized,
-        reader.repeated_ids,
-        reader.notes,
-        reader.readings,
+    return dataclasses.replace(
+        reader.summary(), records=records, quarantined=quarantined, normalized=normalized, counted_rows=None
     )
