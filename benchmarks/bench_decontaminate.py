@@ -10,12 +10,18 @@
 The rephraser is cruder than an LLM in its wording and kinder in its quantities; hand-written LLM-style
 rephrasings are in tests/ops/test_paraphrase.py.
 
-Usage: python benchmarks/bench_decontaminate.py
+With --semantic, one run compares the n-gram test, --paraphrase and --semantic (and both) on rephrasings of real
+benchmark problems without their answers (the rule-based ones of every GSM8K test problem, and 200 + 200 written by
+a model, benchmarks/data/rephrasings/) and on clean real rows (GSM8K train vs test, MATH train vs MATH-500, with and
+without gold answers), and prints the embedding throughput on this machine.
+
+Usage: python benchmarks/bench_decontaminate.py [--semantic [--embed-model PATH]]
 """
 
 from __future__ import annotations
 
-import json
+import argparse
+import os
 import random
 import re
 import sys
@@ -23,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import DATA  # noqa: E402
+from corpus import CachedEmbed, load, rephrasings  # noqa: E402
 
 from r1data.ops.answers import extract_answer  # noqa: E402
 from r1data.ops.paraphrase import find_paraphrases  # noqa: E402
@@ -77,11 +83,145 @@ def rephrase(text: str, rng: random.Random) -> str:
     return text
 
 
-def load(name: str) -> list[dict]:
-    return [json.loads(line) for line in (DATA / f"{name}.jsonl").read_text().splitlines()]
+def frame(texts: list[str], answers: list[str | None] | None, tag: str):
+    import polars as pl
+
+    return pl.DataFrame(
+        {
+            "id": [f"{tag}{i}" for i in range(len(texts))],
+            "problem": texts,
+            "answer": answers if answers is not None else [None] * len(texts),
+            "solution": [None] * len(texts),
+            "source": [tag] * len(texts),
+        },
+        schema_overrides={"solution": pl.String, "answer": pl.String},
+    )
+
+
+METHODS = (
+    ("n-gram (default)", False, False),
+    ("--paraphrase", True, False),
+    ("--semantic", False, True),
+    ("--paraphrase --semantic", True, True),
+)
+
+
+def run_method(df, bench, paraphrase: bool, semantic: bool, embed, equivalent):
+    """The rows decontaminate removes with these flags (the whole op, as the command runs it)."""
+    from r1data.ops.decontaminate import DecontamParams, decontaminate, semantic_pass
+    from r1data.ops.semantic import SemanticParams
+
+    result = decontaminate(df, [bench], DecontamParams(paraphrase=paraphrase), equivalent)
+    if semantic:
+        result = semantic_pass(result, [bench], SemanticParams(), embed, equivalent)
+    return result
+
+
+def semantic_study(embed_model: str | None) -> None:
+    """One run: caught share on rephrasings without answers and false flags on clean real rows, per method."""
+    from r1data.embed import load_embedder
+    from r1data.judge import Judge, answers_equivalent
+    from r1data.ops.decontaminate import Benchmark
+
+    rng = random.Random(0)
+    gsm_test, gsm_train = load("gsm8k_test"), load("gsm8k_train")
+    math500, math_train = load("math500_test"), load("math_train")
+    gsm_items = [r["question"] for r in gsm_test]
+    gsm_answers = [extract_answer(r["answer"]) for r in gsm_test]
+    math_items = [r["problem"] for r in math500]
+    math_answers = [r["answer"] for r in math500]
+    benches = {
+        "gsm8k": Benchmark("gsm8k_test", gsm_items, [f"item{i}" for i in range(len(gsm_items))], gsm_answers),
+        "math": Benchmark("math500", math_items, [f"item{i}" for i in range(len(math_items))], math_answers),
+    }
+    leak_sets = [  # (label, benchmark, texts, item per text)
+        (
+            "GSM8K test, rule-based rephrasings",
+            "gsm8k",
+            [rephrase(q, rng) for q in gsm_items],
+            list(range(len(gsm_items))),
+        ),
+    ]
+    for name, key in (("gsm8k_test", "gsm8k"), ("math500_test", "math")):
+        rows = rephrasings(name)
+        leak_sets.append(
+            (f"{name}, model-written rephrasings", key, [r["text"] for r in rows], [r["item"] for r in rows])
+        )
+    clean = [
+        (
+            "GSM8K train vs GSM8K test",
+            "gsm8k",
+            [r["question"] for r in gsm_train],
+            [extract_answer(r["answer"]) for r in gsm_train],
+        ),
+        (
+            "MATH train vs MATH-500",
+            "math",
+            [r["problem"] for r in math_train],
+            [extract_answer(r["solution"]) for r in math_train],
+        ),
+    ]
+    t0 = time.perf_counter()
+    embedder = load_embedder(embed_model)
+    print(
+        f"# embedding model: {embedder.name} ({embedder.kind}, {embedder.dim} dimensions), loaded in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    embed = CachedEmbed(embedder)
+    table: list[tuple[str, str, str]] = []
+    styles: dict[str, dict[str, list[bool]]] = {}
+    with Judge(workers=2) as judge:
+        equivalent = answers_equivalent(judge)
+        for label, key, texts, items in leak_sets:
+            df = frame(texts, None, "leak")
+            for method, paraphrase, semantic in METHODS:
+                t = time.perf_counter()
+                removed = run_method(df, benches[key], paraphrase, semantic, embed, equivalent).removed
+                own = {
+                    int(i): it
+                    for i, it in zip(
+                        removed.get_column("id").str.slice(4).to_list(),
+                        removed.get_column("contaminated_item").to_list(),
+                        strict=True,
+                    )
+                }
+                caught = [own.get(i) == f"item{items[i]}" for i in range(len(texts))]
+                table.append((label, method, f"caught {sum(caught):,}/{len(texts):,} ({sum(caught) / len(texts):.1%})"))
+                if semantic and not paraphrase and "model-written" in label:
+                    for row, ok in zip(
+                        rephrasings("gsm8k_test" if key == "gsm8k" else "math500_test"), caught, strict=True
+                    ):
+                        styles.setdefault(label, {}).setdefault(row["style"], []).append(ok)
+                print(f"  {label} | {method}: {table[-1][2]} in {time.perf_counter() - t:.1f} s", flush=True)
+        for label, key, texts, answers in clean:
+            for with_answers in (False, True):
+                df = frame(texts, answers if with_answers else None, "clean")
+                for method, paraphrase, semantic in METHODS:
+                    n = run_method(df, benches[key], paraphrase, semantic, embed, equivalent).removed.height
+                    tag = f"{label}, {'with' if with_answers else 'without'} answers"
+                    table.append((tag, method, f"flagged {n:,}/{len(texts):,} ({n / len(texts):.2%})"))
+                    print(f"  {tag} | {method}: {table[-1][2]}", flush=True)
+    print("\n# caught share (rephrasings, no answers) and false flags (clean rows), per method")
+    width = max(len(r[0]) for r in table)
+    for label, method, figure in table:
+        print(f"{label:<{width}} | {method:<24} | {figure}")
+    print("\n# --semantic on the model-written rephrasings, by style (caught share)")
+    for label, by_style in styles.items():
+        print(label + ": " + ", ".join(f"{st} {sum(v)}/{len(v)}" for st, v in sorted(by_style.items())))
+    print(
+        f"\n# throughput: {embedder.rows:,} distinct texts embedded in {embedder.seconds:.1f} s = "
+        f"{embed.rate:.1f} rows/s on {os.cpu_count()} cores ({embedder.name})"
+    )
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--semantic", action="store_true", help="only the n-gram / --paraphrase / --semantic comparison")
+    ap.add_argument("--embed-model", default=None, help="a local sentence-transformers or model2vec folder")
+    args = ap.parse_args()
+    if args.semantic:
+        semantic_study(args.embed_model)
+        return
     rng = random.Random(0)
     test, train = load("gsm8k_test"), load("gsm8k_train")
     items = [r["question"] for r in test]

