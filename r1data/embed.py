@@ -40,7 +40,7 @@ BATCH = 32  # texts per forward pass (sorted by length first, so padding stays s
 
 def _offline() -> None:
     """No hub: a missing file is an error here, never a download."""
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         os.environ[key] = "1"
 
 
@@ -172,7 +172,10 @@ def _sentence_transformers(folder: Path) -> tuple[Callable[[list[str]], np.ndarr
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # the weights' loading bar: the step has its own progress
-    model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    try:
+        model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    finally:
+        transformers_logging.enable_progress_bar()  # for the engines loaded after it (their logs show it)
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = int(dimension() or model.encode(["x"]).shape[1])
 

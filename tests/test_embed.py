@@ -4,6 +4,7 @@ semantic steps on problems written here (`decontaminate --semantic`, `dedup --se
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 
@@ -31,6 +32,16 @@ OTHER_ITEMS = [
     "What is the sum of all positive divisors of 36?",
 ]
 UNRELATED = "Maria bakes 24 cookies and gives away a third of them. How many cookies are left?"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def environment():
+    """Loading a model switches the hub off in os.environ (for good, in a command); the tests after these see the
+    environment they had."""
+    before = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(before)
 
 
 @pytest.fixture(scope="module")

@@ -96,3 +96,19 @@ def test_a_higher_threshold_flags_less():
     words = ["What is a prime?"], ["Define a prime number."]
     assert find_leaks(*words[:1], rv, words[1], iv, params=SemanticParams(threshold=0.75))[0]
     assert not find_leaks(*words[:1], rv, words[1], iv, params=SemanticParams(threshold=0.85))[0]
+
+
+def test_agreeing_on_common_quantities_says_little():
+    """The quantities clause weighs each quantity by its rarity among the benchmark's items, and looks at the row's
+    nearest item only."""
+    common = "2 3 5 10 12 20"
+    items = [f"Target: {common} and 1350."] + [f"Item {k}: {common}." for k in range(30)]
+    iv = unit(np.array([[1.0, 0.0, 0.0]] + [[0.0, 1.0, 0.0]] * 30))
+    rv = unit(np.array([[0.7, 0.0, np.sqrt(1 - 0.49)]] * 2))
+    rows = [f"Row: {common} and 999.", f"Row: {common} and 1350."]  # 6 of 8 agree / all agree
+    leaks, _ = find_leaks(rows, rv, items, iv)
+    assert [(leak.row, leak.item, leak.rule) for leak in leaks] == [(1, 0, "quantities")]
+    # the same agreement with an item that is not the row's nearest: no leak
+    closer = unit(np.array([[0.7, 0.72, 0.0]]))
+    leaks, _ = find_leaks(rows[1:], closer, items, iv)
+    assert all(leak.item != 0 or leak.rule != "quantities" for leak in leaks)
