@@ -85,6 +85,9 @@ def test_dedup_decontaminate_and_verify_give_the_local_results(cluster, demo_dir
     for step in ("d", "c", "v"):
         local, distributed = everything(tmp_path / f"{step}-local"), everything(tmp_path / f"{step}-ray")
         assert local[0].equals(distributed[0]) and local[1].equals(distributed[1]), step
+    stats = [json.loads((tmp_path / f"c-{e}" / "manifest.json").read_text())["stats"] for e in ("local", "ray")]
+    assert stats[0]["benchmark_items"] == stats[1]["benchmark_items"] == {"benchmark": 200}  # not summed per block
+    assert stats[0]["rows_matched"] == stats[1]["rows_matched"]
     dedup = json.loads((tmp_path / "d-ray" / "manifest.json").read_text())
     assert dedup["executor"]["name"] == "ray" and dedup["executor"]["nodes"] == 2
     assert dedup["executor"]["shuffle_blocks"] >= 2 and dedup["stats"]["near_duplicates"] > 0

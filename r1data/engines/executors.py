@@ -284,6 +284,7 @@ def ray_decontaminate(records: Any, benchmarks: list, params: Any, blocks: int |
         else set()
     )
     stats["benchmark_items_hit"] = len(hit)
+    stats["benchmark_items"] = {b.name: len(b.problems) for b in benchmarks}  # each block saw them all: not a sum
     stats["blocks"] = len(results)
     return DecontamResult(kept, removed, stats)
 
