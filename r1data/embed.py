@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from r1data import progress
+from r1data.config import check
 from r1data.errors import InputError, MissingExtraError
 from r1data.models import cache_dir
 
@@ -60,8 +61,7 @@ def builtin_folder() -> Path:
         return target
     from r1data import publish
 
-    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")  # two processes may unpack at once
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = publish.cache_staging(target)  # two processes may unpack at once
     with zipfile.ZipFile(archive) as zf:
         zf.extractall(tmp)
     inner = [p.parent for p in tmp.rglob("modules.json")]  # the zip may hold the folder itself or its contents
@@ -73,29 +73,35 @@ def builtin_folder() -> Path:
         inner[0].rename(holder)
         shutil.rmtree(tmp)
         holder.rename(tmp)
-    publish.fsync_tree(tmp)
+    return publish.settle_cache(tmp, target)
+
+
+def _json(path: Path) -> object | None:
+    """A model folder's JSON file, or None when it is absent or unreadable (the folder is then judged by the rest)."""
     try:
-        tmp.rename(target)
-    except OSError:  # another process finished first: its copy is the same
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def check_settings(semantic: bool, threshold: float, default: float, embed_model: str | None) -> None:
+    """The checks of `--semantic`, `--semantic-threshold` and `--embed-model`, as dedup and decontaminate take them."""
+    check(0 < threshold <= 1, "semantic_threshold", f"must be in (0, 1] (got {threshold})")
+    check(
+        semantic or (embed_model is None and threshold == default),
+        "semantic",
+        "--embed-model and --semantic-threshold take effect with --semantic: add it",
+    )
 
 
 def kind_of(folder: Path) -> str:
     """'sentence-transformers' or 'model2vec', from the files of a model folder."""
-    config = folder / "config.json"
-    if config.is_file():
-        try:
-            if json.loads(config.read_text()).get("model_type") == "model2vec":
-                return "model2vec"
-        except (OSError, ValueError):
-            pass
-    modules = folder / "modules.json"
-    if modules.is_file():  # model2vec writes one too, naming sentence-transformers' StaticEmbedding
-        try:
-            static = any("StaticEmbedding" in str(m.get("type", "")) for m in json.loads(modules.read_text()))
-        except (OSError, ValueError, AttributeError):
-            static = False
+    config = _json(folder / "config.json")
+    if isinstance(config, dict) and config.get("model_type") == "model2vec":
+        return "model2vec"
+    modules = _json(folder / "modules.json")
+    if modules is not None:  # model2vec writes one too, naming sentence-transformers' StaticEmbedding
+        static = isinstance(modules, list) and any("StaticEmbedding" in str(m) for m in modules)
         return "model2vec" if static else "sentence-transformers"
     if (folder / "config_sentence_transformers.json").is_file():
         return "sentence-transformers"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 import xxhash
@@ -50,8 +49,7 @@ def convert_gguf(gguf: Path) -> Path:
         raise MissingExtraError("transformers", "train", "converting a GGUF model") from exc
     from r1data import publish
 
-    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")  # two processes may convert at once
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = publish.cache_staging(target)  # two processes may convert at once
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # The weights are de-quantized on load; drop the GGUF quantization marks so they save as plain ones.
@@ -60,12 +58,7 @@ def convert_gguf(gguf: Path) -> Path:
     model.hf_quantizer, model.is_quantized, model.quantization_method = None, False, None
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    publish.fsync_tree(tmp)
-    try:
-        tmp.rename(target)
-    except OSError:  # another process finished first: its copy is the same
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return publish.settle_cache(tmp, target)
 
 
 def resolve_model(spec: str | None) -> str:

@@ -102,6 +102,25 @@ def fsync_tree(root: Path) -> None:
         fsync_dir(Path(folder))
 
 
+def cache_staging(target: Path) -> Path:
+    """An empty private folder beside the cache folder `target`, to fill before `settle_cache` (two processes may
+    fill the same cache entry at once: each stages its own)."""
+    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
+
+
+def settle_cache(tmp: Path, target: Path) -> Path:
+    """The filled staging folder fsynced and renamed into place: a cache entry is whole or absent. When another
+    process settled the same entry first, its copy is the same and this one is dropped."""
+    fsync_tree(tmp)
+    try:
+        tmp.rename(target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
 def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 

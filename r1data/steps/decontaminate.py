@@ -11,7 +11,7 @@ from typing import Any
 
 from r1data import progress, schema
 from r1data.config import check, setting
-from r1data.embed import DEFAULT_EMBED_MODEL, load_embedder
+from r1data.embed import DEFAULT_EMBED_MODEL, check_settings, load_embedder
 from r1data.io import read_inputs
 from r1data.ops.decontaminate import Benchmark, DecontamParams, semantic_pass
 from r1data.ops.semantic import SemanticParams
@@ -58,16 +58,7 @@ class Config:
         check(bool(self.against), "against", "name at least one benchmark, e.g. --against math500=MATH-500.jsonl")
         check(self.ngram >= 1, "ngram", f"must be at least 1 (got {self.ngram})")
         check(0 <= self.min_overlap <= 1, "min_overlap", f"must be in [0, 1] (got {self.min_overlap})")
-        check(
-            0 < self.semantic_threshold <= 1,
-            "semantic_threshold",
-            f"must be in (0, 1] (got {self.semantic_threshold})",
-        )
-        check(
-            self.semantic or (self.embed_model is None and self.semantic_threshold == _S.threshold),
-            "semantic",
-            "--embed-model and --semantic-threshold take effect with --semantic: add it",
-        )
+        check_settings(self.semantic, self.semantic_threshold, _S.threshold, self.embed_model)
 
     def params(self) -> DecontamParams:
         return DecontamParams(

@@ -16,7 +16,7 @@ import polars as pl
 
 from r1data import progress, publish, schema
 from r1data.config import check, setting
-from r1data.embed import DEFAULT_EMBED_MODEL, load_embedder
+from r1data.embed import DEFAULT_EMBED_MODEL, check_settings, load_embedder
 from r1data.errors import InputError, OutputError
 from r1data.io import Batch
 from r1data.ops.dedup import SIMILARITY, Clock, Collector, DedupParams, Kernels, decide, split
@@ -113,16 +113,7 @@ class Config:
                 "bands",
                 f"bands x rows ({self.bands * self.rows}) exceeds --num-perm ({self.num_perm})",
             )
-        check(
-            0 < self.semantic_threshold <= 1,
-            "semantic_threshold",
-            f"must be in (0, 1] (got {self.semantic_threshold})",
-        )
-        check(
-            self.semantic or (self.embed_model is None and self.semantic_threshold == _D.semantic_threshold),
-            "semantic",
-            "--embed-model and --semantic-threshold take effect with --semantic: add it",
-        )
+        check_settings(self.semantic, self.semantic_threshold, _D.semantic_threshold, self.embed_model)
         check(not (self.semantic and self.exact_only), "semantic", "--semantic and --exact-only exclude each other")
         check(self.workers is None or self.workers >= 1, "workers", f"must be at least 1 (got {self.workers})")
         check(
